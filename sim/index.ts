@@ -1,0 +1,20 @@
+/**
+ * sim/: the deterministic world. The only folder every other folder may import; it imports none.
+ */
+export { type CanonicalValue, canonicalDecode, canonicalEncode } from './canonical.ts';
+export { ConcordError, type ConcordErrorCode } from './errors.ts';
+export { initStateHash, stateHash, stateHashReady } from './hash.ts';
+export {
+  decodeInput,
+  encodeInput,
+  INPUT_BYTES,
+  type Input,
+  inputsEqual,
+  isValidInput,
+  NEUTRAL_INPUT,
+} from './input.ts';
+export { Prng, type PrngState } from './prng.ts';
+export type { Frame, PlayerSlot, Sim, SimConfig, SimFactory } from './sim.ts';
+export { runSyncTest, type SyncTestOptions, type SyncTestResult } from './sync-test.ts';
+export { duel, DUEL_BUTTONS } from './duel/index.ts';
+export { getSimFactory, simIds } from './registry.ts';

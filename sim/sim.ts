@@ -1,0 +1,74 @@
+import type { Input } from './input.ts';
+
+/** A frame number: an integer count of ticks since the match began (frame 0 is the initial state). */
+export type Frame = number;
+
+/** A player's slot in a match, 0..players-1. Slot 0 is the host. */
+export type PlayerSlot = number;
+
+/**
+ * The deterministic simulation contract. A sim holds the state S(f) of one frame f; {@link step}
+ * takes it to S(f+1) from every player's input for frame f and from nothing else: no clock, no
+ * `Math.random`, no iteration over containers whose order can differ between peers.
+ *
+ * A snapshot (`Snap`) is an immutable value that fully describes a state, including the frame
+ * number and the state of every random generator. The sim never mutates a snapshot after
+ * {@link save} returns it, so the session can keep it in a ring and {@link load} it later.
+ *
+ * Idea: GGPO's save/load/advance callbacks, GGRS's `SaveGameState`/`LoadGameState`/`AdvanceFrame`.
+ */
+export interface Sim<Snap = unknown> {
+  /** The sim's id, as named in scenes and logs (e.g. `"duel"`). */
+  readonly id: string;
+  /** Number of players, fixed for a match. */
+  readonly players: number;
+  /** The frame of the current state. */
+  readonly frame: Frame;
+  /**
+   * Advances one frame. `inputs[slot]` is each player's input for the current frame; the array's
+   * length equals {@link players}.
+   */
+  step(inputs: readonly Input[]): void;
+  /** A snapshot of the current state. */
+  save(): Snap;
+  /** Restores a snapshot taken from a sim of the same id and player count. */
+  load(snapshot: Snap): void;
+  /**
+   * The canonical encoding of a snapshot: equal states give equal bytes in every engine
+   * (see `canonicalEncode`). Its xxhash64 is the state hash.
+   */
+  encode(snapshot: Snap): Uint8Array;
+  /**
+   * The inverse of {@link encode}, used when a state arrives from elsewhere (resync, the
+   * authoritative relay, a reconnect).
+   * @throws ConcordError `BAD_STATE` when the bytes are not a state of this sim.
+   */
+  decode(bytes: Uint8Array): Snap;
+  /**
+   * The input assumed for a player whose input is missing and cannot be predicted from an earlier
+   * one (the frames before the input delay, an absent player). Defaults to the neutral input.
+   */
+  defaultInput?(slot: PlayerSlot): Input;
+}
+
+/** What a sim needs to start a match. */
+export interface SimConfig {
+  /** Number of players (the sim states its own range). */
+  readonly players: number;
+  /** The match seed, a 32-bit unsigned integer. */
+  readonly seed: number;
+}
+
+/** Makes sims of one kind: what scenes, bots and replay look up by id. */
+export interface SimFactory<Snap = unknown> {
+  /** The sim's id. */
+  readonly id: string;
+  /** The smallest and largest player count the sim supports. */
+  readonly minPlayers: number;
+  readonly maxPlayers: number;
+  /**
+   * Creates a sim at frame 0.
+   * @throws ConcordError `BAD_CONFIG` when the player count is out of range.
+   */
+  create(config: SimConfig): Sim<Snap>;
+}
