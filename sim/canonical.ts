@@ -66,9 +66,23 @@ export function canonicalEncode(value: CanonicalValue): Uint8Array {
  * @throws ConcordError `BAD_STATE` when the bytes are not valid msgpack.
  */
 export function canonicalDecode(bytes: Uint8Array): CanonicalValue {
+  let value: unknown;
   try {
-    return unpackr.unpack(bytes) as CanonicalValue;
+    value = unpackr.unpack(bytes);
   } catch (err) {
-    throw new ConcordError('BAD_STATE', `state bytes are not valid msgpack: ${(err as Error).message}`);
+    throw new ConcordError(
+      'BAD_STATE',
+      `state bytes are not valid msgpack: ${(err as Error).message}`,
+    );
   }
+  try {
+    // Refuses what msgpack can carry but a state cannot: extension types, the reserved 0xc1.
+    sortKeys(value, '$');
+  } catch (err) {
+    throw new ConcordError(
+      'BAD_STATE',
+      `state bytes hold a non-canonical value: ${(err as Error).message}`,
+    );
+  }
+  return value as CanonicalValue;
 }

@@ -2,6 +2,14 @@
  * sim/: the deterministic world. The only folder every other folder may import; it imports none.
  */
 export { type CanonicalValue, canonicalDecode, canonicalEncode } from './canonical.ts';
+export {
+  DUEL_ARENA,
+  DUEL_BUTTONS,
+  type DuelView,
+  duel,
+  duelView,
+  randomDuelInput,
+} from './duel/index.ts';
 export { ConcordError, type ConcordErrorCode } from './errors.ts';
 export { initStateHash, stateHash, stateHashReady } from './hash.ts';
 export {
@@ -14,7 +22,6 @@ export {
   NEUTRAL_INPUT,
 } from './input.ts';
 export { Prng, type PrngState } from './prng.ts';
+export { getSimFactory, simIds } from './registry.ts';
 export type { Frame, PlayerSlot, Sim, SimConfig, SimFactory } from './sim.ts';
 export { runSyncTest, type SyncTestOptions, type SyncTestResult } from './sync-test.ts';
-export { duel, DUEL_BUTTONS } from './duel/index.ts';
-export { getSimFactory, simIds } from './registry.ts';

@@ -10,7 +10,8 @@ const factories = new Map<string, SimFactory>([[duel.id, duel as SimFactory]]);
  */
 export function getSimFactory(id: string): SimFactory {
   const f = factories.get(id);
-  if (!f) throw new ConcordError('UNKNOWN_SIM', `unknown sim "${id}" (known: ${simIds().join(', ')})`);
+  if (!f)
+    throw new ConcordError('UNKNOWN_SIM', `unknown sim "${id}" (known: ${simIds().join(', ')})`);
   return f;
 }
 

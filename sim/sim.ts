@@ -29,8 +29,13 @@ export interface Sim<Snap = unknown> {
    * length equals {@link players}.
    */
   step(inputs: readonly Input[]): void;
-  /** A snapshot of the current state. */
-  save(): Snap;
+  /**
+   * A snapshot of the current state.
+   * @param reuse a snapshot of this sim that the caller no longer needs: the sim may overwrite it
+   * and return it instead of allocating a new one (GGRS's preallocated cells serve the same
+   * purpose). Sims whose snapshots are not reusable ignore it.
+   */
+  save(reuse?: Snap): Snap;
   /** Restores a snapshot taken from a sim of the same id and player count. */
   load(snapshot: Snap): void;
   /**
