@@ -1,0 +1,24 @@
+import { rollbackBench } from './rollback.ts';
+
+/**
+ * `npm run bench [-- SUITE] [-- --json]`: runs a benchmark suite and prints a table, or with
+ * `--json` one JSON object (the tables then go to stderr). Suites: `rollback` (default).
+ */
+const suites: Record<string, () => Promise<Record<string, unknown>>> = {
+  rollback: rollbackBench,
+};
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const names = args.filter((a) => !a.startsWith('--'));
+const chosen = names.length > 0 ? names : ['rollback'];
+for (const n of chosen) {
+  if (!suites[n]) {
+    console.error(`unknown suite "${n}" (known: ${Object.keys(suites).join(', ')})`);
+    process.exit(2);
+  }
+}
+if (json) console.log = (...a: unknown[]) => console.error(...a);
+const results: Record<string, unknown> = {};
+for (const n of chosen) results[n] = await suites[n]();
+if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
