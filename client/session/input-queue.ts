@@ -20,6 +20,9 @@ export class InputQueue {
   /** Inputs received again, identical to the confirmed one (harmless duplicates). */
   duplicates = 0;
 
+  /** When set, the player left: every frame after it has this input, confirmed. */
+  private left: { after: Frame; input: Input } | null = null;
+
   constructor(floor: Frame = 0) {
     this.base = floor;
     this.contiguous = floor - 1;
@@ -27,7 +30,25 @@ export class InputQueue {
 
   /** Highest frame up to which every input is confirmed (floor - 1 when none). */
   get lastConfirmedFrame(): Frame {
-    return this.contiguous;
+    return this.left !== null && this.contiguous >= this.left.after
+      ? Number.POSITIVE_INFINITY
+      : this.contiguous;
+  }
+
+  /**
+   * The player left after frame `after` (its last input): every later frame's input is `input`
+   * (the sim's default), confirmed. Predictions already made for those frames are checked
+   * against it like any confirmed input. Inputs received later for those frames are ignored.
+   */
+  leaveAfter(after: Frame, input: Input): void {
+    this.left = { after, input };
+    for (const [f, predicted] of this.predictions) {
+      if (f <= after) continue;
+      this.predictions.delete(f);
+      if (!inputsEqual(predicted, input) && (this.incorrect === null || f < this.incorrect)) {
+        this.incorrect = f;
+      }
+    }
   }
 
   /** Lowest frame whose prediction was wrong, or null. */
@@ -42,7 +63,7 @@ export class InputQueue {
    * @returns true when the input was new.
    */
   add(frame: Frame, input: Input): boolean {
-    if (frame < this.base) return false;
+    if (frame < this.base || (this.left !== null && frame > this.left.after)) return false;
     const i = frame - this.base;
     const old = this.confirmed[i];
     if (old !== undefined) {
@@ -64,6 +85,7 @@ export class InputQueue {
 
   /** The confirmed input of `frame`, or undefined. */
   get(frame: Frame): Input | undefined {
+    if (this.left !== null && frame > this.left.after) return this.left.input;
     return frame < this.base ? undefined : this.confirmed[frame - this.base];
   }
 

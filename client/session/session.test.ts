@@ -136,6 +136,29 @@ describe('SyncSession requests (GGRS style)', () => {
     expect(s.stats().refusedInputs).toBe(2);
   });
 
+  it('a player who left plays the default input from the frame after its last one', () => {
+    const s = new SyncSession({ players: 3, localSlot: 0, inputDelay: 1 });
+    for (let t = 0; t < 4; t++) s.advanceFrame(press(0), t);
+    s.receive(1, input(1, 3), 4);
+    s.receive(1, input(2, 3), 4);
+    s.receive(2, input(1, 0), 4);
+    expect(kinds(s.advanceFrame(press(0), 4).requests)[0]).toBe('load:1');
+    // Slot 1 is now predicted to keep pressing 3 on frames 3 and 4; it left after frame 2.
+    s.playerLeft(1, 2);
+    expect(s.confirmedInput(1, 3)).toEqual(NEUTRAL_INPUT);
+    const { requests } = s.advanceFrame(press(0), 5);
+    expect(kinds(requests)[0]).toBe('load:3');
+    s.receive(1, input(3, 9), 6); // too late: ignored
+    expect(s.confirmedInput(1, 3)).toEqual(NEUTRAL_INPUT);
+    expect(s.confirmedFrame).toBe(1); // slot 2 still owes frame 2
+    s.receive(2, input(2, 0), 6);
+    s.receive(2, input(3, 0), 6);
+    expect(s.confirmedFrame).toBe(3);
+    s.playerLeft(2, 3);
+    // Only the local inputs remain, stamped up to the current frame (input delay 1).
+    expect(s.confirmedFrame).toBe(s.frame);
+  });
+
   it('rejects settings out of range', () => {
     expect(() => new SyncSession({ players: 2, localSlot: 2 })).toThrow(/localSlot/);
     expect(() => new SyncSession({ players: 2, localSlot: 0, inputDelay: -1 })).toThrow(

@@ -200,6 +200,16 @@ export class SyncSession {
     }
   }
 
+  /**
+   * The player in `slot` left after its input for `lastFrame` (-1 when it sent none), as the
+   * relay reports it: from then on its input is the sim's default, confirmed, so the match goes
+   * on without it and every peer computes the same frames.
+   */
+  playerLeft(slot: PlayerSlot, lastFrame: Frame): void {
+    if (slot === this.localSlot || slot < 0 || slot >= this.players) return;
+    this.queues[slot].leaveAfter(Math.max(lastFrame, this.inputDelay - 1), this.defaultInput(slot));
+  }
+
   /** Messages to send to every other peer, in order; the queue is emptied. */
   drainOutgoing(): SessionMessage[] {
     return this.outgoing.splice(0, this.outgoing.length);
