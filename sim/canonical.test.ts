@@ -31,10 +31,13 @@ function expectNonCanonical(value: unknown): void {
   throw new Error(`expected NON_CANONICAL_VALUE for ${String(value)}`);
 }
 
+/** JSON values without the key "__proto__", which a state may not use. */
+const stateLike = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"'));
+
 describe('canonicalEncode', () => {
   it('gives the same bytes whatever the key insertion order', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
+      fc.property(stateLike, (value) => {
         const a = canonicalEncode(value as CanonicalValue);
         const b = canonicalEncode(reverseKeys(value) as CanonicalValue);
         expect(hex(b)).toBe(hex(a));
@@ -45,11 +48,22 @@ describe('canonicalEncode', () => {
 
   it('decodes to the value it encoded (with -0 as 0)', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
+      fc.property(stateLike, (value) => {
         const decoded = canonicalDecode(canonicalEncode(value as CanonicalValue));
         expect(decoded).toEqual(JSON.parse(JSON.stringify(value)));
       }),
     );
+  });
+
+  it('refuses the key "__proto__" (found by this property test)', () => {
+    expect(() => canonicalEncode(JSON.parse('{"__proto__": ""}'))).toThrow(/__proto__/);
+    const protoMap = new Uint8Array([0x81, 0xa9, ...Buffer.from('__proto__'), 0xa0]);
+    expect(() => canonicalDecode(protoMap)).toThrow(/canonical form/);
+    // Keys out of order, and an integer in a wider form than needed, are not canonical either.
+    expect(() => canonicalDecode(new Uint8Array([0x82, 0xa1, 0x62, 1, 0xa1, 0x61, 2]))).toThrow(
+      /canonical/,
+    );
+    expect(() => canonicalDecode(new Uint8Array([0xcd, 0x00, 0x01]))).toThrow(/canonical/);
   });
 
   it('encodes -0 exactly like 0', () => {

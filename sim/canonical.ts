@@ -34,6 +34,10 @@ function sortKeys(value: unknown, path: string): unknown {
     const out: Record<string, unknown> = {};
     // Code-unit order: the same in every JavaScript engine and in Python's sorted().
     for (const key of Object.keys(obj).sort()) {
+      // Assigning "__proto__" sets a prototype instead of a key; decoders treat it apart too.
+      if (key === '__proto__') {
+        throw new ConcordError('NON_CANONICAL_VALUE', `the key "__proto__" at ${path}`);
+      }
       const v = obj[key];
       if (v === undefined) {
         throw new ConcordError('NON_CANONICAL_VALUE', `undefined at ${path}.${key}`);
@@ -62,7 +66,8 @@ export function canonicalEncode(value: CanonicalValue): Uint8Array {
 }
 
 /**
- * Decodes bytes produced by {@link canonicalEncode}.
+ * Decodes bytes produced by {@link canonicalEncode}, checking that they are in canonical form
+ * (they must re-encode to themselves).
  * @throws ConcordError `BAD_STATE` when the bytes are not valid msgpack.
  */
 export function canonicalDecode(bytes: Uint8Array): CanonicalValue {
@@ -75,14 +80,26 @@ export function canonicalDecode(bytes: Uint8Array): CanonicalValue {
       `state bytes are not valid msgpack: ${(err as Error).message}`,
     );
   }
+  let again: Uint8Array;
   try {
     // Refuses what msgpack can carry but a state cannot: extension types, the reserved 0xc1.
-    sortKeys(value, '$');
+    again = packr.pack(sortKeys(value, '$'));
   } catch (err) {
     throw new ConcordError(
       'BAD_STATE',
       `state bytes hold a non-canonical value: ${(err as Error).message}`,
     );
   }
+  // Canonical bytes re-encode to themselves; anything else (unsorted keys, a longer integer form,
+  // a key the decoder drops such as "__proto__") is not a state encoding.
+  if (!sameBytes(again, bytes)) {
+    throw new ConcordError('BAD_STATE', 'state bytes are not in canonical form');
+  }
   return value as CanonicalValue;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
