@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { ProtocolError, type SceneSettings, validateSceneSettings } from './index.ts';
+
+const valid: SceneSettings = {
+  name: 'duel-lockstep',
+  sim: 'python:envs.grid:GridWorld',
+  players: 2,
+  tickRate: 30,
+  mode: 'lockstep',
+  inputDelay: 3,
+  maxPredictionWindow: 0,
+  saveStrategy: 'sparse',
+  hashInterval: 64,
+  frames: 18_000,
+};
+
+function refusal(value: unknown): ProtocolError {
+  try {
+    validateSceneSettings(value);
+  } catch (err) {
+    if (err instanceof ProtocolError) return err;
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('validateSceneSettings', () => {
+  it('returns a copy of valid settings with exactly their fields', () => {
+    const copy = validateSceneSettings(valid);
+    expect(copy).toEqual(valid);
+    expect(copy).not.toBe(valid);
+    expect(validateSceneSettings(Object.assign(Object.create(null), valid))).toEqual(valid);
+  });
+
+  const bad: Record<keyof SceneSettings, unknown[]> = {
+    name: ['', 'Duel', '_duel', 'a'.repeat(65), 'du el', 'duel!', 3],
+    sim: ['', 'x'.repeat(201), 'caf\u00e9', 'a\nb', null],
+    players: [0, 17, 1.5, '2'],
+    tickRate: [0, 241, Number.NaN, 60.5],
+    mode: ['authoritative', 'Lockstep', ''],
+    inputDelay: [-1, 31],
+    maxPredictionWindow: [-1, 61],
+    saveStrategy: ['every', null],
+    hashInterval: [0, 65_537],
+    frames: [-1, 10_000_001, Number.POSITIVE_INFINITY],
+  };
+  for (const [field, values] of Object.entries(bad)) {
+    it(`refuses a bad ${field}`, () => {
+      for (const value of values) {
+        const err = refusal({ ...valid, [field]: value });
+        expect(err.code).toBe('BAD_FIELD');
+        expect(err.message).toContain(`settings.${field}:`);
+      }
+      const missing: Record<string, unknown> = { ...valid };
+      delete missing[field];
+      expect(refusal(missing).message).toContain(`settings.${field}: expected`);
+    });
+  }
+
+  it('refuses unknown fields, naming them', () => {
+    const err = refusal({ ...valid, tickrate: 60 });
+    expect(err.code).toBe('BAD_FIELD');
+    expect(err.message).toBe('settings: unknown field "tickrate"');
+  });
+
+  it('refuses what is not a plain object', () => {
+    for (const value of [null, undefined, 'duel', 5, [], new Map(), new Date()]) {
+      expect(refusal(value).code).toBe('BAD_FIELD');
+    }
+  });
+});

@@ -1,0 +1,192 @@
+import { describeValue, ProtocolError } from './errors.ts';
+import {
+  HASH_HEX_DIGITS,
+  INPUT_BYTES,
+  MAX_FRAME,
+  MAX_PARTICIPANT_ID_LENGTH,
+  MAX_PLAYERS,
+} from './limits.ts';
+import type { SceneSettings } from './messages.ts';
+
+/**
+ * A field check: returns the value if it is valid, else throws {@link ProtocolError}
+ * `BAD_FIELD` naming `path` (`input.frame`, `start.settings.tickRate`).
+ */
+export type Check<T> = (value: unknown, path: string, kind: string | undefined) => T;
+
+/** Throws `BAD_FIELD`: `<path>: expected <expected>, got <value>`. */
+export function badField(
+  path: string,
+  expected: string,
+  got: unknown,
+  kind: string | undefined,
+): never {
+  throw new ProtocolError(
+    'BAD_FIELD',
+    `${path}: expected ${expected}, got ${describeValue(got)}`,
+    kind,
+  );
+}
+
+/** An integer in `lo..hi` (a JS number; NaN, infinities and fractions are refused). */
+export function integer(lo: number, hi: number): Check<number> {
+  const expected = `an integer in ${lo}..${hi}`;
+  return (value, path, kind) =>
+    Number.isInteger(value) && (value as number) >= lo && (value as number) <= hi
+      ? (value as number)
+      : badField(path, expected, value, kind);
+}
+
+/** Any finite number (NaN and infinities are refused). */
+export const finiteNumber: Check<number> = (value, path, kind) =>
+  typeof value === 'number' && Number.isFinite(value)
+    ? value
+    : badField(path, 'a finite number', value, kind);
+
+/** `true` or `false`. */
+export const boolean: Check<boolean> = (value, path, kind) =>
+  typeof value === 'boolean' ? value : badField(path, 'a boolean', value, kind);
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** A string of `min..max` printable ASCII characters (0x20..0x7e). */
+export function printableAscii(min: number, max: number): Check<string> {
+  const expected = `${min}..${max} printable ASCII characters`;
+  return (value, path, kind) =>
+    typeof value === 'string' &&
+    value.length >= min &&
+    value.length <= max &&
+    PRINTABLE_ASCII.test(value)
+      ? value
+      : badField(path, expected, value, kind);
+}
+
+/** Any string of at most `max` UTF-16 code units. */
+export function text(max: number): Check<string> {
+  const expected = `a string of at most ${max} characters`;
+  return (value, path, kind) =>
+    typeof value === 'string' && value.length <= max
+      ? value
+      : badField(path, expected, value, kind);
+}
+
+/** A string matching `pattern` (anchored), described as `expected` in errors. */
+export function matching(pattern: RegExp, expected: string): Check<string> {
+  return (value, path, kind) =>
+    typeof value === 'string' && pattern.test(value)
+      ? value
+      : badField(path, expected, value, kind);
+}
+
+/** One of the given strings. */
+export function oneOf<T extends string>(values: readonly T[]): Check<T> {
+  const expected = `one of ${values.map((v) => `'${v}'`).join(', ')}`;
+  return (value, path, kind) =>
+    (values as readonly unknown[]).includes(value)
+      ? (value as T)
+      : badField(path, expected, value, kind);
+}
+
+/** `null` or a value that passes `check`. */
+export function nullable<T>(check: Check<T>): Check<T | null> {
+  return (value, path, kind) => (value === null ? null : check(value, path, kind));
+}
+
+/** A frame number: an integer in `0..MAX_FRAME`. */
+export const frame = integer(0, MAX_FRAME);
+/** A player slot: an integer in `0..MAX_PLAYERS-1`. */
+export const slot = integer(0, MAX_PLAYERS - 1);
+/** An unsigned 32-bit integer. */
+export const u32 = integer(0, 0xffff_ffff);
+
+/** Scene names: a lowercase letter or digit, then up to 63 of `a-z 0-9 _ -`. */
+export const SCENE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** A scene name, see {@link SCENE_NAME}. */
+export const sceneName = matching(SCENE_NAME, 'a scene name [a-z0-9][a-z0-9_-]{0,63}');
+
+/** A state hash: exactly 16 lowercase hex digits. */
+export const hash = matching(
+  new RegExp(`^[0-9a-f]{${HASH_HEX_DIGITS}}$`),
+  `exactly ${HASH_HEX_DIGITS} lowercase hex digits`,
+);
+
+/** A participant id: 1..128 printable ASCII characters. */
+export const participantId = printableAscii(1, MAX_PARTICIPANT_ID_LENGTH);
+
+/** One input: a `Uint8Array` of exactly {@link INPUT_BYTES} bytes (returned as is). */
+export const inputBytes: Check<Uint8Array> = (value, path, kind) =>
+  value instanceof Uint8Array && value.length === INPUT_BYTES
+    ? value
+    : badField(path, `a Uint8Array of exactly ${INPUT_BYTES} bytes`, value, kind);
+
+/** The fields of {@link SceneSettings} with their checks, in wire order. */
+export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Check<unknown>])[] = [
+  ['name', sceneName],
+  ['sim', printableAscii(1, 200)],
+  ['players', integer(1, MAX_PLAYERS)],
+  ['tickRate', integer(1, 240)],
+  ['mode', oneOf(['lockstep', 'rollback'] as const)],
+  ['inputDelay', integer(0, 30)],
+  ['maxPredictionWindow', integer(0, 60)],
+  ['saveStrategy', oneOf(['ring', 'sparse'] as const)],
+  ['hashInterval', integer(1, 65_536)],
+  ['frames', integer(0, 10_000_000)],
+];
+
+const SETTINGS_KEYS = new Set<string>(SCENE_SETTINGS_FIELDS.map(([name]) => name));
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** {@link validateSceneSettings} with the path prefix and kind used in error messages. */
+export function checkSceneSettings(
+  value: unknown,
+  path: string,
+  kind: string | undefined,
+): SceneSettings {
+  if (!isPlainObject(value)) badField(path, 'an object of scene settings', value, kind);
+  for (const key of Object.keys(value)) {
+    if (!SETTINGS_KEYS.has(key)) {
+      throw new ProtocolError('BAD_FIELD', `${path}: unknown field ${describeValue(key)}`, kind);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, check] of SCENE_SETTINGS_FIELDS)
+    out[name] = check(value[name], `${path}.${name}`, kind);
+  return out as unknown as SceneSettings;
+}
+
+/**
+ * Checks scene settings, from an experiment file or from the wire, and returns a fresh copy
+ * holding exactly the fields of {@link SceneSettings}.
+ *
+ * @param value - anything; must be a plain object with every field of {@link SceneSettings}
+ *   in its range and no other field (a misspelt `tickrate` is an error, not a default).
+ * @returns the settings, copied.
+ * @throws {@link ProtocolError} `BAD_FIELD` naming the first bad, missing or unknown field
+ *   (`settings.tickRate: expected an integer in 1..240, got 0`).
+ */
+export function validateSceneSettings(value: unknown): SceneSettings {
+  return checkSceneSettings(value, 'settings', undefined);
+}
+
+/** Scene settings as their wire array, in {@link SCENE_SETTINGS_FIELDS} order. */
+export function sceneSettingsToWire(value: unknown, path: string, kind: string): unknown[] {
+  const settings = checkSceneSettings(value, path, kind);
+  return SCENE_SETTINGS_FIELDS.map(([name]) => settings[name]);
+}
+
+/** Scene settings from their wire array, checked. */
+export function sceneSettingsFromWire(value: unknown, path: string, kind: string): SceneSettings {
+  if (!Array.isArray(value) || value.length !== SCENE_SETTINGS_FIELDS.length) {
+    badField(path, `an array of ${SCENE_SETTINGS_FIELDS.length} scene settings`, value, kind);
+  }
+  const out: Record<string, unknown> = {};
+  SCENE_SETTINGS_FIELDS.forEach(([name, check], i) => {
+    out[name] = check(value[i], `${path}.${name}`, kind);
+  });
+  return out as unknown as SceneSettings;
+}

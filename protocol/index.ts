@@ -1,0 +1,42 @@
+/**
+ * Concord's wire between clients and the relay: the message kinds, their MessagePack codecs,
+ * size limits and validation, and the socket.io parser that carries them as single binary
+ * frames. Imports nothing but msgpackr; client/ and relay/ both use it through this entry.
+ *
+ * @packageDocumentation
+ */
+export {
+  decodeClientMessage,
+  decodeServerMessage,
+  encodeClientMessage,
+  encodeServerMessage,
+} from './codec.ts';
+export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from './errors.ts';
+export { validateSceneSettings } from './fields.ts';
+export {
+  CLIENT_MESSAGE_MAX_BYTES,
+  HASH_HEX_DIGITS,
+  INPUT_BYTES,
+  MAX_CLIENT_MESSAGE_BYTES,
+  MAX_END_REASON_LENGTH,
+  MAX_ERROR_MESSAGE_LENGTH,
+  MAX_FRAME,
+  MAX_PARTICIPANT_ID_LENGTH,
+  MAX_PLAYERS,
+  MAX_SERVER_MESSAGE_BYTES,
+  SERVER_MESSAGE_MAX_BYTES,
+} from './limits.ts';
+export type {
+  ClientMessage,
+  ClientMessageKind,
+  SceneSettings,
+  ServerMessage,
+  ServerMessageKind,
+} from './messages.ts';
+export {
+  APP_EVENT,
+  ConcordDecoder,
+  ConcordEncoder,
+  concordParser,
+  type SocketIoPacket,
+} from './socketio-parser.ts';

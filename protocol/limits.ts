@@ -1,0 +1,55 @@
+import type { ClientMessageKind, ServerMessageKind } from './messages.ts';
+
+/** Largest frame number on the wire: frames are integers in `0..MAX_FRAME` (2^31-1). */
+export const MAX_FRAME = 0x7fff_ffff;
+/** Largest number of players in a match; slots are `0..MAX_PLAYERS-1`. */
+export const MAX_PLAYERS = 16;
+/** Exact length in bytes of one player's input for one frame. */
+export const INPUT_BYTES = 4;
+/** Exact length of a state hash: hexadecimal digits of an xxhash64, lowercase. */
+export const HASH_HEX_DIGITS = 16;
+/** Longest `participantId` in `join`, in characters (printable ASCII). */
+export const MAX_PARTICIPANT_ID_LENGTH = 128;
+/** Longest `reason` of `end`, in UTF-16 code units. */
+export const MAX_END_REASON_LENGTH = 256;
+/** Longest `message` of `error`, in UTF-16 code units. */
+export const MAX_ERROR_MESSAGE_LENGTH = 512;
+
+/**
+ * Largest encoded client message in bytes. Longer byte strings are refused with `OVERSIZE`
+ * before any decoding.
+ */
+export const MAX_CLIENT_MESSAGE_BYTES = 512;
+
+/**
+ * Largest encoded client message of each kind, in bytes, checked (from the kind code in the
+ * first two bytes) before decoding. Each limit leaves room for the largest valid message of
+ * the kind: an `input` encodes to 14 bytes at frames below 65 536 and 18 at most.
+ */
+export const CLIENT_MESSAGE_MAX_BYTES: Readonly<Record<ClientMessageKind, number>> = Object.freeze({
+  join: 256,
+  cancel: 8,
+  input: 32,
+  hash: 48,
+  ping: 32,
+  peerPing: 32,
+  peerPong: 32,
+  done: 48,
+});
+
+/** Largest encoded server message in bytes; longer ones are refused with `OVERSIZE`. */
+export const MAX_SERVER_MESSAGE_BYTES = 2048;
+
+/** Largest encoded server message of each kind, in bytes (see {@link CLIENT_MESSAGE_MAX_BYTES}). */
+export const SERVER_MESSAGE_MAX_BYTES: Readonly<Record<ServerMessageKind, number>> = Object.freeze({
+  waiting: 128,
+  start: 1024,
+  input: 32,
+  peerPing: 32,
+  peerPong: 32,
+  pong: 32,
+  peerLeft: 32,
+  verdict: 32,
+  end: 1024,
+  error: 2048,
+});

@@ -1,0 +1,103 @@
+import type { ProtocolErrorCode } from './errors.ts';
+
+/**
+ * Scene settings the relay sends at match start in the `start` message, and that relays load
+ * from experiment files; {@link validateSceneSettings} checks them in both places.
+ *
+ * Frames are integer counts of sim ticks; nothing here is in milliseconds.
+ */
+export interface SceneSettings {
+  /** Scene name, `[a-z0-9][a-z0-9_-]{0,63}`: what a client asks for in `join`. */
+  name: string;
+  /** Sim id, e.g. `'duel'` or `'python:...'`: 1..200 printable ASCII characters. */
+  sim: string;
+  /** Players in a match, 1..16; slots are `0..players-1`. */
+  players: number;
+  /** Frames per second of the fixed-timestep sim, 1..240. */
+  tickRate: number;
+  /**
+   * Sync mode: `'lockstep'` advances only on known inputs (prediction window 0),
+   * `'rollback'` predicts up to {@link SceneSettings.maxPredictionWindow} frames (GGPO style).
+   */
+  mode: 'lockstep' | 'rollback';
+  /** Input delay D in frames, 0..30: input captured at frame f is stamped f + D. */
+  inputDelay: number;
+  /** Maximum prediction window W in frames, 0..60 (rollback only; lockstep ignores it). */
+  maxPredictionWindow: number;
+  /** Snapshot saving: `'ring'` saves every frame (W+1 snapshots), `'sparse'` only at the confirmed frame. */
+  saveStrategy: 'ring' | 'sparse';
+  /** Frames between state-hash reports (K), 1..65536. */
+  hashInterval: number;
+  /** Match length in frames, 0..10 000 000; 0 means unlimited. */
+  frames: number;
+}
+
+/**
+ * A message from a client (browser or bot) to the relay. Frames are integer sim ticks in
+ * `0..2^31-1`; `...Ms` fields are milliseconds of the sender's clock, echoed back unchanged.
+ *
+ * - `join`: ask for a seat in `scene` (a scene name); `participantId` is the experiment's id
+ *   for this person (1..128 printable ASCII characters) or `null`.
+ * - `cancel`: leave the waiting queue.
+ * - `input`: this peer's input (exactly 4 bytes) for `frame`, sent while it showed
+ *   `currentFrame` (the relay and peers use the difference for time sync).
+ * - `hash`: the state hash of confirmed frame `frame`, 16 lowercase hex digits (xxhash64).
+ * - `ping`: client↔relay round trip; `id` is a u32 the `pong` echoes, `sentMs` any finite number.
+ * - `peerPing`: forwarded to the room as a peer round-trip probe.
+ * - `peerPong`: the answer to a `peerPing` from slot `to` (0..15), echoing its `sentMs`.
+ * - `done`: this peer finished; `hash` is the state hash of its confirmed frame `frame`.
+ */
+export type ClientMessage =
+  | { kind: 'join'; scene: string; participantId: string | null }
+  | { kind: 'cancel' }
+  | { kind: 'input'; frame: number; input: Uint8Array; currentFrame: number }
+  | { kind: 'hash'; frame: number; hash: string }
+  | { kind: 'ping'; id: number; sentMs: number }
+  | { kind: 'peerPing'; sentMs: number }
+  | { kind: 'peerPong'; to: number; sentMs: number }
+  | { kind: 'done'; frame: number; hash: string };
+
+/**
+ * A message from the relay to a client. Slots are `0..15`, frames integer sim ticks in
+ * `0..2^31-1`, `...Ms` fields milliseconds of the original sender's clock.
+ *
+ * - `waiting`: `waiting` (0..65535) people wait in the queue of `scene`, which starts a match
+ *   at `players` (1..16).
+ * - `start`: a match begins; this client plays `slot` (< `settings.players`), the sim is seeded
+ *   with `seed` (u32); `matchId` (1..64 printable ASCII) names the match log, `token`
+ *   (1..256 printable ASCII) lets this client rejoin.
+ * - `input`: the input of player `slot` for `frame`, sent while that player showed
+ *   `currentFrame`; `input` is exactly 4 bytes.
+ * - `peerPing` / `peerPong`: a peer round-trip probe from `slot`, and the answer of `slot` to
+ *   the probe of slot `to`.
+ * - `pong`: the answer to this client's `ping` `id`.
+ * - `peerLeft`: player `slot` left; `lastFrame` is the last input frame of that slot the relay
+ *   forwarded, or -1 if none.
+ * - `verdict`: the relay compared the hashes of frame `frame`: `agreed` or a desync.
+ * - `end`: the match is over; `reason` is up to 256 characters.
+ * - `error`: the relay refused something: a {@link ProtocolErrorCode}, a human `message` (up to
+ *   512 characters) and the kind refused (1..32 printable ASCII) when known.
+ */
+export type ServerMessage =
+  | { kind: 'waiting'; scene: string; waiting: number; players: number }
+  | {
+      kind: 'start';
+      matchId: string;
+      slot: number;
+      seed: number;
+      settings: SceneSettings;
+      token: string;
+    }
+  | { kind: 'input'; slot: number; frame: number; input: Uint8Array; currentFrame: number }
+  | { kind: 'peerPing'; slot: number; sentMs: number }
+  | { kind: 'peerPong'; slot: number; to: number; sentMs: number }
+  | { kind: 'pong'; id: number; sentMs: number }
+  | { kind: 'peerLeft'; slot: number; lastFrame: number }
+  | { kind: 'verdict'; frame: number; agreed: boolean }
+  | { kind: 'end'; reason: string }
+  | { kind: 'error'; code: ProtocolErrorCode; message: string; refused?: string };
+
+/** The `kind` of a {@link ClientMessage}. */
+export type ClientMessageKind = ClientMessage['kind'];
+/** The `kind` of a {@link ServerMessage}. */
+export type ServerMessageKind = ServerMessage['kind'];
