@@ -1,0 +1,53 @@
+/**
+ * relay/log/: match logs. The relay writes one JSON Lines file per match
+ * ({@link MatchLogWriter}, {@link LogDirectory}); {@link readMatchLog} reads one back and
+ * {@link replayMatchLog} re-simulates it and checks every recorded hash. Format: see
+ * `docs/match-logs.md`.
+ */
+export {
+  type LogDamage,
+  type MatchLog,
+  parseMatchLog,
+  readMatchLog,
+  recordLine,
+} from './reader.ts';
+export {
+  type BodyRecord,
+  type DisconnectRecord,
+  type DoneRecord,
+  type EndRecord,
+  formatRecord,
+  type HashRecord,
+  type HeaderRecord,
+  type InputRecord,
+  isValidMatchId,
+  LOG_FORMAT,
+  LogError,
+  type LogErrorCode,
+  type LogPlayer,
+  type LogRecord,
+  type LogSceneSettings,
+  MAX_LOG_PLAYERS,
+  MAX_LOG_STRING,
+  parseRecord,
+  type VerdictRecord,
+  validateRecord,
+} from './records.ts';
+export {
+  type CheckSource,
+  formatReplay,
+  type ReplayDisconnect,
+  type ReplayFrame,
+  type ReplayMismatch,
+  type ReplayOptions,
+  type ReplayResult,
+  replayLog,
+  replayMatchLog,
+} from './replay.ts';
+export { simCodeHash } from './sim-code.ts';
+export {
+  LogDirectory,
+  MatchLogWriter,
+  type MatchLogWriterOptions,
+  type WriterState,
+} from './writer.ts';

@@ -1,0 +1,433 @@
+/**
+ * The records of a match log (format 1) and their validation. A log is JSON Lines: one record
+ * per line, UTF-8, each line ended by '\n'; the first record is the header. See
+ * `docs/match-logs.md` for the meaning of every field.
+ *
+ * Validation is strict: a record with a missing, unknown or out-of-range field, or a hex string
+ * of the wrong shape, is refused with a {@link LogError} naming its line. Checks that need more
+ * than one record (slots against the header's player count, contiguous inputs) live in the
+ * reader.
+ */
+
+/** The log format version this code writes and reads. */
+export const LOG_FORMAT = 1;
+
+/** Most players a match can have (the session's range). */
+export const MAX_LOG_PLAYERS = 16;
+
+/** Longest string field (scene name, participant id, end reason, …), in UTF-16 code units. */
+export const MAX_LOG_STRING = 1024;
+
+/**
+ * Kinds of {@link LogError}:
+ * - `DAMAGED`: a complete line that is not a valid record, or a record that contradicts the
+ *   ones before it.
+ * - `TRUNCATED`: the log ends inside its header line (a crash before the header was written).
+ * - `NO_HEADER`: the log is empty or its first record is not a header.
+ * - `BAD_FORMAT_VERSION`: the header names a format this code does not read.
+ * - `IO`: the file could not be created, read, written or closed.
+ * - `BAD_RECORD`: a writer was given a record that is not valid (nothing was written).
+ * - `CLOSED`: a writer was used after it was closed or after its end record.
+ */
+export type LogErrorCode =
+  | 'DAMAGED'
+  | 'TRUNCATED'
+  | 'NO_HEADER'
+  | 'BAD_FORMAT_VERSION'
+  | 'IO'
+  | 'BAD_RECORD'
+  | 'CLOSED';
+
+/** The one error type of match logs: a stable `code`, a human message and the line concerned. */
+export class LogError extends Error {
+  /** The kind of failure; see {@link LogErrorCode}. */
+  readonly code: LogErrorCode;
+  /** The 1-based line of the log the error concerns, or null when it concerns no line. */
+  readonly line: number | null;
+
+  constructor(code: LogErrorCode, message: string, line: number | null = null, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'LogError';
+    this.code = code;
+    this.line = line;
+  }
+}
+
+/** The scene settings as the header records them (the relay's scene object, copied as is). */
+export interface LogSceneSettings {
+  /** Scene name, non-empty. */
+  readonly name: string;
+  /** Sim id; equals the header's `sim.id`. */
+  readonly sim: string;
+  /** Players, 1–16. */
+  readonly players: number;
+  /** Frames per second, 1–240. */
+  readonly tickRate: number;
+  readonly mode: 'lockstep' | 'rollback' | 'authoritative';
+  /** Input delay D in frames, 0–30: inputs of every slot start at frame D. */
+  readonly inputDelay: number;
+  /** Prediction window W in frames, 0–60. */
+  readonly maxPredictionWindow: number;
+  readonly saveStrategy: 'ring' | 'sparse';
+  /** Hash report interval K in frames, at least 1. */
+  readonly hashInterval: number;
+  /** Match length in frames (the match ends at state S(frames)); 0 means no limit. */
+  readonly frames: number;
+}
+
+/** One player of the match. */
+export interface LogPlayer {
+  /** 0..players-1, equal to the entry's index. */
+  readonly slot: number;
+  /** The experiment's participant id, or null when the player gave none. */
+  readonly participantId: string | null;
+}
+
+/** First record of every log. */
+export interface HeaderRecord {
+  readonly type: 'header';
+  /** Always {@link LOG_FORMAT}. */
+  readonly format: 1;
+  /** The match id, also the file name: 1–128 of `A–Z a–z 0–9 _ -`. */
+  readonly matchId: string;
+  readonly scene: LogSceneSettings;
+  /** The sim and the xxhash64 of its source (16 lowercase hex digits, see `simCodeHash`). */
+  readonly sim: { readonly id: string; readonly codeHash: string };
+  /** Match seed, a 32-bit unsigned integer. */
+  readonly seed: number;
+  /** One entry per slot, in slot order. */
+  readonly players: readonly LogPlayer[];
+  /** Wall-clock start of the match, ISO 8601 UTC (`2026-11-21T23:00:00.000Z`). */
+  readonly startTime: string;
+}
+
+/** An input the relay forwarded. */
+export interface InputRecord {
+  readonly type: 'input';
+  /** Frame the input is stamped for. */
+  readonly f: number;
+  /** Slot of the player. */
+  readonly s: number;
+  /** The 4 input bytes as 8 lowercase hex digits. */
+  readonly in: string;
+  /** Arrival at the relay, ms since the match start. */
+  readonly ms: number;
+}
+
+/** A peer's state hash report for confirmed frame `f`. */
+export interface HashRecord {
+  readonly type: 'hash';
+  readonly f: number;
+  readonly s: number;
+  /** State hash of S(f), 16 lowercase hex digits. */
+  readonly h: string;
+  readonly ms: number;
+}
+
+/** The relay's comparison of the reports for frame `f`, once every connected peer reported. */
+export interface VerdictRecord {
+  readonly type: 'verdict';
+  readonly f: number;
+  /** True when every reported hash is equal. */
+  readonly agreed: boolean;
+  /** Reported hashes by slot; null for a slot that did not report. */
+  readonly hashes: readonly (string | null)[];
+}
+
+/** A player left. From `lastFrame + 1` on its input is the sim's default input. */
+export interface DisconnectRecord {
+  readonly type: 'disconnect';
+  readonly s: number;
+  /** Its last forwarded input frame (below the input delay, e.g. -1, when it sent none). */
+  readonly lastFrame: number;
+  readonly ms: number;
+}
+
+/** A peer finished: the hash it saw at confirmed frame `f`. */
+export interface DoneRecord {
+  readonly type: 'done';
+  readonly s: number;
+  readonly f: number;
+  readonly h: string;
+  readonly ms: number;
+}
+
+/** Last record of a log that was closed properly. */
+export interface EndRecord {
+  readonly type: 'end';
+  /** Why the match ended, non-empty. */
+  readonly reason: string;
+  readonly ms: number;
+}
+
+/** Every record after the header. */
+export type BodyRecord =
+  | InputRecord
+  | HashRecord
+  | VerdictRecord
+  | DisconnectRecord
+  | DoneRecord
+  | EndRecord;
+
+/** Any record of a match log. */
+export type LogRecord = HeaderRecord | BodyRecord;
+
+const HEX8 = /^[0-9a-f]{8}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+const MATCH_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/** True when `id` can name a match and its log file (`A–Z a–z 0–9 _ -`, 1–128 characters). */
+export function isValidMatchId(id: unknown): id is string {
+  return typeof id === 'string' && MATCH_ID.test(id);
+}
+
+/** Thrown inside validation; turned into a LogError with the line by the caller. */
+class Invalid extends Error {}
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Refuses a key outside `allowed` (so a typo or a future field never passes unnoticed). */
+function onlyKeys(o: Obj, allowed: readonly string[], what: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new Invalid(`${what} has an unknown field "${k}"`);
+  }
+}
+
+function int(o: Obj, key: string, min: number, max: number): number {
+  const v = o[key];
+  if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) {
+    throw new Invalid(`"${key}" must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  }
+  return v as number;
+}
+
+function frame(o: Obj, key: string, min = 0): number {
+  return int(o, key, min, Number.MAX_SAFE_INTEGER);
+}
+
+function slot(o: Obj, key: string): number {
+  return int(o, key, 0, MAX_LOG_PLAYERS - 1);
+}
+
+function ms(o: Obj): number {
+  const v = o.ms;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new Invalid(`"ms" must be a finite number ≥ 0, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function str(o: Obj, key: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_LOG_STRING) {
+    throw new Invalid(
+      `"${key}" must be a non-empty string of at most ${MAX_LOG_STRING} characters`,
+    );
+  }
+  return v;
+}
+
+function hex(o: Obj, key: string, shape: RegExp, digits: number): string {
+  const v = o[key];
+  if (typeof v !== 'string' || !shape.test(v)) {
+    throw new Invalid(`"${key}" must be ${digits} lowercase hex digits, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(o: Obj, key: string, values: readonly T[]): T {
+  const v = o[key];
+  if (!values.includes(v as T)) {
+    throw new Invalid(`"${key}" must be one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+/**
+ * Checks the scene's known fields. Fields beyond them are kept as they are: the scene object is
+ * the relay's, and a newer relay may carry settings this reader does not need.
+ */
+function checkScene(v: unknown): void {
+  if (!isObject(v)) throw new Invalid('"scene" must be an object');
+  try {
+    str(v, 'name');
+    str(v, 'sim');
+    int(v, 'players', 1, MAX_LOG_PLAYERS);
+    int(v, 'tickRate', 1, 240);
+    oneOf(v, 'mode', ['lockstep', 'rollback', 'authoritative']);
+    int(v, 'inputDelay', 0, 30);
+    int(v, 'maxPredictionWindow', 0, 60);
+    oneOf(v, 'saveStrategy', ['ring', 'sparse']);
+    frame(v, 'hashInterval', 1);
+    frame(v, 'frames');
+  } catch (err) {
+    if (err instanceof Invalid) throw new Invalid(`scene: ${err.message}`);
+    throw err;
+  }
+}
+
+function checkHeader(o: Obj): void {
+  onlyKeys(
+    o,
+    ['type', 'format', 'matchId', 'scene', 'sim', 'seed', 'players', 'startTime'],
+    'header',
+  );
+  if (!isValidMatchId(o.matchId)) {
+    throw new Invalid(
+      `"matchId" must be 1–128 of A–Z a–z 0–9 _ -, got ${JSON.stringify(o.matchId)}`,
+    );
+  }
+  checkScene(o.scene);
+  const scene = o.scene as unknown as LogSceneSettings;
+  if (!isObject(o.sim)) throw new Invalid('"sim" must be an object {id, codeHash}');
+  onlyKeys(o.sim, ['id', 'codeHash'], '"sim"');
+  const simId = str(o.sim, 'id');
+  hex(o.sim, 'codeHash', HEX16, 16);
+  if (simId !== scene.sim) {
+    throw new Invalid(`"sim.id" is "${simId}" but the scene's sim is "${scene.sim}"`);
+  }
+  int(o, 'seed', 0, 0xffffffff);
+  const players = o.players;
+  if (!Array.isArray(players) || players.length !== scene.players) {
+    throw new Invalid(`"players" must be an array of ${scene.players} entries (scene.players)`);
+  }
+  players.forEach((p: unknown, i) => {
+    if (!isObject(p)) throw new Invalid(`players[${i}] must be an object {slot, participantId}`);
+    onlyKeys(p, ['slot', 'participantId'], `players[${i}]`);
+    if (p.slot !== i) throw new Invalid(`players[${i}].slot must be ${i}`);
+    if (p.participantId !== null) str(p, 'participantId');
+  });
+  const t = o.startTime;
+  if (typeof t !== 'string' || !ISO_UTC.test(t) || !Number.isFinite(Date.parse(t))) {
+    throw new Invalid(`"startTime" must be an ISO 8601 UTC time, got ${JSON.stringify(t)}`);
+  }
+}
+
+function checkBody(o: Obj): void {
+  switch (o.type) {
+    case 'input':
+      onlyKeys(o, ['type', 'f', 's', 'in', 'ms'], 'input record');
+      frame(o, 'f');
+      slot(o, 's');
+      hex(o, 'in', HEX8, 8);
+      ms(o);
+      return;
+    case 'hash':
+      onlyKeys(o, ['type', 'f', 's', 'h', 'ms'], 'hash record');
+      frame(o, 'f');
+      slot(o, 's');
+      hex(o, 'h', HEX16, 16);
+      ms(o);
+      return;
+    case 'verdict': {
+      onlyKeys(o, ['type', 'f', 'agreed', 'hashes'], 'verdict record');
+      frame(o, 'f');
+      if (typeof o.agreed !== 'boolean') throw new Invalid('"agreed" must be a boolean');
+      const hashes = o.hashes;
+      if (!Array.isArray(hashes) || hashes.length < 1 || hashes.length > MAX_LOG_PLAYERS) {
+        throw new Invalid(`"hashes" must be an array of 1..${MAX_LOG_PLAYERS} entries`);
+      }
+      for (const h of hashes) {
+        if (h !== null && (typeof h !== 'string' || !HEX16.test(h))) {
+          throw new Invalid(`"hashes" entries must be 16 lowercase hex digits or null`);
+        }
+      }
+      const present = hashes.filter((h) => h !== null);
+      if (o.agreed && present.some((h) => h !== present[0])) {
+        throw new Invalid('"agreed" is true but the hashes differ');
+      }
+      return;
+    }
+    case 'disconnect':
+      onlyKeys(o, ['type', 's', 'lastFrame', 'ms'], 'disconnect record');
+      slot(o, 's');
+      frame(o, 'lastFrame', -1);
+      ms(o);
+      return;
+    case 'done':
+      onlyKeys(o, ['type', 's', 'f', 'h', 'ms'], 'done record');
+      slot(o, 's');
+      frame(o, 'f');
+      hex(o, 'h', HEX16, 16);
+      ms(o);
+      return;
+    case 'end':
+      onlyKeys(o, ['type', 'reason', 'ms'], 'end record');
+      str(o, 'reason');
+      ms(o);
+      return;
+    default:
+      throw new Invalid(`unknown record type ${JSON.stringify(o.type)}`);
+  }
+}
+
+/**
+ * Validates a parsed value as a record of format 1 and returns it typed (the same object).
+ * @param lineNo the 1-based line it came from, for the error (null when it came from no line)
+ * @param code the error code for an invalid record: `DAMAGED` when reading (default),
+ *   `BAD_RECORD` when writing
+ * @throws LogError `BAD_FORMAT_VERSION` for a header of another format; `code` for anything
+ *   else wrong, with a message naming the field.
+ */
+export function validateRecord(
+  value: unknown,
+  lineNo: number | null,
+  code: 'DAMAGED' | 'BAD_RECORD' = 'DAMAGED',
+): LogRecord {
+  const where = lineNo === null ? 'record' : `line ${lineNo}`;
+  if (!isObject(value))
+    throw new LogError(code, `${where}: a record must be a JSON object`, lineNo);
+  if (value.type === 'header' && value.format !== LOG_FORMAT) {
+    throw new LogError(
+      'BAD_FORMAT_VERSION',
+      `${where}: log format ${JSON.stringify(value.format)}; this reader knows format ${LOG_FORMAT}`,
+      lineNo,
+    );
+  }
+  try {
+    if (value.type === 'header') checkHeader(value);
+    else checkBody(value);
+  } catch (err) {
+    if (err instanceof Invalid) {
+      const type = typeof value.type === 'string' ? `${value.type} record` : 'record';
+      throw new LogError(code, `${where}: ${type}: ${err.message}`, lineNo);
+    }
+    throw err;
+  }
+  return value as unknown as LogRecord;
+}
+
+/**
+ * Parses one line of a log (without its '\n') into a record.
+ * @param lineNo its 1-based line number, named in the error
+ * @throws LogError `DAMAGED` when the line is not JSON or not a valid record;
+ *   `BAD_FORMAT_VERSION` for a header of another format.
+ */
+export function parseRecord(line: string, lineNo: number): LogRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new LogError(
+      'DAMAGED',
+      `line ${lineNo}: not JSON (${(err as Error).message}): ${preview(line)}`,
+      lineNo,
+    );
+  }
+  return validateRecord(value, lineNo);
+}
+
+/** The start of a bad line, for messages. */
+function preview(line: string): string {
+  return JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line);
+}
+
+/** The line of a record: its JSON and '\n'. */
+export function formatRecord(record: LogRecord): string {
+  return `${JSON.stringify(record)}\n`;
+}

@@ -1,0 +1,314 @@
+import {
+  decodeInput,
+  type Frame,
+  getSimFactory,
+  type Input,
+  initStateHash,
+  NEUTRAL_INPUT,
+  type PlayerSlot,
+  type Sim,
+  stateHash,
+} from '../../sim/index.ts';
+import { type LogDamage, type MatchLog, readMatchLog, recordLine } from './reader.ts';
+import { simCodeHash } from './sim-code.ts';
+
+/** What {@link ReplayOptions.onFrame} sees of one frame. */
+export interface ReplayFrame {
+  /** The frame f; `sim` holds S(f). */
+  readonly frame: Frame;
+  /** The sim at S(f). Read it, do not step or load it. */
+  readonly sim: Sim;
+  /** Every slot's input for frame f (what takes S(f) to S(f+1)); null at the final frame. */
+  readonly inputs: readonly Input[] | null;
+}
+
+/** Settings of {@link replayMatchLog}. */
+export interface ReplayOptions {
+  /** Called for every frame from 0 to the final frame, in order (for exports). */
+  readonly onFrame?: (frame: ReplayFrame) => void;
+}
+
+/** Where a recorded hash came from. */
+export type CheckSource = 'hash' | 'done' | 'verdict';
+
+/** A recorded hash that differs from the replayed state's hash. */
+export interface ReplayMismatch {
+  readonly frame: Frame;
+  /** The slot that reported it (for a verdict, the slot of that entry). */
+  readonly slot: PlayerSlot;
+  readonly recorded: string;
+  readonly computed: string;
+  readonly source: CheckSource;
+  /** The log line of the record. */
+  readonly line: number;
+}
+
+/** A slot that left the match. */
+export interface ReplayDisconnect {
+  readonly slot: PlayerSlot;
+  /** Its last input frame; from the next frame on it used the sim's default input. */
+  readonly lastFrame: Frame;
+}
+
+/** What a replay found. */
+export interface ReplayResult {
+  readonly path: string | null;
+  readonly matchId: string;
+  /** The sim as the header records it. */
+  readonly sim: { readonly id: string; readonly codeHash: string };
+  readonly players: number;
+  readonly seed: number;
+  /** The code hash of the sim's source in this checkout. */
+  readonly codeHash: string;
+  /** False when the sim's source differs from the one that played the match. */
+  readonly codeHashMatches: boolean;
+  /** Frames re-simulated (S(0) to S(finalFrame)). */
+  readonly frames: number;
+  /**
+   * The last frame replayed: the highest frame F for which every slot's input for every frame
+   * below F is known, capped at the scene's frame limit.
+   */
+  readonly finalFrame: Frame;
+  /** State hash of S(finalFrame). */
+  readonly finalHash: string;
+  /** Recorded hashes compared (each hash record, done record and non-null verdict entry). */
+  readonly checks: number;
+  readonly passed: number;
+  /** Recorded hashes of frames beyond finalFrame, which could not be compared. */
+  readonly unchecked: number;
+  /** Every failed comparison, by frame, then by line. */
+  readonly mismatches: readonly ReplayMismatch[];
+  /** Input records replayed. */
+  readonly inputs: number;
+  readonly disconnects: readonly ReplayDisconnect[];
+  /** Whole records replayed after the header (everything before the damage, if any). */
+  readonly records: number;
+  /** True when the log has its end record (it was closed properly). */
+  readonly ended: boolean;
+  /** The reason of the end record, or null when the log has none. */
+  readonly endReason: string | null;
+  /** True when the log's last line was cut (a crash); the replay stops before it. */
+  readonly truncated: boolean;
+  /** The first bad line; the replay covers only the records before it. */
+  readonly damaged: LogDamage | null;
+  /** True when nothing mismatched and the log is not damaged (a truncated log can be ok). */
+  readonly ok: boolean;
+}
+
+interface Check {
+  readonly slot: PlayerSlot;
+  readonly hash: string;
+  readonly source: CheckSource;
+  readonly line: number;
+}
+
+/**
+ * Reads a match log and re-simulates the match from its header and inputs alone, comparing
+ * the state hash at every frame a hash, done or verdict record names with the recorded ones.
+ * A damaged log is replayed up to its damage, which the result reports; it does not throw.
+ *
+ * Input of slot s at frame f: the sim's default (`defaultInput(s)`, else neutral) when f is
+ * below the scene's inputDelay or above the slot's disconnect `lastFrame`, else its input record.
+ *
+ * @throws LogError when the log cannot be read or has no valid header (see `readMatchLog`);
+ *   ConcordError `UNKNOWN_SIM` for a sim this checkout does not have.
+ */
+export async function replayMatchLog(
+  path: string,
+  options: ReplayOptions = {},
+): Promise<ReplayResult> {
+  return replayLog(await readMatchLog(path), options);
+}
+
+/** {@link replayMatchLog} for a log already read. */
+export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Promise<ReplayResult> {
+  await initStateHash();
+  const { header, records } = log;
+  const players = header.scene.players;
+  const inputDelay = header.scene.inputDelay;
+  const sim = getSimFactory(header.sim.id).create({ players, seed: header.seed });
+  const codeHash = simCodeHash(header.sim.id);
+  const defaults = Array.from(
+    { length: players },
+    (_, s) => sim.defaultInput?.(s) ?? NEUTRAL_INPUT,
+  );
+
+  // The reader guarantees inputs contiguous from inputDelay, so slot s's input for frame f is
+  // inputs[s][f - inputDelay].
+  const inputs: Input[][] = Array.from({ length: players }, () => []);
+  const lastFrame: (Frame | null)[] = new Array(players).fill(null);
+  const disconnects: ReplayDisconnect[] = [];
+  const checks = new Map<Frame, Check[]>();
+  let inputCount = 0;
+  let maxInputFrame = -1;
+  let maxCheckFrame = -1;
+  let endReason: string | null = null;
+  const addCheck = (frame: Frame, check: Check): void => {
+    const list = checks.get(frame);
+    if (list) list.push(check);
+    else checks.set(frame, [check]);
+    maxCheckFrame = Math.max(maxCheckFrame, frame);
+  };
+  records.forEach((r, i) => {
+    const line = recordLine(i);
+    switch (r.type) {
+      case 'input':
+        inputs[r.s].push(decodeInput(hexBytes(r.in)));
+        inputCount++;
+        maxInputFrame = Math.max(maxInputFrame, r.f);
+        break;
+      case 'disconnect':
+        lastFrame[r.s] = r.lastFrame;
+        disconnects.push({ slot: r.s, lastFrame: r.lastFrame });
+        break;
+      case 'hash':
+      case 'done':
+        addCheck(r.f, { slot: r.s, hash: r.h, source: r.type, line });
+        break;
+      case 'verdict':
+        r.hashes.forEach((h, slot) => {
+          if (h !== null) addCheck(r.f, { slot, hash: h, source: 'verdict', line });
+        });
+        break;
+      case 'end':
+        endReason = r.reason;
+        break;
+    }
+  });
+
+  // Frames below `known` have every input; a departed slot's are known for ever after.
+  let known = Number.POSITIVE_INFINITY;
+  for (let s = 0; s < players; s++) {
+    if (lastFrame[s] === null) known = Math.min(known, inputDelay + inputs[s].length);
+  }
+  // Every slot left: nothing happened after the last thing the log names.
+  if (known === Number.POSITIVE_INFINITY) known = Math.max(maxInputFrame + 1, maxCheckFrame, 0);
+  const finalFrame = header.scene.frames > 0 ? Math.min(known, header.scene.frames) : known;
+
+  const inputsAt = (f: Frame): Input[] =>
+    defaults.map((d, s) => {
+      const last = lastFrame[s];
+      return f < inputDelay || (last !== null && f > last) ? d : inputs[s][f - inputDelay];
+    });
+
+  const mismatches: ReplayMismatch[] = [];
+  let compared = 0;
+  let snapshot: unknown;
+  let finalHash = '';
+  for (let f = 0; f <= finalFrame; f++) {
+    const due = checks.get(f);
+    if (due || f === finalFrame) {
+      snapshot = sim.save(snapshot);
+      const computed = stateHash(sim.encode(snapshot));
+      for (const c of due ?? []) {
+        compared++;
+        if (c.hash !== computed) {
+          mismatches.push({
+            frame: f,
+            slot: c.slot,
+            recorded: c.hash,
+            computed,
+            source: c.source,
+            line: c.line,
+          });
+        }
+      }
+      if (f === finalFrame) finalHash = computed;
+    }
+    const stepInputs = f < finalFrame ? inputsAt(f) : null;
+    options.onFrame?.({ frame: f, sim, inputs: stepInputs });
+    if (stepInputs) sim.step(stepInputs);
+  }
+  let unchecked = 0;
+  for (const [f, list] of checks) if (f > finalFrame) unchecked += list.length;
+
+  return {
+    path: log.path,
+    matchId: header.matchId,
+    sim: { id: header.sim.id, codeHash: header.sim.codeHash },
+    players,
+    seed: header.seed,
+    codeHash,
+    codeHashMatches: codeHash === header.sim.codeHash,
+    frames: finalFrame,
+    finalFrame,
+    finalHash,
+    checks: compared,
+    passed: compared - mismatches.length,
+    unchecked,
+    mismatches,
+    inputs: inputCount,
+    disconnects,
+    records: records.length,
+    ended: endReason !== null,
+    endReason,
+    truncated: log.truncated,
+    damaged: log.damaged,
+    ok: mismatches.length === 0 && log.damaged === null,
+  };
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Most mismatches {@link formatReplay} lists one by one. */
+const LISTED_MISMATCHES = 10;
+
+/** The human-readable report of a replay, as `concord replay` prints it (lines, no final '\n'). */
+export function formatReplay(r: ReplayResult): string {
+  const out: string[] = [];
+  out.push(
+    `match ${r.matchId}: ${r.sim.id}, ${r.players} players, seed ${r.seed}` +
+      (r.path ? ` (${r.path})` : ''),
+  );
+  out.push(
+    `replayed ${r.frames} frames from ${r.records} records (${plural(r.inputs, 'input')}, ` +
+      `${plural(r.disconnects.length, 'disconnect')}); final hash ${r.finalHash} at frame ${r.finalFrame}`,
+  );
+  out.push(
+    `checks: ${r.passed} of ${r.checks} recorded hashes match` +
+      (r.unchecked > 0 ? `; ${r.unchecked} beyond frame ${r.finalFrame} not checked` : ''),
+  );
+  if (!r.codeHashMatches) {
+    out.push(
+      `warning: the sim's source differs from the one that played the match ` +
+        `(recorded ${r.sim.codeHash}, now ${r.codeHash}); mismatches may come from that change`,
+    );
+  }
+  if (r.mismatches.length > 0) {
+    const first = r.mismatches[0];
+    out.push(
+      `MISMATCH: ${r.mismatches.length} recorded hashes differ, first at frame ${first.frame}`,
+    );
+    for (const m of r.mismatches.slice(0, LISTED_MISMATCHES)) {
+      out.push(
+        `  frame ${m.frame} slot ${m.slot} (${m.source}, line ${m.line}): ` +
+          `recorded ${m.recorded}, replayed ${m.computed}`,
+      );
+    }
+    if (r.mismatches.length > LISTED_MISMATCHES) {
+      out.push(`  … and ${r.mismatches.length - LISTED_MISMATCHES} more`);
+    }
+  }
+  if (r.truncated) {
+    out.push(
+      'note: the last line of the log is cut off (the relay stopped mid-write); ' +
+        'replayed up to the last whole record',
+    );
+  }
+  if (r.damaged) {
+    out.push(
+      `DAMAGED: ${r.damaged.message}; replayed only the ${r.records} records before line ${r.damaged.line}`,
+    );
+  }
+  if (r.endReason === null && !r.damaged) out.push('note: the log has no end record');
+  out.push(r.ok ? 'ok' : 'FAILED');
+  return out.join('\n');
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
