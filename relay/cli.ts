@@ -1,0 +1,149 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { runBots } from './bots.ts';
+import { formatReplay, replayMatchLog } from './log/index.ts';
+import { startRelay } from './server.ts';
+
+function int(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
+    }
+    return n;
+  };
+}
+
+function num(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}`);
+    }
+    return n;
+  };
+}
+
+const program = new Command();
+program
+  .name('concord')
+  .description('Concord: deterministic multiplayer experiment games. Relay, bots and replay.');
+
+program
+  .command('serve')
+  .description('run the relay (socket.io on websocket, match logs, GET /healthz)')
+  .option('--port <port>', 'TCP port', int('--port', 0, 65535), 8080)
+  .option('--host <host>', 'interface to listen on (default: all)')
+  .option('--logs <dir>', 'directory of match logs', './logs')
+  .action(async (opts: { port: number; host?: string; logs: string }) => {
+    const relay = await startRelay({
+      port: opts.port,
+      host: opts.host,
+      logsDir: opts.logs,
+      onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
+    });
+    console.log(`concord relay listening on ${relay.url} (logs in ${opts.logs})`);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`${signal}: closing matches and flushing logs`);
+      relay.close(`relay stopped by ${signal}`).then(
+        () => process.exit(0),
+        (err) => {
+          console.error(err);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('bots')
+  .description(
+    'play matches with headless bots through a relay (its own on loopback without --url)',
+  )
+  .option('--url <url>', 'relay to join (default: start one on a free loopback port)')
+  .option('--scene <name>', 'scene to join (default duel, or duel-N for N players)')
+  .option('--matches <n>', 'matches to play', int('--matches', 1, 10_000), 1)
+  .option('--players <n>', 'players per match', int('--players', 1, 16), 2)
+  .option('--frames <n>', 'frames per match', int('--frames', 1, 10_000_000), 600)
+  .option(
+    '--latency <ms>',
+    'one-way latency of each bot connection, each way',
+    num('--latency', 0, 10_000),
+    0,
+  )
+  .option('--jitter <ms>', 'jitter of that latency', num('--jitter', 0, 10_000), 0)
+  .option(
+    '--loss <pct>',
+    'segment loss (retransmitted after an RTO, as TCP does)',
+    num('--loss', 0, 50),
+    0,
+  )
+  .option('--seed <n>', 'seed of inputs and impairments', int('--seed', 0, 2 ** 32 - 1), 1)
+  .option('--logs <dir>', 'logs directory of the relay started here', './logs')
+  .option('--json', 'print one JSON object')
+  .action(
+    async (opts: {
+      url?: string;
+      scene?: string;
+      matches: number;
+      players: number;
+      frames: number;
+      latency: number;
+      jitter: number;
+      loss: number;
+      seed: number;
+      logs: string;
+      json?: boolean;
+    }) => {
+      const report = await runBots({
+        url: opts.url,
+        scene: opts.scene,
+        matches: opts.matches,
+        players: opts.players,
+        frames: opts.frames,
+        latencyMs: opts.latency,
+        jitterMs: opts.jitter,
+        lossPct: opts.loss,
+        seed: opts.seed,
+        logsDir: opts.logs,
+      });
+      if (opts.json) {
+        console.log(JSON.stringify(report, null, 2));
+      } else {
+        console.log(
+          `${report.matches} matches × ${report.frames} frames: ${report.desyncs} desyncs, ` +
+            `${report.rollbacks} rollbacks (max ${report.maxRollbackFrames} frames), ${report.stalls} stalls; ` +
+            `input latency p50 ${report.inputLatencyMs.p50} ms, p95 ${report.inputLatencyMs.p95} ms, p99 ${report.inputLatencyMs.p99} ms`,
+        );
+        for (const m of report.perMatch) {
+          console.log(
+            `  ${m.matchId}  ${m.finished ? 'finished' : 'UNFINISHED'}  ${m.finalHashes.join(' ')}  ${m.logPath}`,
+          );
+        }
+        for (const f of report.failures) console.error(`FAIL: ${f}`);
+      }
+      process.exit(report.failures.length === 0 ? 0 : 1);
+    },
+  );
+
+program
+  .command('replay')
+  .description('re-simulate a match from its log alone and check every recorded hash')
+  .argument('<log>', 'a match log (logs/<match id>.jsonl)')
+  .option('--json', 'print one JSON object')
+  .action(async (log: string, opts: { json?: boolean }) => {
+    const result = await replayMatchLog(log);
+    if (opts.json) console.log(JSON.stringify(result, null, 2));
+    else console.log(formatReplay(result));
+    const ok = result.mismatches.length === 0 && result.damaged === null;
+    process.exit(ok ? 0 : 1);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(2);
+});

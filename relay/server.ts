@@ -1,0 +1,475 @@
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Server, type Socket } from 'socket.io';
+import {
+  APP_EVENT,
+  type ClientMessage,
+  concordParser,
+  decodeClientMessage,
+  encodeServerMessage,
+  ProtocolError,
+  type ProtocolErrorCode,
+  type SceneSettings,
+  type ServerMessage,
+} from '../protocol/index.ts';
+import { initStateHash } from '../sim/index.ts';
+import { LogDirectory, simCodeHash } from './log/index.ts';
+import { type Member, Room } from './room.ts';
+import { BUILTIN_SCENES } from './scenes.ts';
+
+/** Settings of {@link startRelay}. */
+export interface RelayOptions {
+  /** TCP port; 0 picks a free one (default 8080). */
+  readonly port?: number;
+  /** Interface to listen on (default all interfaces). */
+  readonly host?: string;
+  /** Directory of match logs (default `./logs`). */
+  readonly logsDir?: string;
+  /** The scenes served, by name (default {@link BUILTIN_SCENES}). */
+  readonly scenes?: Readonly<Record<string, SceneSettings>>;
+  /** Most frames an input may run ahead of the room's slowest player (default 1024). */
+  readonly maxFramesAhead?: number;
+  /** Extra HTTP routes, tried before the built-in ones; return true when handled. */
+  readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Where to report notable events (default: nowhere). */
+  readonly onEvent?: (event: string, detail: Record<string, unknown>) => void;
+}
+
+/** Counters of a running relay. */
+export interface RelayStats {
+  connections: number;
+  waiting: number;
+  rooms: number;
+  matchesStarted: number;
+  matchesEnded: number;
+  inputsForwarded: number;
+  messagesForwarded: number;
+  hashReports: number;
+  verdicts: number;
+  desyncs: number;
+  /** Messages refused, by error code. */
+  refused: Partial<Record<ProtocolErrorCode, number>>;
+}
+
+/** A running relay. */
+export interface Relay {
+  /** e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly port: number;
+  readonly logsDir: string;
+  stats(): RelayStats;
+  /** Stops serving: ends every match, flushes and closes every log, closes every connection. */
+  close(reason?: string): Promise<void>;
+}
+
+interface Peer {
+  readonly socket: Socket;
+  waitingScene: string | null;
+  participantId: string | null;
+  room: Room | null;
+  member: Member | null;
+}
+
+/**
+ * Starts the relay: an HTTP server (`GET /healthz`) with a socket.io server on it (websocket
+ * transport only, Concord's single-frame binary parser). Players join a scene's queue; every
+ * `players` of them in arrival order become a room with slots in that order. Each input is
+ * validated and forwarded to the other members the moment it arrives (no tick, no batching) and
+ * appended to the match log. The sender's slot and room come from its socket, never from the
+ * message. Hash reports are compared per frame and the verdict recorded and sent to the room.
+ * Refused messages get an error reply and are counted; they never reach another peer.
+ *
+ * @throws when the port cannot be bound
+ */
+export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
+  await initStateHash();
+  const scenes = options.scenes ?? BUILTIN_SCENES;
+  const logsDir = options.logsDir ?? './logs';
+  const logs = new LogDirectory(logsDir);
+  const maxAhead = options.maxFramesAhead ?? 1024;
+  const emitEvent = options.onEvent ?? (() => {});
+  const queues = new Map<string, Peer[]>();
+  const rooms = new Set<Room>();
+  const startedAt = Date.now(); // clock-ok: relay uptime, not sim
+  let closing = false;
+  const stats: RelayStats = {
+    connections: 0,
+    waiting: 0,
+    rooms: 0,
+    matchesStarted: 0,
+    matchesEnded: 0,
+    inputsForwarded: 0,
+    messagesForwarded: 0,
+    hashReports: 0,
+    verdicts: 0,
+    desyncs: 0,
+    refused: {},
+  };
+
+  const http: HttpServer = createServer((req, res) => {
+    if (options.http?.(req, res)) return;
+    if (req.method === 'GET' && req.url === '/healthz') {
+      res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          status: closing ? 'closing' : 'ok',
+          uptimeS: Math.round((Date.now() - startedAt) / 1000), // clock-ok
+          ...stats,
+        }),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  });
+  const io = new Server(http, {
+    transports: ['websocket'],
+    parser: concordParser,
+    serveClient: false,
+    perMessageDeflate: false,
+    maxHttpBufferSize: 1 << 20,
+    pingInterval: 10_000,
+    pingTimeout: 20_000,
+  });
+
+  const send = (socket: Socket, m: ServerMessage): void => {
+    socket.emit(APP_EVENT, encodeServerMessage(m));
+  };
+  const refuse = (peer: Peer, code: ProtocolErrorCode, message: string, refused?: string): void => {
+    stats.refused[code] = (stats.refused[code] ?? 0) + 1;
+    send(peer.socket, { kind: 'error', code, message, ...(refused ? { refused } : {}) });
+  };
+  const nowMs = (room: Room): number => Math.round((performance.now() - room.startMs) * 10) / 10; // clock-ok
+
+  const broadcastWaiting = (scene: string): void => {
+    const q = queues.get(scene) ?? [];
+    const players = scenes[scene].players;
+    for (const p of q) send(p.socket, { kind: 'waiting', scene, waiting: q.length, players });
+  };
+
+  const leaveQueue = (peer: Peer): void => {
+    const scene = peer.waitingScene;
+    if (scene === null) return;
+    const q = queues.get(scene) ?? [];
+    const i = q.indexOf(peer);
+    if (i >= 0) q.splice(i, 1);
+    peer.waitingScene = null;
+    stats.waiting--;
+    broadcastWaiting(scene);
+  };
+
+  const startMatch = async (scene: string, peers: Peer[]): Promise<void> => {
+    const settings = scenes[scene];
+    const stamp = new Date().toISOString(); // clock-ok: log header start time
+    const matchId = `${stamp.slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(4).toString('hex')}`;
+    const seed = randomInt(0, 2 ** 32);
+    const header = {
+      type: 'header' as const,
+      format: 1 as const,
+      matchId,
+      scene: settings,
+      sim: { id: settings.sim, codeHash: simCodeHash(settings.sim) },
+      seed,
+      players: peers.map((p, slot) => ({ slot, participantId: p.participantId })),
+      startTime: stamp,
+    };
+    const log = await logs.open(matchId, header);
+    const room = new Room(matchId, settings, seed, log, performance.now()); // clock-ok
+    rooms.add(room);
+    stats.rooms = rooms.size;
+    stats.matchesStarted++;
+    peers.forEach((peer, slot) => {
+      const member: Member = {
+        slot,
+        participantId: peer.participantId,
+        send: (bytes) => peer.socket.emit(APP_EVENT, bytes),
+        nextFrame: settings.inputDelay,
+        connected: peer.socket.connected,
+        doneFrame: null,
+      };
+      room.members.push(member);
+      peer.room = room;
+      peer.member = member;
+    });
+    room.started = true;
+    emitEvent('match-start', { matchId, scene, players: peers.length });
+    peers.forEach((peer, slot) => {
+      send(peer.socket, { kind: 'start', matchId, slot, seed, settings, token: randomUUID() });
+    });
+    // A player who left while the log was opening is reported like any other departure.
+    for (const m of room.members) if (!m.connected) memberLeft(room, m);
+  };
+
+  const enqueue = (peer: Peer, scene: string): void => {
+    const q = queues.get(scene) ?? [];
+    queues.set(scene, q);
+    q.push(peer);
+    peer.waitingScene = scene;
+    stats.waiting++;
+    const players = scenes[scene].players;
+    if (q.length >= players) {
+      const group = q.splice(0, players);
+      for (const p of group) p.waitingScene = null;
+      stats.waiting -= players;
+      broadcastWaiting(scene);
+      startMatch(scene, group).catch((err) => {
+        emitEvent('match-start-failed', { error: String(err) });
+        for (const p of group) refuse(p, 'INTERNAL', `could not start the match: ${err}`);
+      });
+    } else {
+      broadcastWaiting(scene);
+    }
+  };
+
+  const forward = (room: Room, from: Member, m: ServerMessage): void => {
+    const bytes = encodeServerMessage(m);
+    for (const other of room.members) {
+      if (other !== from && other.connected) other.send(bytes);
+    }
+    stats.messagesForwarded++;
+  };
+
+  const endMatch = (room: Room, reason: string): void => {
+    if (room.ended) return;
+    room.ended = true;
+    rooms.delete(room);
+    stats.rooms = rooms.size;
+    stats.matchesEnded++;
+    const end: ServerMessage = { kind: 'end', reason };
+    const bytes = encodeServerMessage(end);
+    for (const m of room.members) if (m.connected) m.send(bytes);
+    room.log.close({ type: 'end', reason, ms: nowMs(room) }).catch((err) => {
+      emitEvent('log-close-failed', { matchId: room.matchId, error: String(err) });
+    });
+    emitEvent('match-end', { matchId: room.matchId, reason });
+  };
+
+  const compareHashes = (room: Room, frame: number): void => {
+    const reports = room.pendingHashes.get(frame);
+    if (!reports) return;
+    const connected = room.members.filter((m) => m.connected);
+    if (connected.some((m) => reports[m.slot] === null)) return;
+    room.pendingHashes.delete(frame);
+    const present = reports.filter((h): h is string => h !== null);
+    const agreed = present.every((h) => h === present[0]);
+    room.lastVerdictFrame = Math.max(room.lastVerdictFrame, frame);
+    stats.verdicts++;
+    if (!agreed) {
+      room.desyncs++;
+      stats.desyncs++;
+      emitEvent('desync', { matchId: room.matchId, frame, hashes: reports });
+    }
+    room.log.append({ type: 'verdict', f: frame, agreed, hashes: reports });
+    const bytes = encodeServerMessage({ kind: 'verdict', frame, agreed });
+    for (const m of connected) m.send(bytes);
+  };
+
+  const memberLeft = (room: Room, member: Member): void => {
+    member.connected = false;
+    if (room.ended) return;
+    const lastFrame = member.nextFrame - 1;
+    room.log.append({ type: 'disconnect', s: member.slot, lastFrame, ms: nowMs(room) });
+    forward(room, member, { kind: 'peerLeft', slot: member.slot, lastFrame });
+    if (room.connected().length === 0) {
+      endMatch(room, 'every player left');
+      return;
+    }
+    for (const frame of [...room.pendingHashes.keys()]) compareHashes(room, frame);
+    maybeFinish(room);
+  };
+
+  const maybeFinish = (room: Room): void => {
+    const connected = room.connected();
+    if (connected.length > 0 && connected.every((m) => m.doneFrame !== null)) {
+      endMatch(room, 'every player finished');
+    }
+  };
+
+  const onMessage = (peer: Peer, m: ClientMessage): void => {
+    switch (m.kind) {
+      case 'join': {
+        if (peer.room || peer.waitingScene) {
+          refuse(peer, 'BAD_FIELD', 'already joined', 'join');
+          return;
+        }
+        if (!Object.hasOwn(scenes, m.scene)) {
+          refuse(peer, 'BAD_SCENE', `unknown scene "${m.scene}"`, 'join');
+          return;
+        }
+        peer.participantId = m.participantId;
+        enqueue(peer, m.scene);
+        return;
+      }
+      case 'cancel':
+        leaveQueue(peer);
+        return;
+      case 'ping':
+        send(peer.socket, { kind: 'pong', id: m.id, sentMs: m.sentMs });
+        return;
+      default:
+        break;
+    }
+    const room = peer.room;
+    const member = peer.member;
+    if (!room || !member || !room.started || room.ended) {
+      refuse(peer, 'NOT_IN_MATCH', `${m.kind} outside a match`, m.kind);
+      return;
+    }
+    switch (m.kind) {
+      case 'input': {
+        if (m.frame !== member.nextFrame) {
+          refuse(
+            peer,
+            'FRAME_WINDOW',
+            `input for frame ${m.frame}; the next input of slot ${member.slot} is frame ${member.nextFrame}`,
+            'input',
+          );
+          return;
+        }
+        if (m.frame > room.slowestFrame() + maxAhead) {
+          refuse(
+            peer,
+            'FRAME_WINDOW',
+            `input for frame ${m.frame} is too far ahead of the room`,
+            'input',
+          );
+          return;
+        }
+        member.nextFrame++;
+        forward(room, member, {
+          kind: 'input',
+          slot: member.slot,
+          frame: m.frame,
+          input: m.input,
+          currentFrame: m.currentFrame,
+        });
+        stats.inputsForwarded++;
+        room.log.append({
+          type: 'input',
+          f: m.frame,
+          s: member.slot,
+          in: Buffer.from(m.input).toString('hex'),
+          ms: nowMs(room),
+        });
+        return;
+      }
+      case 'peerPing':
+        forward(room, member, { kind: 'peerPing', slot: member.slot, sentMs: m.sentMs });
+        return;
+      case 'peerPong':
+        forward(room, member, { kind: 'peerPong', slot: member.slot, to: m.to, sentMs: m.sentMs });
+        return;
+      case 'hash': {
+        if (m.frame <= room.lastVerdictFrame && !room.pendingHashes.has(m.frame)) {
+          refuse(peer, 'FRAME_WINDOW', `hash for frame ${m.frame} was already judged`, 'hash');
+          return;
+        }
+        if (m.frame >= member.nextFrame + maxAhead) {
+          refuse(peer, 'FRAME_WINDOW', `hash for frame ${m.frame} is ahead of the inputs`, 'hash');
+          return;
+        }
+        let reports = room.pendingHashes.get(m.frame);
+        if (!reports) {
+          reports = new Array(room.members.length).fill(null);
+          room.pendingHashes.set(m.frame, reports);
+        }
+        if (reports[member.slot] !== null) {
+          refuse(peer, 'FRAME_WINDOW', `hash for frame ${m.frame} already reported`, 'hash');
+          return;
+        }
+        reports[member.slot] = m.hash;
+        stats.hashReports++;
+        room.log.append({ type: 'hash', f: m.frame, s: member.slot, h: m.hash, ms: nowMs(room) });
+        compareHashes(room, m.frame);
+        return;
+      }
+      case 'done': {
+        if (member.doneFrame !== null) {
+          refuse(peer, 'BAD_FIELD', 'done already reported', 'done');
+          return;
+        }
+        member.doneFrame = m.frame;
+        room.log.append({ type: 'done', s: member.slot, f: m.frame, h: m.hash, ms: nowMs(room) });
+        maybeFinish(room);
+        return;
+      }
+    }
+  };
+
+  io.on('connection', (socket) => {
+    if (closing) {
+      socket.disconnect(true);
+      return;
+    }
+    stats.connections++;
+    const peer: Peer = {
+      socket,
+      waitingScene: null,
+      participantId: null,
+      room: null,
+      member: null,
+    };
+    socket.on(APP_EVENT, (data: unknown) => {
+      if (!(data instanceof Uint8Array)) {
+        refuse(peer, 'MALFORMED', 'a message must be binary');
+        return;
+      }
+      let m: ClientMessage;
+      try {
+        m = decodeClientMessage(data);
+      } catch (err) {
+        if (err instanceof ProtocolError) refuse(peer, err.code, err.message, err.kind);
+        else refuse(peer, 'MALFORMED', String(err));
+        return;
+      }
+      try {
+        onMessage(peer, m);
+      } catch (err) {
+        emitEvent('handler-error', { error: String(err), kind: m.kind });
+        refuse(peer, 'INTERNAL', 'the relay could not handle this message', m.kind);
+      }
+    });
+    socket.onAny((event: string) => {
+      if (event !== APP_EVENT)
+        refuse(peer, 'UNKNOWN_KIND', `unknown event "${String(event).slice(0, 40)}"`);
+    });
+    socket.on('disconnect', () => {
+      stats.connections--;
+      leaveQueue(peer);
+      if (peer.room && peer.member?.connected) memberLeft(peer.room, peer.member);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 8080, options.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    logsDir,
+    stats: () => ({ ...stats, refused: { ...stats.refused } }),
+    close: async (reason = 'relay shutdown') => {
+      if (closing) return;
+      closing = true;
+      for (const room of [...rooms]) endMatch(room, reason);
+      await logs.closeAll(reason);
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      http.closeAllConnections?.();
+    },
+  };
+}
