@@ -3,6 +3,13 @@
  */
 export { type CanonicalValue, canonicalDecode, canonicalEncode } from './canonical.ts';
 export {
+  applyStateDelta,
+  createStateDelta,
+  makeStateTransfer,
+  resolveStateTransfer,
+  type StateTransfer,
+} from './delta.ts';
+export {
   DUEL_ARENA,
   DUEL_BUTTONS,
   type DuelView,

@@ -1,0 +1,442 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import xxhash from 'xxhash-wasm';
+import { type CanonicalValue, canonicalEncode } from './canonical.ts';
+import {
+  applyStateDelta,
+  createStateDelta,
+  makeStateTransfer,
+  resolveStateTransfer,
+  type StateTransfer,
+  xxh32,
+} from './delta.ts';
+import { randomDuelInput } from './duel/controls.ts';
+import { PLAYER_SIZE, PLAYERS_OFFSET } from './duel/layout.ts';
+import { duel } from './duel/sim.ts';
+import { ConcordError, type ConcordErrorCode } from './errors.ts';
+import { Prng } from './prng.ts';
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+function expectCode(code: ConcordErrorCode, fn: () => unknown): ConcordError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConcordError);
+    expect((err as ConcordError).code).toBe(code);
+    return err as ConcordError;
+  }
+  throw new Error(`expected ConcordError ${code}, nothing was thrown`);
+}
+
+/** Applying must give exactly the target; the delta must be deterministic. */
+function expectRoundTrip(base: Uint8Array, target: Uint8Array): Uint8Array {
+  const delta = createStateDelta(base, target);
+  expect(hex(applyStateDelta(base, delta))).toBe(hex(target));
+  expect(hex(createStateDelta(base, target))).toBe(hex(delta));
+  return delta;
+}
+
+function varint(v: number): number[] {
+  const out: number[] = [];
+  for (; v > 0x7f; v = Math.floor(v / 0x80)) out.push((v % 0x80) | 0x80);
+  out.push(v);
+  return out;
+}
+
+// --- arbitraries -----------------------------------------------------------------------------
+
+/** Random bytes, and low-entropy bytes whose many repeats stress the match finder. */
+const bytes = fc.oneof(
+  fc.uint8Array({ maxLength: 600 }),
+  fc.uint8Array({ max: 2, maxLength: 600 }),
+  fc.array(fc.uint8Array({ minLength: 1, maxLength: 12 }), { maxLength: 40 }).map(
+    // a few short "records" repeated: like the rows of a state
+    (parts) =>
+      Uint8Array.from(parts.flatMap((p, i) => [...p, ...parts[i % Math.min(3, parts.length)]])),
+  ),
+);
+
+type Edit =
+  | { readonly op: 'insert'; readonly at: number; readonly bytes: Uint8Array }
+  | { readonly op: 'delete'; readonly at: number; readonly n: number }
+  | { readonly op: 'overwrite'; readonly at: number; readonly bytes: Uint8Array }
+  | { readonly op: 'move'; readonly at: number; readonly n: number; readonly to: number };
+
+const edit: fc.Arbitrary<Edit> = fc.oneof(
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 24 }),
+  }),
+  fc.record({
+    op: fc.constant('delete' as const),
+    at: fc.nat(),
+    n: fc.integer({ min: 1, max: 24 }),
+  }),
+  fc.record({
+    op: fc.constant('overwrite' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
+  fc.record({
+    op: fc.constant('move' as const),
+    at: fc.nat(),
+    n: fc.integer({ min: 1, max: 64 }),
+    to: fc.nat(),
+  }),
+);
+
+function mutate(base: Uint8Array, edits: readonly Edit[]): Uint8Array {
+  let b = [...base];
+  for (const e of edits) {
+    const at = e.at % (b.length + 1);
+    if (e.op === 'insert') b.splice(at, 0, ...e.bytes);
+    else if (e.op === 'delete') b.splice(at, e.n);
+    else if (e.op === 'overwrite') b.splice(at, e.bytes.length, ...e.bytes);
+    else {
+      const block = b.splice(at, e.n);
+      b.splice(e.to % (b.length + 1), 0, ...block);
+    }
+    b = b.slice();
+  }
+  return Uint8Array.from(b);
+}
+
+/** A base and a target: a mutation of the base, the base itself, unrelated bytes, or empties. */
+const pair: fc.Arbitrary<[Uint8Array, Uint8Array]> = fc.oneof(
+  fc
+    .tuple(bytes, fc.array(edit, { minLength: 1, maxLength: 8 }))
+    .map(([b, edits]): [Uint8Array, Uint8Array] => [b, mutate(b, edits)]),
+  bytes.map((b): [Uint8Array, Uint8Array] => [b, b.slice()]),
+  fc.tuple(bytes, bytes),
+  bytes.map((b): [Uint8Array, Uint8Array] => [new Uint8Array(0), b]),
+  bytes.map((b): [Uint8Array, Uint8Array] => [b, new Uint8Array(0)]),
+);
+
+/** JSON values without the key "__proto__", which a state may not use. */
+const stateLike = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"'));
+
+/** `value` with its `k`-th node (pre-order, modulo the node count) replaced by `replacement`. */
+function replaceNode(value: unknown, k: number, replacement: unknown): unknown {
+  let count = 0;
+  const countNodes = (v: unknown): void => {
+    count++;
+    if (typeof v === 'object' && v !== null) Object.values(v).forEach(countNodes);
+  };
+  countNodes(value);
+  let left = k % count;
+  const walk = (v: unknown): unknown => {
+    if (left-- === 0) return replacement;
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v === 'object' && v !== null) {
+      return Object.fromEntries(Object.entries(v).map(([key, x]) => [key, walk(x)]));
+    }
+    return v;
+  };
+  return walk(value);
+}
+
+// --- duel ------------------------------------------------------------------------------------
+
+/** A duel's state words at frames 0, 150, …, 900 of a random match. */
+function duelStates(players: number): {
+  sim: ReturnType<typeof duel.create>;
+  states: Int32Array[];
+} {
+  const sim = duel.create({ players, seed: 5 });
+  const rng = Prng.fromSeed(9);
+  const states: Int32Array[] = [];
+  for (let f = 0; f <= 900; f++) {
+    if (f % 150 === 0) states.push(sim.save().slice());
+    sim.step(Array.from({ length: players }, () => randomDuelInput(rng.nextU32())));
+  }
+  return { sim, states };
+}
+
+/** Inclusive range of each player field (x, y, aim x, aim y, health, score, deaths, timers). */
+const FIELD_RANGES: readonly (readonly [number, number])[] = [
+  [0, 960 * 256],
+  [0, 540 * 256],
+  [-256, 256],
+  [-256, 256],
+  [0, 100],
+  [0, 1000],
+  [0, 1000],
+  [0, 90],
+  [0, 20],
+  [0, 120],
+  [0, 600],
+];
+
+// --- tests -----------------------------------------------------------------------------------
+
+describe('xxh32', () => {
+  it('equals xxhash-wasm h32 for any bytes and seed', async () => {
+    const wasm = await xxhash();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), fc.nat(0xffffffff), (b, seed) => {
+        expect(xxh32(b, seed)).toBe(wasm.h32Raw(b, seed));
+      }),
+    );
+    // A view into a larger buffer hashes its own bytes only.
+    const big = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
+    expect(xxh32(big.subarray(7, 250), 3)).toBe(wasm.h32Raw(big.slice(7, 250), 3));
+  });
+});
+
+describe('createStateDelta / applyStateDelta', () => {
+  it('round-trips any base and target byte for byte', () => {
+    fc.assert(
+      fc.property(pair, ([base, target]) => {
+        expectRoundTrip(base, target);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('round-trips views into larger buffers', () => {
+    fc.assert(
+      fc.property(pair, fc.nat(7), fc.nat(7), ([base, target], pb, pt) => {
+        const b = new Uint8Array(base.length + pb + 3);
+        b.set(base, pb);
+        const t = new Uint8Array(target.length + pt + 3);
+        t.set(target, pt);
+        const bv = b.subarray(pb, pb + base.length);
+        const tv = t.subarray(pt, pt + target.length);
+        expect(hex(applyStateDelta(bv, createStateDelta(bv, tv)))).toBe(hex(target));
+      }),
+    );
+  });
+
+  it('round-trips canonical states and mutations of them', () => {
+    fc.assert(
+      fc.property(stateLike, stateLike, fc.nat(), (value, other, k) => {
+        const base = canonicalEncode(value as CanonicalValue);
+        expectRoundTrip(base, canonicalEncode(other as CanonicalValue));
+        expectRoundTrip(base, canonicalEncode(replaceNode(value, k, other) as CanonicalValue));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('round-trips a large state with scattered edits and keeps the delta small', () => {
+    const rng = Prng.fromSeed(11);
+    const entities = Array.from({ length: 4000 }, (_, id) => ({
+      id,
+      x: rng.nextInt(1000),
+      y: rng.nextInt(1000),
+      hp: rng.nextInt(100),
+    }));
+    const base = canonicalEncode({ entities, tick: 1 });
+    const next = structuredClone(entities);
+    for (let i = 0; i < 30; i++) next[rng.nextInt(next.length)].x = rng.nextInt(1000);
+    next.splice(1500, 3);
+    next.push({ id: 4000, x: 1, y: 2, hp: 3 });
+    const target = canonicalEncode({ entities: next, tick: 2 });
+    const delta = expectRoundTrip(base, target);
+    expect(base.length).toBeGreaterThan(64 * 1024);
+    expect(delta.length).toBeLessThan(target.length / 50);
+  });
+
+  it('costs a one-field corruption of 4-player duel at most 10 % of the full state', () => {
+    const { sim, states } = duelStates(4);
+    const rng = Prng.fromSeed(3);
+    let worst = 0;
+    for (const s of states) {
+      const base = sim.encode(s);
+      for (let p = 0; p < 4; p++) {
+        for (let f = 0; f < PLAYER_SIZE; f++) {
+          const w = PLAYERS_OFFSET + p * PLAYER_SIZE + f;
+          const [min, max] = FIELD_RANGES[f];
+          // Small drifts, a width change of the integer, both ends of the range, a random value.
+          for (const v of [
+            s[w] + 1,
+            s[w] - 1,
+            s[w] + 256,
+            min,
+            max,
+            min + rng.nextInt(max - min),
+          ]) {
+            if (v === s[w]) continue;
+            const corrupted = s.slice();
+            corrupted[w] = v;
+            const target = sim.encode(corrupted);
+            const delta = expectRoundTrip(base, target);
+            worst = Math.max(worst, delta.length / target.length);
+            expect(delta.length).toBeLessThanOrEqual(0.1 * target.length);
+          }
+        }
+      }
+    }
+    expect(worst).toBeGreaterThan(0);
+  });
+
+  it('throws BAD_STATE when applied to another base, of the same length or not', () => {
+    fc.assert(
+      fc.property(
+        pair,
+        bytes,
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        ([base, target], other, at, x) => {
+          const delta = createStateDelta(base, target);
+          if (hex(other) !== hex(base))
+            expectCode('BAD_STATE', () => applyStateDelta(other, delta));
+          if (base.length > 0) {
+            const flipped = base.slice();
+            flipped[at % base.length] ^= x;
+            expectCode('BAD_STATE', () => applyStateDelta(flipped, delta));
+          }
+        },
+      ),
+    );
+    const { sim, states } = duelStates(2);
+    const [a, b, c] = states.map((s) => sim.encode(s));
+    expectCode('BAD_STATE', () => applyStateDelta(c, createStateDelta(a, b)));
+  });
+
+  it('never returns wrong bytes from a damaged delta: it throws BAD_STATE', () => {
+    const check = (base: Uint8Array, target: Uint8Array, damaged: Uint8Array): void => {
+      let out: Uint8Array;
+      try {
+        out = applyStateDelta(base, damaged);
+      } catch (err) {
+        expect((err as ConcordError).code).toBe('BAD_STATE');
+        return;
+      }
+      // Only a change that means the same (none does in this format) may pass, and then exactly.
+      expect(hex(out)).toBe(hex(target));
+    };
+    fc.assert(
+      fc.property(pair, fc.nat(), fc.integer({ min: 1, max: 255 }), ([base, target], at, x) => {
+        const delta = createStateDelta(base, target);
+        const flipped = delta.slice();
+        flipped[at % delta.length] ^= x;
+        check(base, target, flipped);
+        check(base, target, delta.subarray(0, at % delta.length)); // truncated
+        const longer = new Uint8Array(delta.length + 1);
+        longer.set(delta);
+        longer[delta.length] = x;
+        check(base, target, longer);
+      }),
+      { numRuns: 500 },
+    );
+    // Every byte of a duel delta, every value.
+    const { sim, states } = duelStates(4);
+    const base = sim.encode(states[2]);
+    const target = sim.encode(states[3]);
+    const delta = createStateDelta(base, target);
+    for (let i = 0; i < delta.length; i++) {
+      for (let v = 0; v < 256; v++) {
+        if (v === delta[i]) continue;
+        const damaged = delta.slice();
+        damaged[i] = v;
+        check(base, target, damaged);
+      }
+    }
+  });
+
+  it('rejects malformed deltas with BAD_STATE before building anything', () => {
+    const base = new Uint8Array(1 << 20);
+    // version 1, base length 2^20 as a varint, any check word, then ops
+    const header = [1, 0x80, 0x80, 0x40, 0, 0, 0, 0];
+    const bad = (ops: number[], b = base): void => {
+      expectCode('BAD_STATE', () => applyStateDelta(b, Uint8Array.from([...header, ...ops])));
+    };
+    expectCode('BAD_STATE', () => applyStateDelta(base, new Uint8Array(0)));
+    expectCode('BAD_STATE', () => applyStateDelta(base, Uint8Array.from([2, ...header.slice(1)])));
+    bad([], new Uint8Array(10)); // another base length
+    bad([3]); // reserved op kind
+    bad([0]); // empty ADD
+    bad([4 * 3, 1, 2]); // ADD past the end of the delta
+    bad([2, 0]); // COPY_AT with no displacement
+    bad([2, 1]); // COPY from -1
+    bad([0x81, 0x80, 0x80, 0x80, 0x80, 0x01]); // varint over 5 bytes
+    // The whole 1 MiB base, then 64 more copies of it from 1 MiB back: a target over 64 MiB.
+    bad([1, ...Array.from({ length: 64 }, () => [2, ...varint(2 * 2 ** 20 - 1)]).flat()]);
+    expect(() => createStateDelta(base, new Uint8Array(64 * 1024 * 1024 + 1))).toThrow(
+      expect.objectContaining({ code: 'BAD_STATE' }),
+    );
+  });
+});
+
+describe('state transfers', () => {
+  const { sim, states } = duelStates(4);
+  const base = { frame: 150, hash: '00000000000000aa', bytes: sim.encode(states[1]) };
+  const corrupted = states[1].slice();
+  corrupted[PLAYERS_OFFSET + 4] = 50;
+  const target = sim.encode(corrupted);
+
+  it('sends a delta when there is a base and the delta is smaller, with its frame and hash', () => {
+    const t = makeStateTransfer(target, base);
+    expect(t.kind).toBe('delta');
+    if (t.kind !== 'delta') return;
+    expect([t.baseFrame, t.baseHash]).toEqual([150, base.hash]);
+    expect(t.bytes.length).toBeLessThan(target.length / 10);
+    const asked: [number, string][] = [];
+    const rebuilt = resolveStateTransfer(t, (frame, hash) => {
+      asked.push([frame, hash]);
+      return frame === 150 ? base.bytes : null;
+    });
+    expect(hex(rebuilt)).toBe(hex(target));
+    expect(asked).toEqual([[150, base.hash]]);
+  });
+
+  it('sends the full state when there is no base or the delta would not be smaller', () => {
+    const none = makeStateTransfer(target);
+    expect(none).toEqual({ kind: 'full', bytes: target });
+    expect(none.bytes).toBe(target);
+    expect(hex(resolveStateTransfer(none, () => null))).toBe(hex(target));
+    const rng = Prng.fromSeed(1);
+    const unrelated = Uint8Array.from({ length: target.length }, () => rng.nextInt(256));
+    expect(makeStateTransfer(target, { ...base, bytes: unrelated }).kind).toBe('full');
+    expect(makeStateTransfer(new Uint8Array(0), base).kind).toBe('full');
+    // A delta exactly as long as the target is not smaller: full.
+    const b = Uint8Array.from({ length: 100 }, () => rng.nextInt(256));
+    let tie: Uint8Array | undefined;
+    for (let n = 1; n < 100 && tie === undefined; n++) {
+      const t = b.slice();
+      for (let i = 5; i < 5 + n; i++) t[i] ^= 0xff;
+      if (createStateDelta(b, t).length === t.length) tie = t;
+    }
+    expect(tie).toBeDefined();
+    expect(makeStateTransfer(tie!, { ...base, bytes: b }).kind).toBe('full');
+    fc.assert(
+      fc.property(pair, ([b, t]) => {
+        const transfer = makeStateTransfer(t, { frame: 1, hash: 'h', bytes: b });
+        const expected = createStateDelta(b, t).length < t.length ? 'delta' : 'full';
+        expect(transfer.kind).toBe(expected);
+        expect(hex(resolveStateTransfer(transfer, () => b))).toBe(hex(t));
+      }),
+    );
+  });
+
+  it('throws SNAPSHOT_MISSING when the base is missing, BAD_STATE when it is the wrong one', () => {
+    const t: StateTransfer = makeStateTransfer(target, base);
+    const err = expectCode('SNAPSHOT_MISSING', () => resolveStateTransfer(t, () => null));
+    expect(err.frame).toBe(150);
+    const other = sim.encode(states[2]);
+    expectCode('BAD_STATE', () => resolveStateTransfer(t, () => other));
+  });
+});
+
+describe('sim/delta.ts', () => {
+  it('reads no clock, no Math.random and no Node Buffer, so it runs alike everywhere', () => {
+    const source = readFileSync(new URL('./delta.ts', import.meta.url), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, '');
+    for (const banned of [
+      /Math\.random/,
+      /\bDate\b/,
+      /\bperformance\b/,
+      /\bBuffer\b/,
+      /\bprocess\b/,
+    ]) {
+      expect(source).not.toMatch(banned);
+    }
+  });
+});
