@@ -1,0 +1,92 @@
+import type { SessionStats } from '../session/index.ts';
+import type { MatchResult } from './result.ts';
+
+/**
+ * Where the page is: `idle` (not queued: the Join button), `waiting` (queued while the room
+ * fills), `countdown` (the match runs, inputs held neutral), `playing`, `ended` (the result).
+ */
+export type PagePhase = 'idle' | 'waiting' | 'countdown' | 'playing' | 'ended';
+
+/** {@link SessionStats} with every field null before a match has started. */
+export type MaybeSessionStats = { readonly [K in keyof SessionStats]: SessionStats[K] | null };
+
+/** The overlay's figures and the test hook's `stats()`: the session's counters and the page's. */
+export interface PageStats extends MaybeSessionStats {
+  readonly phase: PagePhase;
+  /** The match, once started; else null. */
+  readonly matchId: string | null;
+  /** This page's player slot, once started; else null. */
+  readonly slot: number | null;
+  /** Round trip to the relay in ms, from a probe every second (0 until measured; null before a match). */
+  readonly pingMs: number | null;
+  /** Frames between hashed confirmed frames: `hashAt(f)` answers for multiples of it (null before a match). */
+  readonly hashInterval: number | null;
+  /** The newest confirmed frame whose state hash is recorded, or null. */
+  readonly lastHashedFrame: number | null;
+  /** Desyncs the relay reported for this match. */
+  readonly desyncs: number;
+  /** Hash checks on which every peer agreed. */
+  readonly agreedChecks: number;
+  /** True while the tab is hidden (the worker timer drives the loop, the local input is neutral). */
+  readonly hidden: boolean;
+  /** Ticks run while the tab was hidden. */
+  readonly hiddenTicks: number;
+  /** Real time given up because the page fell over a second behind, in ms. */
+  readonly droppedMs: number;
+  /** The renderer Phaser chose, once the view exists. */
+  readonly renderer: 'webgl' | 'canvas' | null;
+}
+
+/**
+ * `window.concord`: a hook for tests and debugging, present from the moment the page loads (with
+ * null match fields until a match starts).
+ */
+export interface ConcordHook {
+  /** The page's phase now. */
+  readonly phase: PagePhase;
+  /** The overlay's figures plus the match id, slot, desyncs and phase. */
+  stats(): PageStats;
+  /** The state hash (16 hex digits) of confirmed frame `frame`, or null when not (yet) hashed. */
+  hashAt(frame: number): string | null;
+  /** The result once the match has ended, else null. */
+  result(): MatchResult | null;
+}
+
+declare global {
+  interface Window {
+    /** See {@link ConcordHook}. */
+    concord?: ConcordHook;
+  }
+}
+
+/** The page's stats before any match: every match field null. */
+export function idleStats(phase: PagePhase): PageStats {
+  return {
+    frame: null,
+    confirmedFrame: null,
+    predictedFrames: null,
+    maxPredictedFrames: null,
+    rollbacks: null,
+    lastRollbackDepth: null,
+    maxRollbackDepth: null,
+    rollbackFrames: null,
+    stalls: null,
+    frameAdvantage: null,
+    rttMs: null,
+    inputDelay: null,
+    refusedInputs: null,
+    restores: null,
+    phase,
+    matchId: null,
+    slot: null,
+    pingMs: null,
+    hashInterval: null,
+    lastHashedFrame: null,
+    desyncs: 0,
+    agreedChecks: 0,
+    hidden: typeof document !== 'undefined' && document.visibilityState === 'hidden',
+    hiddenTicks: 0,
+    droppedMs: 0,
+    renderer: null,
+  };
+}

@@ -1,0 +1,110 @@
+import { SLOT_COLOURS } from './duel-view.ts';
+import { type MatchResult, resultHeadline } from './result.ts';
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string,
+  className?: string,
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (className) e.className = className;
+  return e;
+}
+
+function button(label: string, onClick: () => void): HTMLButtonElement {
+  const b = el('button', label);
+  b.type = 'button';
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function byId(id: string): HTMLElement {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`the page lacks #${id}`);
+  return e;
+}
+
+/**
+ * The page's screens around the game, plain DOM (texts set with `textContent`, never parsed as
+ * HTML): the Join button, the waiting room with its Cancel button, the countdown, the result,
+ * and a status line for errors. The elements come from `index.html`.
+ */
+export class PageScreens {
+  private readonly panel = byId('panel');
+  private readonly body = byId('panel-body');
+  private readonly countdown = byId('countdown');
+  private readonly status = byId('status');
+  /** The element the game canvas goes in. */
+  readonly gameParent = byId('game');
+  /** The stats overlay's element. */
+  readonly overlay = byId('overlay');
+
+  /** Shows the Join button for `scene`. */
+  showJoin(scene: string, onJoin: () => void): void {
+    this.show([el('p', `Scene: ${scene}`), button('Join', onJoin)]);
+  }
+
+  /** Shows that the page is connecting to the relay. */
+  showConnecting(): void {
+    this.show([el('p', 'Connecting to the relay…')]);
+  }
+
+  /** Shows the waiting room: `waiting` of `players` are queued (0 before the first count). */
+  showWaiting(waiting: number, players: number, onCancel: () => void): void {
+    const count = waiting > 0 ? `Waiting for players: ${waiting} of ${players}` : 'Joining…';
+    this.show([el('p', count, 'big'), button('Cancel', onCancel)]);
+  }
+
+  /** Hides the panel (the game is on). */
+  hidePanel(): void {
+    this.panel.hidden = true;
+  }
+
+  /** Shows `text` large over the game, or hides the countdown when null. */
+  setCountdown(text: string | null): void {
+    this.countdown.hidden = text === null;
+    if (text !== null && this.countdown.textContent !== text) this.countdown.textContent = text;
+  }
+
+  /** Shows the result of a match and a button to play again. */
+  showResult(result: MatchResult, onAgain: () => void): void {
+    const table = el('table');
+    const head = el('tr');
+    for (const h of ['', 'player', 'kills', 'deaths']) head.append(el('th', h));
+    table.append(head);
+    for (const p of result.players) {
+      const row = el('tr');
+      const swatch = el('td', '●');
+      swatch.style.color = `#${(SLOT_COLOURS[p.slot] ?? 0xffffff).toString(16).padStart(6, '0')}`;
+      const you = p.slot === result.slot ? ' (you)' : '';
+      const win = result.winners.includes(p.slot) ? ' ★' : '';
+      row.append(swatch, el('td', `P${p.slot + 1}${you}${win}`), el('td', String(p.score)));
+      row.append(el('td', String(p.deaths)));
+      table.append(row);
+    }
+    const where = result.confirmed
+      ? `confirmed frame ${result.frame}`
+      : `frame ${result.frame} (not yet confirmed)`;
+    this.show([
+      el('p', resultHeadline(result), 'big'),
+      table,
+      el('p', `You are player ${result.slot + 1} (slot ${result.slot}).`),
+      el('p', `Scores at ${where}; ${result.reason}.`, 'small'),
+      el('p', `Match id: ${result.matchId}`, 'mono'),
+      button('Play again', onAgain),
+    ]);
+  }
+
+  /** Shows an error in the status line (null clears it). */
+  setError(message: string | null): void {
+    this.status.textContent = message ?? '';
+    this.status.classList.toggle('error', message !== null);
+  }
+
+  private show(children: HTMLElement[]): void {
+    this.body.replaceChildren(...children);
+    this.panel.hidden = false;
+    children.find((c) => c instanceof HTMLButtonElement)?.focus();
+  }
+}

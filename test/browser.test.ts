@@ -1,0 +1,208 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebClient } from '../client/web/build.ts';
+import { type Relay, startRelay } from '../relay/server.ts';
+import { type DelayProxy, startDelayProxy } from './support/delay-proxy.ts';
+
+// Real Chromium (Debian's package) driving the real page, through the real relay on loopback.
+const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
+let tmp: string;
+let relay: Relay;
+let browser: Browser;
+const proxies: DelayProxy[] = [];
+
+interface PageStats {
+  phase: string;
+  frame: number;
+  confirmedFrame: number;
+  rollbacks: number;
+  lastRollbackDepth: number;
+  stalls: number;
+  desyncs: number;
+  matchId: string | null;
+  slot: number | null;
+  pingMs: number;
+  hashInterval: number;
+  renderer: string;
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'concord-browser-'));
+  const web = await buildWebClient(path.join(tmp, 'web'));
+  relay = await startRelay({
+    port: 0,
+    host: '127.0.0.1',
+    logsDir: path.join(tmp, 'logs'),
+    webRoot: web.outDir,
+  });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  });
+  await mkdir(ARTIFACTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  for (const p of proxies) await p.close();
+  await relay?.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const stats = (page: Page): Promise<PageStats> =>
+  page.evaluate(() => (window as unknown as { concord: { stats(): PageStats } }).concord.stats());
+const hashAt = (page: Page, frame: number): Promise<string | null> =>
+  page.evaluate(
+    (f) =>
+      (window as unknown as { concord: { hashAt(f: number): string | null } }).concord.hashAt(f),
+    frame,
+  );
+
+async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Holds random movement keys and clicks for `ms`, like a restless player. */
+async function play(page: Page, ms: number, seed: number): Promise<void> {
+  const keys = ['w', 'a', 's', 'd'];
+  let s = seed;
+  const rnd = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const key = keys[Math.floor(rnd() * keys.length)];
+    await page.keyboard.down(key);
+    await page.mouse.move(100 + rnd() * 760, 80 + rnd() * 380);
+    if (rnd() < 0.5) await page.keyboard.press('Space');
+    await new Promise((r) => setTimeout(r, 150 + rnd() * 250));
+    await page.keyboard.up(key);
+  }
+}
+
+/** Two pages join the same room at `urls` and play; returns both pages once past `minFrame`. */
+async function match(urls: [string, string], playMs: number) {
+  const pages = await Promise.all(
+    urls.map(async (u) => {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 640 } });
+      page.on('pageerror', (e) => console.error('page error:', e.message));
+      await page.goto(u);
+      return page;
+    }),
+  );
+  await until(
+    async () => (await Promise.all(pages.map(stats))).every((s) => s.phase === 'playing'),
+    30_000,
+    'both pages playing',
+  );
+  const [a, b] = await Promise.all(pages.map(stats));
+  expect(a.matchId).toBe(b.matchId);
+  expect(new Set([a.slot, b.slot])).toEqual(new Set([0, 1]));
+  await Promise.all(pages.map((p, i) => play(p, playMs, 7 + i)));
+  return pages;
+}
+
+async function commonConfirmedHash(
+  pages: Page[],
+  after: number,
+): Promise<{ frame: number; hash: string }> {
+  await until(
+    async () => (await Promise.all(pages.map(stats))).every((s) => s.confirmedFrame > after + 20),
+    30_000,
+    `confirmed frame past ${after}`,
+  );
+  const all = await Promise.all(pages.map(stats));
+  const c = Math.min(...all.map((s) => s.confirmedFrame));
+  // Peers keep the hash of every hashInterval-th confirmed frame.
+  const frame = Math.floor(c / all[0].hashInterval) * all[0].hashInterval;
+  expect(frame).toBeGreaterThan(after);
+  const hashes = await Promise.all(pages.map((p) => hashAt(p, frame)));
+  expect(hashes[0]).toMatch(/^[0-9a-f]{16}$/);
+  expect(hashes[1]).toBe(hashes[0]);
+  return { frame, hash: hashes[0]! };
+}
+
+describe('two browsers play duel through the relay', () => {
+  it('agree on the state hash of a confirmed frame past 300 after 10 s of play', async () => {
+    const pages = await match(
+      [`${relay.url}/?participant=A`, `${relay.url}/?participant=B`],
+      10_000,
+    );
+    const { frame, hash } = await commonConfirmedHash(pages, 300);
+    await pages[0].screenshot({ path: path.join(ARTIFACTS, 'duel.png') });
+    const s = await Promise.all(pages.map(stats));
+    console.log(
+      `direct: both pages hash ${hash} at frame ${frame}; frames ${s.map((x) => x.frame)}, rollbacks ${s.map((x) => x.rollbacks)}, stalls ${s.map((x) => x.stalls)}, ping ${s.map((x) => Math.round(x.pingMs))} ms`,
+    );
+    expect(s.every((x) => x.desyncs === 0)).toBe(true);
+    for (const p of pages) await p.close();
+  });
+
+  it('agree with each page behind a proxy that delays traffic 80 ± 20 ms each way', async () => {
+    const [pa, pb] = await Promise.all(
+      [0, 1].map((i) =>
+        startDelayProxy({ targetPort: relay.port, delayMs: 80, jitterMs: 20, seed: 3 + i }),
+      ),
+    );
+    proxies.push(pa, pb);
+    const pages = await match(
+      [`http://127.0.0.1:${pa.port}/?participant=C`, `http://127.0.0.1:${pb.port}/?participant=D`],
+      10_000,
+    );
+    const { frame, hash } = await commonConfirmedHash(pages, 300);
+    const s = await Promise.all(pages.map(stats));
+    console.log(
+      `proxied 80±20 ms: both pages hash ${hash} at frame ${frame}; frames ${s.map((x) => x.frame)}, rollbacks ${s.map((x) => x.rollbacks)}, stalls ${s.map((x) => x.stalls)}, ping ${s.map((x) => Math.round(x.pingMs))} ms`,
+    );
+    expect(s.every((x) => x.desyncs === 0)).toBe(true);
+    expect(Math.min(...s.map((x) => x.pingMs))).toBeGreaterThan(150); // the proxy really delays
+    expect(s.some((x) => x.rollbacks > 0)).toBe(true);
+    for (const p of pages) await p.close();
+  });
+
+  it('a tab hidden for 5 s keeps the match going and does not desync it', async () => {
+    const pages = await match(
+      [`${relay.url}/?participant=E`, `${relay.url}/?participant=F`],
+      2_000,
+    );
+    const hidden = pages[1];
+    // Headless Chromium keeps every page visible; flip the page's visibility as a background tab does.
+    const setVisibility = (state: 'hidden' | 'visible') =>
+      hidden.evaluate((st) => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => st });
+        Object.defineProperty(document, 'hidden', {
+          configurable: true,
+          get: () => st === 'hidden',
+        });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, state);
+    const before = await stats(pages[0]);
+    await setVisibility('hidden');
+    await play(pages[0], 5_000, 99);
+    const during = await stats(pages[0]);
+    // The visible page kept advancing (the hidden one kept sending inputs).
+    expect(during.confirmedFrame - before.confirmedFrame).toBeGreaterThan(200);
+    await setVisibility('visible');
+    await play(pages[0], 2_000, 100);
+    await commonConfirmedHash(pages, during.confirmedFrame + 30);
+    const s = await Promise.all(pages.map(stats));
+    expect(s.every((x) => x.desyncs === 0)).toBe(true);
+    for (const p of pages) await p.close();
+  });
+});
