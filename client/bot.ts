@@ -1,15 +1,27 @@
 import {
   type Frame,
+  getSimFactory,
   type Input,
   initStateHash,
   type PlayerSlot,
   Prng,
   randomDuelInput,
 } from '../sim/index.ts';
-import { MatchClient, type MatchStart } from './match-client.ts';
+import { CorruptingSim } from './faults.ts';
+import { MatchClient, type MatchStart, type ResyncStats } from './match-client.ts';
 import type { LinkImpairment } from './net/index.ts';
 import { FixedTimestep, type SessionStats, slowdownFor } from './session/index.ts';
 import { RelayConnection } from './transport/relay-connection.ts';
+
+/** Faults a bot injects into its own match, for tests and pilots. */
+export interface BotFaults {
+  /** Corrupt one field of this bot's state when a step produces this frame. */
+  readonly desyncAt?: Frame;
+  /** Cut this bot's connection when it reaches this frame... */
+  readonly dropAt?: Frame;
+  /** ...for this long (ms), then rejoin with the match's token. */
+  readonly dropForMs?: number;
+}
 
 /** Settings of {@link runBot}. */
 export interface BotOptions {
@@ -17,17 +29,20 @@ export interface BotOptions {
   readonly url: string;
   /** The scene to join. */
   readonly scene: string;
-  /** Frames to play: the bot reports the hash of this confirmed frame and then waits for the end. */
+  /**
+   * Frames to play: the bot reports the hash of this confirmed frame (rounded up to a multiple
+   * of the scene's hashInterval, the frames every peer keeps a hash of) and waits for the end.
+   */
   readonly frames: number;
   /** Seed of the bot's inputs and of its impairment's draws. */
   readonly seed: number;
   /** Impairment of the bot's connection, applied both ways. */
   readonly impairment?: LinkImpairment;
   readonly participantId?: string;
+  /** Faults to inject, chosen per bot by the caller once it knows the bot's slot. */
+  readonly faults?: (slot: PlayerSlot) => BotFaults | undefined;
   /** Give up after this long, in ms (default: 3 × the match's length + 60 s). */
   readonly timeoutMs?: number;
-  /** Called when the match starts (for measurement). */
-  readonly onStart?: (matchId: string, slot: PlayerSlot) => void;
   /** A local input for `frame` was sent, at `atMs` (performance.now()). */
   readonly onInputSent?: (matchId: string, slot: PlayerSlot, frame: Frame, atMs: number) => void;
   /** An input of `fromSlot` for `frame` reached this bot (slot `toSlot`) at `atMs`. */
@@ -51,42 +66,73 @@ export interface BotResult {
   readonly finished: boolean;
   readonly desyncs: number;
   readonly agreedChecks: number;
+  readonly resync: ResyncStats;
+  /** Times this bot rejoined after a drop. */
+  readonly reconnects: number;
+  /** True when the relay refused the rejoin (the grace period had passed): the match went on without it. */
+  readonly lost: boolean;
   readonly endReason: string | null;
   readonly stats: SessionStats;
+}
+
+const now = (): number => performance.now(); // clock-ok: driving the loop, not the sim
+
+/** Waits for the relay's `start` (or `rejoined`) message on a fresh connection. */
+function awaitStart(conn: RelayConnection, send: () => void): Promise<MatchStart> {
+  return new Promise<MatchStart>((resolve, reject) => {
+    const off = conn.onMessage((m) => {
+      if (m.kind === 'start' || m.kind === 'rejoined') {
+        // Whatever follows waits in the connection's queue for the match's own handler.
+        off();
+        resolve(m);
+      } else if (m.kind === 'error') reject(new Error(`relay refused: ${m.code}: ${m.message}`));
+    });
+    conn.onClose((reason) => reject(new Error(`connection closed before the match: ${reason}`)));
+    send();
+  });
 }
 
 /**
  * A headless peer: joins a scene through the real relay, plays seeded random inputs at the
  * scene's tick rate on the real clock (holding each input for 4-11 frames, as a person would),
- * reports hashes like any peer, and after `frames` frames reports its final hash and waits for
- * the relay to end the match.
+ * takes part in hash checks and resyncs like any peer, and after `frames` frames reports its
+ * final hash and waits for the relay to end the match. It can corrupt its own state or cut its
+ * connection and rejoin (`faults`).
  * @throws Error when the relay cannot be reached or refuses the join
  */
 export async function runBot(o: BotOptions): Promise<BotResult> {
   await initStateHash();
-  const conn = await RelayConnection.connect(o.url, {
-    impairment: o.impairment,
-    seed: o.seed,
+  const connect = () => RelayConnection.connect(o.url, { impairment: o.impairment, seed: o.seed });
+  let conn = await connect();
+  const start = await awaitStart(conn, () =>
+    conn.send({ kind: 'join', scene: o.scene, participantId: o.participantId ?? null }),
+  );
+  const faults = o.faults?.(start.slot) ?? {};
+  const settings = start.settings;
+  const makeMatch = (c: RelayConnection, s: MatchStart): MatchClient => {
+    const inner = getSimFactory(settings.sim).create({ players: settings.players, seed: s.seed });
+    const sim = faults.desyncAt !== undefined ? new CorruptingSim(inner, faults.desyncAt) : inner;
+    const m = new MatchClient(
+      c,
+      s,
+      {
+        onInputSent: (frame) => o.onInputSent?.(s.matchId, s.slot, frame, now()),
+        onInputReceived: (slot, frame) =>
+          o.onInputReceived?.(s.matchId, slot, s.slot, frame, now()),
+      },
+      sim,
+    );
+    c.onMessage((msg) => m.handle(msg, now()));
+    return m;
+  };
+  let match = makeMatch(conn, start);
+  let closed = false;
+  conn.onClose(() => {
+    closed = true;
   });
-  const start = await new Promise<MatchStart>((resolve, reject) => {
-    conn.onMessage((m) => {
-      if (m.kind === 'start') resolve(m);
-      else if (m.kind === 'error') reject(new Error(`relay refused: ${m.code}: ${m.message}`));
-    });
-    conn.onClose((reason) => reject(new Error(`connection closed before the match: ${reason}`)));
-    conn.send({ kind: 'join', scene: o.scene, participantId: o.participantId ?? null });
-  });
-  o.onStart?.(start.matchId, start.slot);
-  const now = (): number => performance.now(); // clock-ok: driving the loop, not the sim
-  const match = new MatchClient(conn, start, {
-    onInputSent: (frame) => o.onInputSent?.(start.matchId, start.slot, frame, now()),
-    onInputReceived: (slot, frame) =>
-      o.onInputReceived?.(start.matchId, slot, start.slot, frame, now()),
-  });
-  conn.onMessage((m) => match.handle(m, now()));
 
   const rng = Prng.fromSeed(o.seed);
-  const isDuel = start.settings.sim === 'duel';
+  const isDuel = settings.sim === 'duel';
   let input: Input = { buttons: 0, x: 0, y: 0 };
   let holdFrames = 0;
   const nextInput = (): Input => {
@@ -98,14 +144,35 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     return input;
   };
 
-  const timestep = new FixedTimestep({ tickRate: start.settings.tickRate });
-  const timeoutMs = o.timeoutMs ?? ((3 * o.frames) / start.settings.tickRate) * 1000 + 60_000;
+  const finalFrame = Math.ceil(o.frames / settings.hashInterval) * settings.hashInterval;
+  const timestep = new FixedTimestep({ tickRate: settings.tickRate });
+  const timeoutMs = o.timeoutMs ?? ((3 * finalFrame) / settings.tickRate) * 1000 + 60_000;
   const began = now();
   let finalHash: string | null = null;
-  let closed = false;
-  conn.onClose(() => {
-    closed = true;
-  });
+  let reconnects = 0;
+  let lost = false;
+  let dropped = faults.dropAt === undefined;
+  const previous: MatchClient[] = [];
+
+  const rejoin = async (): Promise<void> => {
+    previous.push(match);
+    conn.close();
+    await new Promise((r) => setTimeout(r, faults.dropForMs ?? 0));
+    conn = await connect();
+    closed = false;
+    conn.onClose(() => {
+      closed = true;
+    });
+    try {
+      const again = await awaitStart(conn, () =>
+        conn.send({ kind: 'rejoin', matchId: start.matchId, token: start.token }),
+      );
+      match = makeMatch(conn, again);
+      reconnects++;
+    } catch {
+      lost = true;
+    }
+  };
 
   await new Promise<void>((resolve) => {
     let last = now();
@@ -113,10 +180,19 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
       const t = now();
       const ticks = timestep.update(t - last);
       last = t;
-      for (let i = 0; i < ticks; i++) match.tick(nextInput(), t);
+      if (match.ready) for (let i = 0; i < ticks; i++) match.tick(nextInput(), t);
       timestep.setSlowdown(slowdownFor(match.peer.session.frameAdvantage()));
-      if (finalHash === null) finalHash = match.finishAt(o.frames);
-      const othersGone = match.departed.size === start.settings.players - 1;
+      if (!dropped && match.peer.session.frame >= (faults.dropAt ?? 0)) {
+        dropped = true;
+        rejoin().then(() => {
+          last = now();
+          if (lost) resolve();
+          else setTimeout(loop, 1);
+        });
+        return;
+      }
+      if (finalHash === null && match.ready) finalHash = match.finishAt(finalFrame);
+      const othersGone = match.departed.size === settings.players - 1;
       if (
         match.endReason !== null ||
         closed ||
@@ -131,15 +207,35 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     loop();
   });
   conn.close();
+  // Desyncs and resyncs seen before a drop count too.
+  const all = [...previous, match];
+  const resync: ResyncStats = {
+    desyncs: Math.max(...all.map((m) => m.resync.desyncs)),
+    desyncFrames: [...new Set(all.flatMap((m) => m.resync.desyncFrames))],
+    resyncs: sum(all, (m) => m.resync.resyncs),
+    resyncBytes: sum(all, (m) => m.resync.resyncBytes),
+    fullStateRequests: sum(all, (m) => m.resync.fullStateRequests),
+    statesSent: sum(all, (m) => m.resync.statesSent),
+    stateBytesSent: sum(all, (m) => m.resync.stateBytesSent),
+    fullStateBytes: sum(all, (m) => m.resync.fullStateBytes),
+    framesToConverge: all.flatMap((m) => m.resync.framesToConverge),
+  };
   return {
     matchId: start.matchId,
     slot: start.slot,
-    finalFrame: o.frames,
+    finalFrame,
     finalHash,
     finished: finalHash !== null,
-    desyncs: match.desyncs,
-    agreedChecks: match.agreedChecks,
+    desyncs: resync.desyncs,
+    agreedChecks: sum(all, (m) => m.agreedChecks),
+    resync,
+    reconnects,
+    lost,
     endReason: match.endReason,
     stats: match.peer.session.stats(),
   };
+}
+
+function sum<T>(list: readonly T[], f: (t: T) => number): number {
+  return list.reduce((a, t) => a + f(t), 0);
 }

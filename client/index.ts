@@ -2,8 +2,14 @@
  * client/: one peer. The sync session, the in-process network harness, the connection to the
  * relay, the match client that joins them, and headless bots. The relay imports only this entry.
  */
-export { type BotOptions, type BotResult, runBot } from './bot.ts';
-export { MatchClient, type MatchObservers, type MatchStart } from './match-client.ts';
+export { type BotFaults, type BotOptions, type BotResult, runBot } from './bot.ts';
+export { CorruptingSim, corruptOneField } from './faults.ts';
+export {
+  MatchClient,
+  type MatchObservers,
+  type MatchStart,
+  type ResyncStats,
+} from './match-client.ts';
 export * from './net/index.ts';
 export * from './session/index.ts';
 export { RelayConnection, type RelayConnectionOptions } from './transport/relay-connection.ts';

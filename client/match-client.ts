@@ -5,14 +5,17 @@ import {
   type Frame,
   getSimFactory,
   type Input,
+  makeStateTransfer,
   type PlayerSlot,
+  resolveStateTransfer,
   type Sim,
+  stateHash,
 } from '../sim/index.ts';
 import { type AdvanceResult, type SessionMessage, SessionPeer } from './session/index.ts';
 import type { RelayConnection } from './transport/relay-connection.ts';
 
-/** The relay's `start` message: which match, which slot, which seed and settings. */
-export type MatchStart = Extract<ServerMessage, { kind: 'start' }>;
+/** The relay's `start` (or `rejoined`) message: which match, which slot, seed and settings. */
+export type MatchStart = Extract<ServerMessage, { kind: 'start' | 'rejoined' }>;
 
 /** Optional observers of a {@link MatchClient}, for measurement. */
 export interface MatchObservers {
@@ -22,28 +25,81 @@ export interface MatchObservers {
   readonly onInputReceived?: (slot: PlayerSlot, frame: Frame) => void;
 }
 
+/** What this peer saw of desyncs and resyncs. */
+export interface ResyncStats {
+  /** Desync verdicts received (every peer sees each desync once). */
+  desyncs: number;
+  /** Frames of those desyncs. */
+  readonly desyncFrames: Frame[];
+  /** States from the host this peer loaded. */
+  resyncs: number;
+  /** Bytes of those states as received (deltas or full states). */
+  resyncBytes: number;
+  /** Full states this peer asked for because a delta could not be applied. */
+  fullStateRequests: number;
+  /** States this peer sent as host, and their bytes. */
+  statesSent: number;
+  stateBytesSent: number;
+  /** Size of the full states this peer sent as host (what a delta saved against). */
+  fullStateBytes: number;
+  /** For each desync, frames until the next check on which every peer agreed. */
+  readonly framesToConverge: number[];
+}
+
+/** Keeps this many unverified check states at most (a bound, should verdicts stop coming). */
+const MAX_STORED_CHECKS = 256;
+
 /**
  * One peer's side of a match played through the relay: builds the scene's sim and sync session
  * from the relay's `start` message, turns session messages into protocol messages and back,
- * reports the hashes of confirmed frames every `hashInterval` frames, follows departures
- * (`peerLeft`) and verdicts. Driven by the caller's loop: a headless bot or the browser page.
+ * and takes part in the relay's desync detection and repair:
+ *
+ * - it keeps the hash and canonical state of every K_min-th confirmed frame until a check on it
+ *   is judged, and the last agreed checkpoint's state after that;
+ * - it reports the hash of each check frame the relay announces (`verdict.next`);
+ * - as host, it answers `stateRequest` with S(f) as a delta against the last agreed checkpoint;
+ * - when its hash differed, it rebuilds the host's S(f), checks its hash, loads it and
+ *   re-simulates to the present (asking for the full state if the delta does not apply).
+ *
+ * Driven by the caller's loop: a headless bot or the browser page.
  */
 export class MatchClient<Snap = unknown> {
   readonly peer: SessionPeer<Snap>;
   readonly settings: SceneSettings;
   readonly matchId: string;
   readonly slot: PlayerSlot;
-  /** Verdicts received: hash checks on which every peer agreed, and desyncs. */
+  readonly token: string;
+  /** Verdicts on which every peer agreed. */
   agreedChecks = 0;
-  desyncs = 0;
-  /** Frames of the desyncs the relay reported. */
-  readonly desyncFrames: Frame[] = [];
-  /** Slots that left, with the last frame of their inputs. */
+  readonly resync: ResyncStats = {
+    desyncs: 0,
+    desyncFrames: [],
+    resyncs: 0,
+    resyncBytes: 0,
+    fullStateRequests: 0,
+    statesSent: 0,
+    stateBytesSent: 0,
+    fullStateBytes: 0,
+    framesToConverge: [],
+  };
+  /** Slots that left for good, with the last frame of their inputs. */
   readonly departed = new Map<PlayerSlot, Frame>();
   /** Why the relay ended the match, once it has. */
   endReason: string | null = null;
+  /**
+   * False while a rejoining peer waits for its state: do not tick until it is true.
+   */
+  ready: boolean;
   private doneSent = false;
   private lastRttMs = 0;
+  /** Hash and state of K_min-th confirmed frames, until judged. */
+  private readonly checks = new Map<Frame, { hash: string; state: Uint8Array }>();
+  private lastAgreed: { frame: Frame; hash: string; state: Uint8Array } | null = null;
+  private nextCheck: Frame;
+  private reported = -1;
+  /** The frame of a desync whose repair this peer awaits (its reports are held until then). */
+  private awaitingState: Frame | null = null;
+  private pendingConvergence: Frame | null = null;
 
   /**
    * @param sim the sim to run; by default the scene's sim from the registry
@@ -58,7 +114,10 @@ export class MatchClient<Snap = unknown> {
     this.settings = start.settings;
     this.matchId = start.matchId;
     this.slot = start.slot;
+    this.token = start.token;
+    this.ready = start.kind === 'start';
     const s = this.settings;
+    this.nextCheck = s.hashInterval;
     const theSim =
       sim ?? (getSimFactory(s.sim).create({ players: s.players, seed: start.seed }) as Sim<Snap>);
     this.peer = new SessionPeer(
@@ -71,14 +130,29 @@ export class MatchClient<Snap = unknown> {
         inputDelay: s.inputDelay,
         maxPredictionWindow: s.mode === 'lockstep' ? undefined : s.maxPredictionWindow,
         saveStrategy: s.saveStrategy,
+        hashInterval: s.hashInterval,
       },
       (messages) => this.sendAll(messages),
     );
     this.peer.session.on((e) => {
-      if (e.type === 'confirmedHash' && e.frame % s.hashInterval === 0 && e.frame > 0) {
-        this.conn.send({ kind: 'hash', frame: e.frame, hash: e.hash });
+      if (e.type === 'confirmedHash') {
+        this.checks.set(e.frame, { hash: e.hash, state: e.state });
+        if (e.frame === 0 && this.lastAgreed === null) {
+          // Every peer starts from the same S(0): the first agreed checkpoint.
+          this.lastAgreed = { frame: 0, hash: e.hash, state: e.state };
+        }
+        this.trimChecks();
+        this.reportDue();
+      } else if (e.type === 'restore' && this.awaitingState === e.frame) {
+        // Hashes from the frame restored on come from the host's line of play again.
+        this.awaitingState = null;
       }
     });
+  }
+
+  /** Desync verdicts received. */
+  get desyncs(): number {
+    return this.resync.desyncs;
   }
 
   /** Takes a message from the relay that arrived at local time `nowMs`. */
@@ -86,6 +160,11 @@ export class MatchClient<Snap = unknown> {
     const session = this.peer.session;
     switch (m.kind) {
       case 'input':
+        if (m.slot === this.slot) {
+          // Our own inputs as the relay holds them: played for us while away, sent on rejoin.
+          session.receiveOwnInput(m.frame, decodeInput(m.input));
+          return;
+        }
         this.observers.onInputReceived?.(m.slot, m.frame);
         this.peer.receive(
           m.slot,
@@ -112,11 +191,13 @@ export class MatchClient<Snap = unknown> {
         session.playerLeft(m.slot, m.lastFrame);
         return;
       case 'verdict':
-        if (m.agreed) this.agreedChecks++;
-        else {
-          this.desyncs++;
-          this.desyncFrames.push(m.frame);
-        }
+        this.onVerdict(m);
+        return;
+      case 'stateRequest':
+        this.answerStateRequest(m.frame, m.baseFrame);
+        return;
+      case 'state':
+        this.applyState(m);
         return;
       case 'end':
         this.endReason = m.reason;
@@ -132,12 +213,13 @@ export class MatchClient<Snap = unknown> {
   }
 
   /**
-   * Reports `done` with the hash of confirmed frame `frame` once this peer has it.
+   * Reports `done` with the hash of confirmed frame `frame` once this peer has it (`frame`
+   * should be a multiple of the scene's hashInterval, the frames whose hash peers keep).
    * @returns the hash once reported, else null (call again on a later tick)
    */
   finishAt(frame: Frame): string | null {
     const hash = this.peer.session.hashAt(frame);
-    if (hash === null) return null;
+    if (hash === null || this.awaitingState !== null) return null;
     if (!this.doneSent) {
       this.doneSent = true;
       this.conn.send({ kind: 'done', frame, hash });
@@ -148,6 +230,100 @@ export class MatchClient<Snap = unknown> {
   /** Round trip to the relay in ms from the last relay ping (0 until measured). */
   get relayRttMs(): number {
     return this.lastRttMs;
+  }
+
+  private onVerdict(m: Extract<ServerMessage, { kind: 'verdict' }>): void {
+    this.nextCheck = m.next;
+    if (m.agreed) {
+      this.agreedChecks++;
+      const c = this.checks.get(m.frame);
+      if (c) {
+        this.lastAgreed = { frame: m.frame, ...c };
+        this.peer.session.retainInputsFrom(m.frame);
+      }
+      if (this.pendingConvergence !== null) {
+        this.resync.framesToConverge.push(m.frame - this.pendingConvergence);
+        this.pendingConvergence = null;
+      }
+    } else {
+      this.resync.desyncs++;
+      this.resync.desyncFrames.push(m.frame);
+      this.pendingConvergence = m.frame;
+      if ((m.differing >>> this.slot) & 1) this.awaitingState = m.frame;
+    }
+    this.trimChecks();
+    this.reportDue();
+  }
+
+  private trimChecks(): void {
+    const keepFrom = this.lastAgreed?.frame ?? 0;
+    for (const f of this.checks.keys()) if (f < keepFrom) this.checks.delete(f);
+    while (this.checks.size > MAX_STORED_CHECKS) {
+      const oldest = Math.min(...this.checks.keys());
+      this.checks.delete(oldest);
+    }
+  }
+
+  private reportDue(): void {
+    if (this.awaitingState !== null || this.reported >= this.nextCheck) return;
+    const c = this.checks.get(this.nextCheck);
+    if (!c) return;
+    this.reported = this.nextCheck;
+    this.conn.send({ kind: 'hash', frame: this.nextCheck, hash: c.hash });
+  }
+
+  private answerStateRequest(frame: Frame, baseFrame: Frame): void {
+    const target =
+      this.checks.get(frame) ?? (this.lastAgreed?.frame === frame ? this.lastAgreed : null);
+    if (!target) return; // not this peer's to answer: the relay will ask the next host
+    const base =
+      baseFrame >= 0 && this.lastAgreed?.frame === baseFrame
+        ? { frame: baseFrame, hash: this.lastAgreed.hash, bytes: this.lastAgreed.state }
+        : undefined;
+    const transfer = makeStateTransfer(target.state, base);
+    this.resync.statesSent++;
+    this.resync.stateBytesSent += transfer.bytes.length;
+    this.resync.fullStateBytes += target.state.length;
+    this.conn.send({
+      kind: 'state',
+      frame,
+      hash: target.hash,
+      baseFrame: transfer.kind === 'delta' ? transfer.baseFrame : -1,
+      fullBytes: target.state.length,
+      bytes: transfer.bytes,
+    });
+  }
+
+  private applyState(m: Extract<ServerMessage, { kind: 'state' }>): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = resolveStateTransfer(
+        m.baseFrame === -1
+          ? { kind: 'full', bytes: m.bytes }
+          : { kind: 'delta', baseFrame: m.baseFrame, baseHash: '', bytes: m.bytes },
+        (f) => (this.lastAgreed?.frame === f ? this.lastAgreed.state : null),
+      );
+      if (stateHash(bytes) !== m.hash) throw new Error('hash mismatch');
+    } catch {
+      this.resync.fullStateRequests++;
+      this.conn.send({ kind: 'stateFailed', frame: m.frame });
+      return;
+    }
+    this.resync.resyncs++;
+    this.resync.resyncBytes += m.bytes.length;
+    for (const f of this.checks.keys()) if (f >= m.frame) this.checks.delete(f);
+    if (!this.ready) {
+      // A rejoining peer: this state and the inputs that follow it rebuild the present.
+      this.ready = true;
+      this.lastAgreed = { frame: m.frame, hash: m.hash, state: bytes };
+      this.nextCheck = Math.max(this.nextCheck, m.frame + this.settings.hashInterval);
+      this.reported = m.frame;
+      this.peer.session.loadState(m.frame, bytes, { fastForward: true });
+      return;
+    }
+    this.awaitingState = m.frame;
+    this.reported = m.frame;
+    this.peer.session.loadState(m.frame, bytes);
   }
 
   private sendAll(messages: SessionMessage[]): void {

@@ -52,8 +52,11 @@ const settingsArb: fc.Arbitrary<SceneSettings> = fc.record({
   inputDelay: fc.integer({ min: 0, max: 30 }),
   maxPredictionWindow: fc.integer({ min: 0, max: 60 }),
   saveStrategy: fc.constantFrom('ring', 'sparse'),
-  hashInterval: fc.integer({ min: 1, max: 65_536 }),
+  hashInterval: fc.integer({ min: 1, max: 256 }),
   frames: fc.integer({ min: 0, max: 10_000_000 }),
+  hashIntervalMax: fc.integer({ min: 256, max: 65_536 }),
+  reconnectGraceMs: fc.integer({ min: 0, max: 600_000 }),
+  onPlayerLost: fc.constantFrom('continue', 'end'),
 });
 
 const clientArb: fc.Arbitrary<ClientMessage> = fc.oneof(
@@ -74,6 +77,20 @@ const clientArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({ kind: fc.constant('peerPing' as const), sentMs: msArb }),
   fc.record({ kind: fc.constant('peerPong' as const), to: slotArb, sentMs: msArb }),
   fc.record({ kind: fc.constant('done' as const), frame: frameArb, hash: hashArb }),
+  fc.record({
+    kind: fc.constant('state' as const),
+    frame: frameArb,
+    hash: hashArb,
+    baseFrame: fc.integer({ min: -1, max: MAX_FRAME }),
+    fullBytes: fc.integer({ min: 0, max: 1 << 20 }),
+    bytes: fc.uint8Array({ maxLength: 2000 }),
+  }),
+  fc.record({ kind: fc.constant('stateFailed' as const), frame: frameArb }),
+  fc.record({
+    kind: fc.constant('rejoin' as const),
+    matchId: printableArb(1, 64),
+    token: printableArb(1, 256),
+  }),
 );
 
 const serverArb: fc.Arbitrary<ServerMessage> = fc.oneof(
@@ -108,7 +125,25 @@ const serverArb: fc.Arbitrary<ServerMessage> = fc.oneof(
     slot: slotArb,
     lastFrame: fc.integer({ min: -1, max: MAX_FRAME }),
   }),
-  fc.record({ kind: fc.constant('verdict' as const), frame: frameArb, agreed: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('verdict' as const),
+    frame: frameArb,
+    agreed: fc.boolean(),
+    next: frameArb,
+    differing: fc.integer({ min: 0, max: 0xffff }),
+  }),
+  fc.record({
+    kind: fc.constant('stateRequest' as const),
+    frame: frameArb,
+    baseFrame: fc.integer({ min: -1, max: MAX_FRAME }),
+  }),
+  fc.record({
+    kind: fc.constant('state' as const),
+    frame: frameArb,
+    hash: hashArb,
+    baseFrame: fc.integer({ min: -1, max: MAX_FRAME }),
+    bytes: fc.uint8Array({ maxLength: 2000 }),
+  }),
   fc.record({ kind: fc.constant('end' as const), reason: textArb(256) }),
   fc.record(
     {
@@ -152,6 +187,9 @@ const settings: SceneSettings = {
   saveStrategy: 'ring',
   hashInterval: 10,
   frames: 0,
+  hashIntervalMax: 480,
+  reconnectGraceMs: 10_000,
+  onPlayerLost: 'continue',
 };
 
 // ---------------------------------------------------------------- round trips
@@ -258,6 +296,8 @@ describe('round trip', () => {
       saveStrategy: 'sparse',
       hashInterval: 65_536,
       frames: 10_000_000,
+      hashIntervalMax: 65_536,
+      reconnectGraceMs: 600_000,
     };
     const clients: ClientMessage[] = [
       { kind: 'join', scene: 'z'.repeat(64), participantId: '~'.repeat(128) },
@@ -267,6 +307,16 @@ describe('round trip', () => {
       { kind: 'peerPing', sentMs: -Number.MAX_VALUE },
       { kind: 'peerPong', to: 15, sentMs: Number.MIN_VALUE },
       { kind: 'done', frame: MAX_FRAME, hash: '0'.repeat(16) },
+      {
+        kind: 'state',
+        frame: MAX_FRAME,
+        hash: '0'.repeat(16),
+        baseFrame: MAX_FRAME,
+        fullBytes: 1 << 20,
+        bytes: new Uint8Array(1 << 20),
+      },
+      { kind: 'stateFailed', frame: MAX_FRAME },
+      { kind: 'rejoin', matchId: '~'.repeat(64), token: '~'.repeat(256) },
     ];
     for (const m of clients) expect(decodeClientMessage(encodeClientMessage(m))).toEqual(m);
     const servers: ServerMessage[] = [
@@ -280,6 +330,23 @@ describe('round trip', () => {
         token: '~'.repeat(256),
       },
       { kind: 'end', reason: '中'.repeat(256) },
+      { kind: 'verdict', frame: MAX_FRAME, agreed: false, next: MAX_FRAME, differing: 0xffff },
+      { kind: 'stateRequest', frame: MAX_FRAME, baseFrame: -1 },
+      {
+        kind: 'state',
+        frame: 1,
+        hash: 'a'.repeat(16),
+        baseFrame: -1,
+        bytes: new Uint8Array(1 << 20),
+      },
+      {
+        kind: 'rejoined',
+        matchId: '~'.repeat(64),
+        slot: 15,
+        seed: 1,
+        settings: big,
+        token: '~'.repeat(256),
+      },
       { kind: 'error', code: 'FRAME_WINDOW', message: '中'.repeat(512), refused: '~'.repeat(32) },
       { kind: 'error', code: 'INTERNAL', message: '\u{1f600}'.repeat(256), refused: 'input' },
     ];
@@ -394,8 +461,8 @@ const serverBadFields: [ServerMessage, Record<string, unknown[]>][] = [
     { lastFrame: [-2, 1.5, MAX_FRAME + 1], slot: [99] },
   ],
   [
-    { kind: 'verdict', frame: 1, agreed: true },
-    { agreed: [1, 'true', null], frame: [-1] },
+    { kind: 'verdict', frame: 1, agreed: true, next: 2, differing: 0 },
+    { agreed: [1, 'true', null], frame: [-1], next: [-1], differing: [-1, 0x10000] },
   ],
   [{ kind: 'end', reason: 'finished' }, { reason: ['x'.repeat(257), 5, null] }],
   [
@@ -500,10 +567,10 @@ describe('decoders refuse invalid bytes', () => {
   });
 
   it('unknown kind codes', () => {
-    for (const code of [8, 99, -1, 1.5, 'input', null, true]) {
+    for (const code of [11, 99, -1, 1.5, 'input', null, true]) {
       expectCode(() => decodeClientMessage(pack([code, 1])), 'UNKNOWN_KIND');
     }
-    expectCode(() => decodeServerMessage(pack([10, 'x'])), 'UNKNOWN_KIND');
+    expectCode(() => decodeServerMessage(pack([13, 'x'])), 'UNKNOWN_KIND');
   });
 
   it('not an array, an empty array, not MessagePack, trailing or missing bytes', () => {
@@ -565,7 +632,11 @@ describe('decoders refuse invalid bytes', () => {
 
   it('oversize messages are refused before decoding', () => {
     const huge = new Uint8Array(MAX_CLIENT_MESSAGE_BYTES + 1).fill(0xc1); // not even MessagePack
-    expectCode(() => decodeClientMessage(huge), 'OVERSIZE', '513 bytes');
+    expectCode(
+      () => decodeClientMessage(huge),
+      'OVERSIZE',
+      `${MAX_CLIENT_MESSAGE_BYTES + 1} bytes`,
+    );
     expectCode(() => decodeServerMessage(new Uint8Array(MAX_SERVER_MESSAGE_BYTES + 1)), 'OVERSIZE');
     // A kind's own limit: an "input" padded past 32 bytes with garbage after the kind code.
     const paddedInput = new Uint8Array(33).fill(0xc1);

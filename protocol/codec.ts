@@ -9,6 +9,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { describeValue, PROTOCOL_ERROR_CODES, ProtocolError } from './errors.ts';
 import {
   boolean,
+  bytesUpTo,
   type Check,
   finiteNumber,
   frame,
@@ -40,6 +41,7 @@ import {
   MAX_FRAME,
   MAX_PLAYERS,
   MAX_SERVER_MESSAGE_BYTES,
+  MAX_STATE_BYTES,
   SERVER_MESSAGE_MAX_BYTES,
 } from './limits.ts';
 import type { ClientMessage, ServerMessage } from './messages.ts';
@@ -115,6 +117,13 @@ function direction(
 
 const sentMs = field('sentMs', finiteNumber);
 
+/** State bytes: on decode, copied out of the received buffer. */
+const stateBytesField: FieldCodec = {
+  name: 'bytes',
+  write: bytesUpTo(MAX_STATE_BYTES),
+  read: (value, path, kind) => new Uint8Array(bytesUpTo(MAX_STATE_BYTES)(value, path, kind)),
+};
+
 /** Client kinds in kind-code order: the index is the code on the wire. Append only. */
 const CLIENT = direction('client', MAX_CLIENT_MESSAGE_BYTES, CLIENT_MESSAGE_MAX_BYTES, [
   ['join', [field('scene', sceneName), field('participantId', nullable(participantId))]],
@@ -125,6 +134,18 @@ const CLIENT = direction('client', MAX_CLIENT_MESSAGE_BYTES, CLIENT_MESSAGE_MAX_
   ['peerPing', [sentMs]],
   ['peerPong', [field('to', slot), sentMs]],
   ['done', [field('frame', frame), field('hash', hash)]],
+  [
+    'state',
+    [
+      field('frame', frame),
+      field('hash', hash),
+      field('baseFrame', integer(-1, MAX_FRAME)),
+      field('fullBytes', integer(0, MAX_STATE_BYTES)),
+      stateBytesField,
+    ],
+  ],
+  ['stateFailed', [field('frame', frame)]],
+  ['rejoin', [field('matchId', printableAscii(1, 64)), field('token', printableAscii(1, 256))]],
 ]);
 
 const refusedKind = printableAscii(1, 32);
@@ -170,7 +191,15 @@ const SERVER = direction('server', MAX_SERVER_MESSAGE_BYTES, SERVER_MESSAGE_MAX_
   ['peerPong', [field('slot', slot), field('to', slot), sentMs]],
   ['pong', [field('id', u32), sentMs]],
   ['peerLeft', [field('slot', slot), field('lastFrame', integer(-1, MAX_FRAME))]],
-  ['verdict', [field('frame', frame), field('agreed', boolean)]],
+  [
+    'verdict',
+    [
+      field('frame', frame),
+      field('agreed', boolean),
+      field('next', frame),
+      field('differing', integer(0, 0xffff)),
+    ],
+  ],
   ['end', [field('reason', text(MAX_END_REASON_LENGTH))]],
   [
     'error',
@@ -178,6 +207,26 @@ const SERVER = direction('server', MAX_SERVER_MESSAGE_BYTES, SERVER_MESSAGE_MAX_
       field('code', oneOf(PROTOCOL_ERROR_CODES)),
       field('message', text(MAX_ERROR_MESSAGE_LENGTH)),
       optionalRefused,
+    ],
+  ],
+  ['stateRequest', [field('frame', frame), field('baseFrame', integer(-1, MAX_FRAME))]],
+  [
+    'state',
+    [
+      field('frame', frame),
+      field('hash', hash),
+      field('baseFrame', integer(-1, MAX_FRAME)),
+      stateBytesField,
+    ],
+  ],
+  [
+    'rejoined',
+    [
+      field('matchId', printableAscii(1, 64)),
+      field('slot', slot),
+      field('seed', u32),
+      { name: 'settings', write: sceneSettingsToWire, read: sceneSettingsFromWire } as FieldCodec,
+      field('token', printableAscii(1, 256)),
     ],
   ],
 ]);

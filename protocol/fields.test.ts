@@ -12,6 +12,9 @@ const valid: SceneSettings = {
   saveStrategy: 'sparse',
   hashInterval: 64,
   frames: 18_000,
+  hashIntervalMax: 512,
+  reconnectGraceMs: 10_000,
+  onPlayerLost: 'end',
 };
 
 function refusal(value: unknown): ProtocolError {
@@ -43,6 +46,9 @@ describe('validateSceneSettings', () => {
     saveStrategy: ['every', null],
     hashInterval: [0, 65_537],
     frames: [-1, 10_000_001, Number.POSITIVE_INFINITY],
+    hashIntervalMax: [0, 63, 65_537],
+    reconnectGraceMs: [-1, 600_001, 1.5],
+    onPlayerLost: ['stop', null],
   };
   for (const [field, values] of Object.entries(bad)) {
     it(`refuses a bad ${field}`, () => {

@@ -131,6 +131,9 @@ export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Che
   ['saveStrategy', oneOf(['ring', 'sparse'] as const)],
   ['hashInterval', integer(1, 65_536)],
   ['frames', integer(0, 10_000_000)],
+  ['hashIntervalMax', integer(1, 65_536)],
+  ['reconnectGraceMs', integer(0, 600_000)],
+  ['onPlayerLost', oneOf(['continue', 'end'] as const)],
 ];
 
 const SETTINGS_KEYS = new Set<string>(SCENE_SETTINGS_FIELDS.map(([name]) => name));
@@ -156,7 +159,26 @@ export function checkSceneSettings(
   const out: Record<string, unknown> = {};
   for (const [name, check] of SCENE_SETTINGS_FIELDS)
     out[name] = check(value[name], `${path}.${name}`, kind);
-  return out as unknown as SceneSettings;
+  return checkIntervals(out as unknown as SceneSettings, path, kind);
+}
+
+function checkIntervals(s: SceneSettings, path: string, kind: string | undefined): SceneSettings {
+  if (s.hashIntervalMax < s.hashInterval) {
+    throw new ProtocolError(
+      'BAD_FIELD',
+      `${path}.hashIntervalMax: expected at least hashInterval (${s.hashInterval}), got ${s.hashIntervalMax}`,
+      kind,
+    );
+  }
+  return s;
+}
+
+/** A byte string of at most `max` bytes (returned as a fresh copy on decode by the caller). */
+export function bytesUpTo(max: number): Check<Uint8Array> {
+  return (value, path, kind) =>
+    value instanceof Uint8Array && value.length <= max
+      ? value
+      : badField(path, `a Uint8Array of at most ${max} bytes`, value, kind);
 }
 
 /**
@@ -188,5 +210,5 @@ export function sceneSettingsFromWire(value: unknown, path: string, kind: string
   SCENE_SETTINGS_FIELDS.forEach(([name, check], i) => {
     out[name] = check(value[i], `${path}.${name}`, kind);
   });
-  return out as unknown as SceneSettings;
+  return checkIntervals(out as unknown as SceneSettings, path, kind);
 }

@@ -24,6 +24,7 @@ export {
   MAX_PARTICIPANT_ID_LENGTH,
   MAX_PLAYERS,
   MAX_SERVER_MESSAGE_BYTES,
+  MAX_STATE_BYTES,
   SERVER_MESSAGE_MAX_BYTES,
 } from './limits.ts';
 export type {

@@ -12,14 +12,16 @@ export const HASH_HEX_DIGITS = 16;
 export const MAX_PARTICIPANT_ID_LENGTH = 128;
 /** Longest `reason` of `end`, in UTF-16 code units. */
 export const MAX_END_REASON_LENGTH = 256;
+/** Largest state payload (`bytes` of `state`), in bytes: 1 MiB. */
+export const MAX_STATE_BYTES = 1 << 20;
 /** Longest `message` of `error`, in UTF-16 code units. */
 export const MAX_ERROR_MESSAGE_LENGTH = 512;
 
 /**
- * Largest encoded client message in bytes. Longer byte strings are refused with `OVERSIZE`
- * before any decoding.
+ * Largest encoded client message in bytes (a `state`). Longer byte strings are refused with
+ * `OVERSIZE` before any decoding, and every kind has its own, smaller limit.
  */
-export const MAX_CLIENT_MESSAGE_BYTES = 512;
+export const MAX_CLIENT_MESSAGE_BYTES = MAX_STATE_BYTES + 256;
 
 /**
  * Largest encoded client message of each kind, in bytes, checked (from the kind code in the
@@ -35,10 +37,13 @@ export const CLIENT_MESSAGE_MAX_BYTES: Readonly<Record<ClientMessageKind, number
   peerPing: 32,
   peerPong: 32,
   done: 48,
+  state: MAX_STATE_BYTES + 256,
+  stateFailed: 16,
+  rejoin: 512,
 });
 
 /** Largest encoded server message in bytes; longer ones are refused with `OVERSIZE`. */
-export const MAX_SERVER_MESSAGE_BYTES = 2048;
+export const MAX_SERVER_MESSAGE_BYTES = MAX_STATE_BYTES + 256;
 
 /** Largest encoded server message of each kind, in bytes (see {@link CLIENT_MESSAGE_MAX_BYTES}). */
 export const SERVER_MESSAGE_MAX_BYTES: Readonly<Record<ServerMessageKind, number>> = Object.freeze({
@@ -49,7 +54,10 @@ export const SERVER_MESSAGE_MAX_BYTES: Readonly<Record<ServerMessageKind, number
   peerPong: 32,
   pong: 32,
   peerLeft: 32,
-  verdict: 32,
+  verdict: 48,
   end: 1024,
   error: 2048,
+  stateRequest: 32,
+  state: MAX_STATE_BYTES + 256,
+  rejoined: 2048,
 });

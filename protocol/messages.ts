@@ -26,8 +26,18 @@ export interface SceneSettings {
   maxPredictionWindow: number;
   /** Snapshot saving: `'ring'` saves every frame (W+1 snapshots), `'sparse'` only at the confirmed frame. */
   saveStrategy: 'ring' | 'sparse';
-  /** Frames between state-hash reports (K), 1..65536. */
+  /**
+   * K_min: the shortest interval between state-hash checks, in frames, 1..65536. Checks fall on
+   * confirmed frames f with f mod K = 0; K starts here, doubles after each check on which every
+   * peer agrees, and falls back here after a desync. Peers hash every K_min-th confirmed frame.
+   */
   hashInterval: number;
+  /** K_max: the longest interval between state-hash checks, in frames, hashInterval..65536. */
+  hashIntervalMax: number;
+  /** How long a player who lost its connection may come back, in ms, 0..600 000 (0: never). */
+  reconnectGraceMs: number;
+  /** After the grace period: `'continue'` without the player (its input is the sim's default) or `'end'` the match. */
+  onPlayerLost: 'continue' | 'end';
   /** Match length in frames, 0..10 000 000; 0 means unlimited. */
   frames: number;
 }
@@ -46,6 +56,13 @@ export interface SceneSettings {
  * - `peerPing`: forwarded to the room as a peer round-trip probe.
  * - `peerPong`: the answer to a `peerPing` from slot `to` (0..15), echoing its `sentMs`.
  * - `done`: this peer finished; `hash` is the state hash of its confirmed frame `frame`.
+ * - `state`: the host's answer to a `stateRequest`: S(`frame`) with hash `hash`, as a delta
+ *   against its state at `baseFrame` (-1: `bytes` is the full canonical state); `fullBytes` is
+ *   the full state's size, for the record. At most {@link MAX_STATE_BYTES} bytes.
+ * - `stateFailed`: this peer could not rebuild S(`frame`) from a delta (base missing, hash
+ *   mismatch) and asks for the full state.
+ * - `rejoin`: a peer whose connection dropped comes back to `matchId` with the `token` of its
+ *   `start` message.
  */
 export type ClientMessage =
   | { kind: 'join'; scene: string; participantId: string | null }
@@ -55,7 +72,17 @@ export type ClientMessage =
   | { kind: 'ping'; id: number; sentMs: number }
   | { kind: 'peerPing'; sentMs: number }
   | { kind: 'peerPong'; to: number; sentMs: number }
-  | { kind: 'done'; frame: number; hash: string };
+  | { kind: 'done'; frame: number; hash: string }
+  | {
+      kind: 'state';
+      frame: number;
+      hash: string;
+      baseFrame: number;
+      fullBytes: number;
+      bytes: Uint8Array;
+    }
+  | { kind: 'stateFailed'; frame: number }
+  | { kind: 'rejoin'; matchId: string; token: string };
 
 /**
  * A message from the relay to a client. Slots are `0..15`, frames integer sim ticks in
@@ -73,7 +100,14 @@ export type ClientMessage =
  * - `pong`: the answer to this client's `ping` `id`.
  * - `peerLeft`: player `slot` left; `lastFrame` is the last input frame of that slot the relay
  *   forwarded, or -1 if none.
- * - `verdict`: the relay compared the hashes of frame `frame`: `agreed` or a desync.
+ * - `verdict`: the relay compared the hashes of frame `frame`: `agreed` or a desync; `next` is
+ *   the next check frame, and `differing` a bit mask of the slots whose hash differed from the
+ *   host's (they will receive the host's state).
+ * - `stateRequest`: (to the host) send S(`frame`) as a delta against S(`baseFrame`), or in full
+ *   when `baseFrame` is -1.
+ * - `state`: the host's S(`frame`) (hash `hash`): a delta against S(`baseFrame`), or the full
+ *   canonical state when `baseFrame` is -1.
+ * - `rejoined`: the answer to `rejoin`, like `start`; the state and the inputs since follow.
  * - `end`: the match is over; `reason` is up to 256 characters.
  * - `error`: the relay refused something: a {@link ProtocolErrorCode}, a human `message` (up to
  *   512 characters) and the kind refused (1..32 printable ASCII) when known.
@@ -93,7 +127,17 @@ export type ServerMessage =
   | { kind: 'peerPong'; slot: number; to: number; sentMs: number }
   | { kind: 'pong'; id: number; sentMs: number }
   | { kind: 'peerLeft'; slot: number; lastFrame: number }
-  | { kind: 'verdict'; frame: number; agreed: boolean }
+  | { kind: 'verdict'; frame: number; agreed: boolean; next: number; differing: number }
+  | { kind: 'stateRequest'; frame: number; baseFrame: number }
+  | { kind: 'state'; frame: number; hash: string; baseFrame: number; bytes: Uint8Array }
+  | {
+      kind: 'rejoined';
+      matchId: string;
+      slot: number;
+      seed: number;
+      settings: SceneSettings;
+      token: string;
+    }
   | { kind: 'end'; reason: string }
   | { kind: 'error'; code: ProtocolErrorCode; message: string; refused?: string };
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type BotResult, deriveSeed, type LinkImpairment, runBot } from '../client/index.ts';
+import type { SceneSettings } from '../protocol/index.ts';
 import { type Relay, startRelay } from './server.ts';
 
 /** Settings of {@link runBots}. */
@@ -18,6 +19,15 @@ export interface BotsOptions {
   readonly seed: number;
   /** Where the relay started here writes its logs (default `./logs`). */
   readonly logsDir?: string;
+  /** Corrupt one field of slot `desyncPeer`'s state at frame `desyncAt`, in every match. */
+  readonly desyncAt?: number;
+  readonly desyncPeer?: number;
+  /** Cut slot `dropPeer`'s connection at frame `dropAt` for `dropForMs`, then rejoin. */
+  readonly dropPeer?: number;
+  readonly dropAt?: number;
+  readonly dropForMs?: number;
+  /** Scenes of the relay started here (default: the built-in ones). */
+  readonly scenes?: Readonly<Record<string, SceneSettings>>;
 }
 
 /** Percentiles of a sample, in ms. */
@@ -36,6 +46,19 @@ export interface BotsMatchReport {
   readonly finalHashes: (string | null)[];
   readonly finished: boolean;
   readonly desyncs: number;
+  /** Frames of the desyncs, as the peers saw them. */
+  readonly desyncFrames: number[];
+  /** States from the host loaded by the peers whose hash differed. */
+  readonly resyncs: number;
+  /** Bytes of those states as sent (deltas, or full states when no delta applied). */
+  readonly resyncBytes: number;
+  /** What those states would have cost in full, bytes. */
+  readonly fullStateBytes: number;
+  /** For each desync, frames until the next check on which every peer agreed. */
+  readonly framesToConverge: number[];
+  readonly reconnects: number;
+  /** Slots that dropped and could not come back (the grace period had passed). */
+  readonly lost: number[];
 }
 
 /** What `concord bots --json` prints. */
@@ -46,10 +69,19 @@ export interface BotsReport {
   readonly rollbacks: number;
   readonly maxRollbackFrames: number;
   readonly stalls: number;
+  readonly resyncs: number;
+  readonly resyncBytes: number;
+  readonly fullStateBytes: number;
+  /** The most frames any desync took to converge (null when there was none). */
+  readonly framesToConverge: number | null;
+  readonly reconnects: number;
   /** Time from an input's creation on one peer to its arrival at each other peer. */
   readonly inputLatencyMs: Percentiles;
   readonly perMatch: BotsMatchReport[];
-  /** Why the run failed; empty when every match finished with equal hashes and no desync. */
+  /**
+   * Why the run failed; empty when every match finished with equal final hashes and either no
+   * desync, or (with `desyncAt`) exactly one desync per match, repaired.
+   */
   readonly failures: string[];
 }
 
@@ -70,7 +102,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
   let relay: Relay | null = null;
   let url = o.url;
   if (!url) {
-    relay = await startRelay({ port: 0, host: '127.0.0.1', logsDir });
+    relay = await startRelay({ port: 0, host: '127.0.0.1', logsDir, scenes: o.scenes });
     url = relay.url;
   }
   const scene = o.scene ?? (o.players === 2 ? 'duel' : `duel-${o.players}`);
@@ -92,6 +124,11 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
           seed: deriveSeed(o.seed, i),
           impairment,
           participantId: `bot-${i}`,
+          faults: (slot) => ({
+            desyncAt: slot === o.desyncPeer ? o.desyncAt : undefined,
+            dropAt: slot === o.dropPeer ? o.dropAt : undefined,
+            dropForMs: slot === o.dropPeer ? o.dropForMs : undefined,
+          }),
           onInputSent: (matchId, slot, frame, atMs) =>
             sentAt.set(`${matchId}/${slot}/${frame}`, atMs),
           onInputReceived: (matchId, from, _to, frame, atMs) => {
@@ -118,29 +155,68 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
     let rollbacks = 0;
     let maxRollbackFrames = 0;
     let stalls = 0;
+    let resyncs = 0;
+    let resyncBytes = 0;
+    let fullStateBytes = 0;
+    let reconnects = 0;
+    const converge: number[] = [];
+    const expectedDesyncs = o.desyncAt !== undefined ? 1 : 0;
     for (const [matchId, list] of byMatch) {
       const finalHashes: (string | null)[] = new Array(o.players).fill(null);
       let matchDesyncs = 0;
+      const desyncFrames = new Set<number>();
+      const matchConverge: number[] = [];
+      let m = { resyncs: 0, resyncBytes: 0, fullStateBytes: 0, reconnects: 0 };
+      const lost: number[] = [];
       for (const b of list) {
         finalHashes[b.slot] = b.finalHash;
         matchDesyncs = Math.max(matchDesyncs, b.desyncs);
+        for (const f of b.resync.desyncFrames) desyncFrames.add(f);
+        matchConverge.push(...b.resync.framesToConverge);
         rollbacks += b.stats.rollbacks;
         maxRollbackFrames = Math.max(maxRollbackFrames, b.stats.maxRollbackDepth);
         stalls += b.stats.stalls;
+        m = {
+          resyncs: m.resyncs + b.resync.resyncs,
+          resyncBytes: m.resyncBytes + b.resync.resyncBytes,
+          fullStateBytes: m.fullStateBytes + b.resync.fullStateBytes,
+          reconnects: m.reconnects + b.reconnects,
+        };
+        if (b.lost) lost.push(b.slot);
       }
       desyncs += matchDesyncs;
-      const finished = list.length === o.players && list.every((b) => b.finished);
+      resyncs += m.resyncs;
+      resyncBytes += m.resyncBytes;
+      fullStateBytes += m.fullStateBytes;
+      reconnects += m.reconnects;
+      const matchConvergeMax = matchConverge.length > 0 ? Math.max(...matchConverge) : null;
+      if (matchConvergeMax !== null) converge.push(matchConvergeMax);
+      const playing = list.filter((b) => !b.lost);
+      const finished =
+        list.length === o.players && playing.length > 0 && playing.every((b) => b.finished);
+      const hashes = new Set(playing.map((b) => b.finalHash));
       if (!finished) failures.push(`match ${matchId} did not finish`);
-      else if (new Set(finalHashes).size !== 1) {
+      else if (hashes.size !== 1) {
         failures.push(`match ${matchId}: final hashes differ: ${finalHashes.join(' ')}`);
       }
-      if (matchDesyncs > 0) failures.push(`match ${matchId}: ${matchDesyncs} desync(s)`);
+      if (matchDesyncs !== expectedDesyncs) {
+        failures.push(`match ${matchId}: ${matchDesyncs} desync(s), expected ${expectedDesyncs}`);
+      }
+      if (matchDesyncs > 0 && m.resyncs === 0)
+        failures.push(`match ${matchId}: a desync was not repaired`);
       perMatch.push({
         matchId,
         logPath: path.join(logsDir, `${matchId}.jsonl`),
         finalHashes,
         finished,
         desyncs: matchDesyncs,
+        desyncFrames: [...desyncFrames].sort((a, b) => a - b),
+        resyncs: m.resyncs,
+        resyncBytes: m.resyncBytes,
+        fullStateBytes: m.fullStateBytes,
+        framesToConverge: matchConverge,
+        reconnects: m.reconnects,
+        lost,
       });
     }
     if (perMatch.length !== o.matches)
@@ -154,6 +230,11 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
       rollbacks,
       maxRollbackFrames,
       stalls,
+      resyncs,
+      resyncBytes,
+      fullStateBytes,
+      framesToConverge: converge.length > 0 ? Math.max(...converge) : null,
+      reconnects,
       inputLatencyMs: {
         p50: round(percentile(latencies, 50)),
         p95: round(percentile(latencies, 95)),

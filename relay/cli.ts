@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runBots } from './bots.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
@@ -23,6 +25,14 @@ function num(name: string, min: number, max: number) {
   };
 }
 
+/** The built web client, beside the sources: `npm run build` (and `npm start`) write it. */
+const DEFAULT_WEB_ROOT = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'dist',
+  'web',
+);
+
 const program = new Command();
 program
   .name('concord')
@@ -34,14 +44,18 @@ program
   .option('--port <port>', 'TCP port', int('--port', 0, 65535), 8080)
   .option('--host <host>', 'interface to listen on (default: all)')
   .option('--logs <dir>', 'directory of match logs', './logs')
-  .action(async (opts: { port: number; host?: string; logs: string }) => {
+  .option('--web <dir>', 'built web client to serve at /', DEFAULT_WEB_ROOT)
+  .action(async (opts: { port: number; host?: string; logs: string; web: string }) => {
     const relay = await startRelay({
       port: opts.port,
       host: opts.host,
       logsDir: opts.logs,
+      webRoot: opts.web,
       onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
     });
-    console.log(`concord relay listening on ${relay.url} (logs in ${opts.logs})`);
+    console.log(
+      `concord relay listening on ${relay.url} (logs in ${opts.logs}, page from ${opts.web})`,
+    );
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -84,6 +98,15 @@ program
   )
   .option('--seed <n>', 'seed of inputs and impairments', int('--seed', 0, 2 ** 32 - 1), 1)
   .option('--logs <dir>', 'logs directory of the relay started here', './logs')
+  .option(
+    '--desync-at <frame>',
+    "corrupt one field of a peer's state at this frame",
+    int('--desync-at', 1, 10_000_000),
+  )
+  .option('--desync-peer <slot>', 'the slot to corrupt', int('--desync-peer', 0, 15))
+  .option('--drop-peer <slot>', 'the slot whose connection to cut', int('--drop-peer', 0, 15))
+  .option('--drop-at <frame>', 'cut it at this frame', int('--drop-at', 0, 10_000_000))
+  .option('--drop-for <ms>', 'for this long, then rejoin', int('--drop-for', 0, 3_600_000))
   .option('--json', 'print one JSON object')
   .action(
     async (opts: {
@@ -97,8 +120,22 @@ program
       loss: number;
       seed: number;
       logs: string;
+      desyncAt?: number;
+      desyncPeer?: number;
+      dropPeer?: number;
+      dropAt?: number;
+      dropFor?: number;
       json?: boolean;
     }) => {
+      if ((opts.desyncAt === undefined) !== (opts.desyncPeer === undefined)) {
+        throw new InvalidArgumentError('--desync-at and --desync-peer go together');
+      }
+      if (
+        [opts.dropPeer, opts.dropAt, opts.dropFor].filter((x) => x === undefined).length % 3 !==
+        0
+      ) {
+        throw new InvalidArgumentError('--drop-peer, --drop-at and --drop-for go together');
+      }
       const report = await runBots({
         url: opts.url,
         scene: opts.scene,
@@ -110,6 +147,11 @@ program
         lossPct: opts.loss,
         seed: opts.seed,
         logsDir: opts.logs,
+        desyncAt: opts.desyncAt,
+        desyncPeer: opts.desyncPeer,
+        dropPeer: opts.dropPeer,
+        dropAt: opts.dropAt,
+        dropForMs: opts.dropFor,
       });
       if (opts.json) {
         console.log(JSON.stringify(report, null, 2));
@@ -119,6 +161,12 @@ program
             `${report.rollbacks} rollbacks (max ${report.maxRollbackFrames} frames), ${report.stalls} stalls; ` +
             `input latency p50 ${report.inputLatencyMs.p50} ms, p95 ${report.inputLatencyMs.p95} ms, p99 ${report.inputLatencyMs.p99} ms`,
         );
+        if (report.desyncs > 0 || report.reconnects > 0) {
+          console.log(
+            `resyncs ${report.resyncs}: ${report.resyncBytes} bytes sent for ${report.fullStateBytes} bytes of full state; ` +
+              `converged within ${report.framesToConverge ?? '-'} frames; ${report.reconnects} reconnects`,
+          );
+        }
         for (const m of report.perMatch) {
           console.log(
             `  ${m.matchId}  ${m.finished ? 'finished' : 'UNFINISHED'}  ${m.finalHashes.join(' ')}  ${m.logPath}`,

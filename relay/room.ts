@@ -1,50 +1,517 @@
-import type { SceneSettings } from '../protocol/index.ts';
+import {
+  encodeServerMessage,
+  type ProtocolErrorCode,
+  type SceneSettings,
+  type ServerMessage,
+} from '../protocol/index.ts';
 import type { MatchLogWriter } from './log/index.ts';
 
-/** One member of a room: a connected (or departed) player. */
+/** Where a member's messages go: its current socket. */
+export interface MemberLink {
+  send(bytes: Uint8Array): void;
+}
+
+/** One seat of a match. */
 export interface Member {
   readonly slot: number;
   readonly participantId: string | null;
-  /** Sends encoded server-message bytes to this member. */
-  readonly send: (bytes: Uint8Array) => void;
+  /** Secret for `rejoin`, from the `start` message. */
+  readonly token: string;
+  link: MemberLink | null;
+  /** `connected`; `away` (connection lost, within the grace period); `left` for good. */
+  status: 'connected' | 'away' | 'left';
   /** Next input frame this member may send (its inputs are contiguous). */
   nextFrame: number;
-  connected: boolean;
   /** Frame of this member's `done` report, or null. */
   doneFrame: number | null;
+  /** True while a rejoining member waits for its state: live traffic is held back. */
+  syncing: boolean;
+  /** First check frame this member votes on (a rejoining member skips the check under way). */
+  voteFrom: number;
+  awayTimer: ReturnType<typeof setTimeout> | null;
 }
 
-/** The relay's view of one match: its members, hash reports awaiting comparison, and its log. */
-export class Room {
+/** Counters a room adds to; the relay's stats object. */
+export interface RoomCounters {
+  inputsForwarded: number;
+  messagesForwarded: number;
+  hashReports: number;
+  verdicts: number;
+  desyncs: number;
+  resyncs: number;
+  resyncBytes: number;
+  reconnects: number;
+  inputsFilled: number;
+}
+
+/** What a room tells the relay around it. */
+export interface RoomHooks {
+  /** Refuse a member's message: error reply and count. */
+  refuse(member: Member, code: ProtocolErrorCode, message: string, kind?: string): void;
+  /** Notable events, for the operator's log. */
+  event(name: string, detail: Record<string, unknown>): void;
+  /** The match is over (its log is closing). */
+  ended(room: MatchRoom): void;
+  /** Milliseconds since some fixed origin. */
+  now(): number;
+}
+
+interface HistoryEntry {
+  readonly slot: number;
+  readonly frame: number;
+  readonly input: Uint8Array;
+  readonly currentFrame: number;
+}
+
+interface Resync {
+  readonly frame: number;
+  readonly host: number;
+  readonly targets: Set<number>;
+  readonly detectedMs: number;
+  /** Slots waiting for the host's full state (a delta failed for them). */
+  readonly needFull: Set<number>;
+}
+
+/**
+ * One match on the relay: forwarding, the adaptive hash-check schedule, desync arbitration and
+ * host resync, departures, reconnects and the match log. The sender's slot always comes from its
+ * socket (the `Member`), never from a message.
+ *
+ * Hash checks (ARCHITECTURE.md, "Desync detection and resync"): checks fall on confirmed frames f
+ * with f mod K = 0. K starts at the scene's `hashInterval` (K_min), doubles after each check on
+ * which every connected peer agrees, up to `hashIntervalMax` (K_max), and falls back to K_min
+ * after a desync. Each verdict names the next check frame. On a desync the host (the lowest
+ * connected slot) is asked for S(f) as a delta against the last agreed checkpoint, which goes to
+ * the peers whose hash differed from the host's.
+ */
+export class MatchRoom {
   readonly members: Member[] = [];
-  /** Hash reports by frame, by slot, until every connected member has reported. */
-  readonly pendingHashes = new Map<number, (string | null)[]>();
-  /** Highest frame whose hash reports were compared. */
-  lastVerdictFrame = -1;
-  desyncs = 0;
-  started = false;
   ended = false;
-  readonly startMs: number;
+  /** K: the current interval between checks, frames. */
+  interval: number;
+  /** The frame of the next check. */
+  nextCheck: number;
+  /** The last frame on which every peer agreed (frame 0, the shared start, to begin with). */
+  lastAgreed = 0;
+  private reports: (string | null)[];
+  private resync: Resync | null = null;
+  /** Desyncs repaired, waiting for the first agreed check after them. */
+  private converging: { frame: number; detectedMs: number } | null = null;
+  /** Rejoining slots waiting for the host's state of this frame. */
+  private readonly rejoins = new Map<number, number>();
+  /** Every input forwarded since the last agreed checkpoint, for reconnecting peers. */
+  private history: HistoryEntry[] = [];
+  desyncs = 0;
 
   constructor(
     readonly matchId: string,
     readonly settings: SceneSettings,
     readonly seed: number,
     readonly log: MatchLogWriter,
-    startMs: number,
+    private readonly defaultInputs: readonly Uint8Array[],
+    private readonly counters: RoomCounters,
+    private readonly hooks: RoomHooks,
+    private readonly maxFramesAhead: number,
+    private readonly startMs: number,
   ) {
-    this.startMs = startMs;
+    this.interval = settings.hashInterval;
+    this.nextCheck = settings.hashInterval;
+    this.reports = new Array(settings.players).fill(null);
   }
 
-  /** Members still connected. */
+  /** Milliseconds since the match started, for log records. */
+  ms(): number {
+    return Math.round((this.hooks.now() - this.startMs) * 10) / 10;
+  }
+
+  /** Members with a live connection. */
   connected(): Member[] {
-    return this.members.filter((m) => m.connected);
+    return this.members.filter((m) => m.status === 'connected');
   }
 
-  /** Lowest next-input frame among connected members: the room's slowest player. */
+  /** The host: slot 0, or the lowest connected slot when slot 0 is away or gone (host migration). */
+  host(): Member | null {
+    return this.connected().find((m) => !m.syncing) ?? null;
+  }
+
+  private sendTo(member: Member, m: ServerMessage | Uint8Array): void {
+    if (member.status !== 'connected' || !member.link) return;
+    member.link.send(m instanceof Uint8Array ? m : encodeServerMessage(m));
+  }
+
+  /** Sends to every connected member but `except`, skipping members still syncing. */
+  private broadcast(m: ServerMessage, except?: Member): void {
+    const bytes = encodeServerMessage(m);
+    for (const other of this.members) {
+      if (other !== except && other.status === 'connected' && !other.syncing)
+        other.link?.send(bytes);
+    }
+    this.counters.messagesForwarded++;
+  }
+
+  /** An input of `member` for `frame`: validated, forwarded at once, logged. */
+  input(member: Member, frame: number, input: Uint8Array, currentFrame: number): void {
+    if (frame !== member.nextFrame) {
+      this.hooks.refuse(
+        member,
+        'FRAME_WINDOW',
+        `input for frame ${frame}; the next input of slot ${member.slot} is frame ${member.nextFrame}`,
+        'input',
+      );
+      return;
+    }
+    if (frame > this.slowestFrame() + this.maxFramesAhead) {
+      this.hooks.refuse(
+        member,
+        'FRAME_WINDOW',
+        `input for frame ${frame} is too far ahead of the room`,
+        'input',
+      );
+      return;
+    }
+    this.forwardInput(member, frame, input, currentFrame);
+    // Players who are away play the sim's default input, so that the others never wait for them.
+    for (const away of this.members) {
+      if (away.status !== 'away') continue;
+      while (away.nextFrame <= frame) {
+        this.forwardInput(away, away.nextFrame, this.defaultInputs[away.slot], currentFrame);
+        this.counters.inputsFilled++;
+      }
+    }
+  }
+
+  private forwardInput(
+    member: Member,
+    frame: number,
+    input: Uint8Array,
+    currentFrame: number,
+  ): void {
+    member.nextFrame = frame + 1;
+    this.broadcast({ kind: 'input', slot: member.slot, frame, input, currentFrame }, member);
+    this.counters.inputsForwarded++;
+    this.history.push({ slot: member.slot, frame, input, currentFrame });
+    this.log.append({
+      type: 'input',
+      f: frame,
+      s: member.slot,
+      in: hex(input),
+      ms: this.ms(),
+    });
+  }
+
+  /** Lowest next-input frame among members still playing: the room's slowest player. */
   slowestFrame(): number {
     let f = Number.POSITIVE_INFINITY;
-    for (const m of this.members) if (m.connected) f = Math.min(f, m.nextFrame);
+    for (const m of this.members) if (m.status === 'connected') f = Math.min(f, m.nextFrame);
     return f === Number.POSITIVE_INFINITY ? 0 : f;
   }
+
+  peerPing(member: Member, sentMs: number): void {
+    this.broadcast({ kind: 'peerPing', slot: member.slot, sentMs }, member);
+  }
+
+  peerPong(member: Member, to: number, sentMs: number): void {
+    this.broadcast({ kind: 'peerPong', slot: member.slot, to, sentMs }, member);
+  }
+
+  /** A state-hash report: only for the announced check frame, once per member. */
+  hash(member: Member, frame: number, hash: string): void {
+    if (frame !== this.nextCheck) {
+      this.hooks.refuse(
+        member,
+        'FRAME_WINDOW',
+        `hash for frame ${frame}; the next check is frame ${this.nextCheck}`,
+        'hash',
+      );
+      return;
+    }
+    if (this.reports[member.slot] !== null || member.voteFrom > frame) {
+      this.hooks.refuse(
+        member,
+        'FRAME_WINDOW',
+        `hash for frame ${frame} already reported or not asked`,
+        'hash',
+      );
+      return;
+    }
+    this.reports[member.slot] = hash;
+    this.counters.hashReports++;
+    this.log.append({ type: 'hash', f: frame, s: member.slot, h: hash, ms: this.ms() });
+    this.judge();
+  }
+
+  /** Compares the reports of the check frame once every connected, synced member has sent one. */
+  private judge(): void {
+    const voters = this.connected().filter((m) => !m.syncing && m.voteFrom <= this.nextCheck);
+    if (voters.length === 0 || voters.some((m) => this.reports[m.slot] === null)) return;
+    const frame = this.nextCheck;
+    const reports = this.reports;
+    const host = voters[0];
+    const hostHash = reports[host.slot]!;
+    let differing = 0;
+    const targets = new Set<number>();
+    for (const m of voters) {
+      if (reports[m.slot] !== hostHash) {
+        differing |= 1 << m.slot;
+        targets.add(m.slot);
+      }
+    }
+    const agreed = targets.size === 0;
+    this.counters.verdicts++;
+    this.log.append({ type: 'verdict', f: frame, agreed, hashes: reports });
+    if (agreed) {
+      this.lastAgreed = frame;
+      this.interval = Math.min(this.interval * 2, this.settings.hashIntervalMax);
+      this.history = this.history.filter((h) => h.frame >= frame);
+      if (this.converging) {
+        const c = this.converging;
+        this.converging = null;
+        this.log.append({
+          type: 'converged',
+          f: c.frame,
+          at: frame,
+          frames: frame - c.frame,
+          ms: this.ms(),
+        });
+        this.hooks.event('converged', { matchId: this.matchId, desyncFrame: c.frame, at: frame });
+      }
+    } else {
+      this.desyncs++;
+      this.counters.desyncs++;
+      this.interval = this.settings.hashInterval;
+      this.log.append({
+        type: 'desync',
+        f: frame,
+        host: host.slot,
+        hashes: reports,
+        differing: [...targets],
+        ms: this.ms(),
+      });
+      this.hooks.event('desync', {
+        matchId: this.matchId,
+        frame,
+        host: host.slot,
+        differing: [...targets],
+      });
+      this.resync = { frame, host: host.slot, targets, detectedMs: this.ms(), needFull: new Set() };
+      this.converging = { frame, detectedMs: this.ms() };
+      this.sendTo(host, { kind: 'stateRequest', frame, baseFrame: this.lastAgreed });
+    }
+    this.nextCheck = (Math.floor(frame / this.interval) + 1) * this.interval;
+    this.reports = new Array(this.settings.players).fill(null);
+    this.broadcast({ kind: 'verdict', frame, agreed, next: this.nextCheck, differing });
+  }
+
+  /**
+   * The host's state for a desync or a rejoin: a delta against `baseFrame` (or full, -1). Sent on
+   * to the peers that need it; a state nobody asked for is refused.
+   */
+  state(
+    member: Member,
+    m: { frame: number; hash: string; baseFrame: number; fullBytes: number; bytes: Uint8Array },
+  ): void {
+    const out: ServerMessage = {
+      kind: 'state',
+      frame: m.frame,
+      hash: m.hash,
+      baseFrame: m.baseFrame,
+      bytes: m.bytes,
+    };
+    const r = this.resync;
+    let delivered = 0;
+    if (r && r.frame === m.frame) {
+      const to = m.baseFrame === -1 && r.needFull.size > 0 ? [...r.needFull] : [...r.targets];
+      for (const slot of to) {
+        const target = this.members[slot];
+        if (target.status !== 'connected') continue;
+        this.sendTo(target, out);
+        delivered++;
+      }
+      if (m.baseFrame === -1) r.needFull.clear();
+      this.counters.resyncs++;
+      this.counters.resyncBytes += m.bytes.length;
+      this.log.append({
+        type: 'resync',
+        f: m.frame,
+        s: to,
+        base: m.baseFrame,
+        bytes: m.bytes.length,
+        full: m.fullBytes,
+        ms: this.ms(),
+      });
+    }
+    for (const [slot, frame] of [...this.rejoins]) {
+      if (frame !== m.frame || m.baseFrame !== -1) continue;
+      this.rejoins.delete(slot);
+      const target = this.members[slot];
+      if (target.status !== 'connected') continue;
+      // The state first, then every input since it, then live traffic.
+      this.sendTo(target, out);
+      for (const h of this.history) {
+        if (h.frame < m.frame) continue;
+        this.sendTo(target, {
+          kind: 'input',
+          slot: h.slot,
+          frame: h.frame,
+          input: h.input,
+          currentFrame: h.currentFrame,
+        });
+      }
+      target.syncing = false;
+      delivered++;
+      this.log.append({
+        type: 'reconnect',
+        s: slot,
+        f: m.frame,
+        bytes: m.bytes.length,
+        ms: this.ms(),
+      });
+      this.hooks.event('reconnected', { matchId: this.matchId, slot, frame: m.frame });
+    }
+    if (delivered === 0)
+      this.hooks.refuse(member, 'BAD_FIELD', `nobody needs the state of frame ${m.frame}`, 'state');
+  }
+
+  /** A peer could not rebuild the host's state from a delta: send it the full state. */
+  stateFailed(member: Member, frame: number): void {
+    const r = this.resync;
+    if (!r || r.frame !== frame || !r.targets.has(member.slot)) {
+      this.hooks.refuse(
+        member,
+        'BAD_FIELD',
+        `no resync of frame ${frame} for slot ${member.slot}`,
+        'stateFailed',
+      );
+      return;
+    }
+    r.needFull.add(member.slot);
+    const host = this.members[r.host];
+    this.sendTo(host, { kind: 'stateRequest', frame, baseFrame: -1 });
+  }
+
+  done(member: Member, frame: number, hash: string): void {
+    if (member.doneFrame !== null) {
+      this.hooks.refuse(member, 'BAD_FIELD', 'done already reported', 'done');
+      return;
+    }
+    member.doneFrame = frame;
+    this.log.append({ type: 'done', s: member.slot, f: frame, h: hash, ms: this.ms() });
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    const connected = this.connected();
+    if (connected.length > 0 && connected.every((m) => m.doneFrame !== null)) {
+      this.end('every player finished');
+    }
+  }
+
+  /** A member's connection closed: away for the grace period, then gone. */
+  disconnected(member: Member): void {
+    if (this.ended || member.status !== 'connected') return;
+    member.link = null;
+    member.syncing = false;
+    const grace = this.settings.reconnectGraceMs;
+    if (grace > 0 && member.doneFrame === null && this.connected().length > 1) {
+      member.status = 'away';
+      this.log.append({
+        type: 'away',
+        s: member.slot,
+        lastFrame: member.nextFrame - 1,
+        ms: this.ms(),
+      });
+      this.hooks.event('away', { matchId: this.matchId, slot: member.slot });
+      member.awayTimer = setTimeout(() => this.left(member), grace);
+    } else {
+      this.left(member);
+    }
+    this.afterDeparture();
+  }
+
+  private left(member: Member): void {
+    if (this.ended || member.status === 'left') return;
+    if (member.awayTimer) clearTimeout(member.awayTimer);
+    member.awayTimer = null;
+    member.status = 'left';
+    member.link = null;
+    const lastFrame = member.nextFrame - 1;
+    this.log.append({ type: 'disconnect', s: member.slot, lastFrame, ms: this.ms() });
+    this.broadcast({ kind: 'peerLeft', slot: member.slot, lastFrame }, member);
+    if (this.settings.onPlayerLost === 'end' && member.doneFrame === null) {
+      this.end(`player ${member.slot} was lost`);
+      return;
+    }
+    this.afterDeparture();
+  }
+
+  private afterDeparture(): void {
+    if (this.ended) return;
+    if (this.connected().length === 0) {
+      this.end('every player left');
+      return;
+    }
+    // The host may have gone: a pending resync asks the new host.
+    const r = this.resync;
+    if (r && this.members[r.host].status !== 'connected') {
+      const host = this.host();
+      if (host) {
+        this.resync = { ...r, host: host.slot };
+        this.sendTo(host, { kind: 'stateRequest', frame: r.frame, baseFrame: this.lastAgreed });
+      }
+    }
+    this.judge();
+    this.maybeFinish();
+  }
+
+  /**
+   * A member comes back on a new connection within the grace period: it gets `rejoined`, then the
+   * host's full state of the last agreed checkpoint, then every input since.
+   * @returns false when the member cannot rejoin (gone for good, or already connected)
+   */
+  rejoin(member: Member, link: MemberLink): boolean {
+    if (this.ended || member.status !== 'away') return false;
+    const host = this.host();
+    if (!host) return false;
+    if (member.awayTimer) clearTimeout(member.awayTimer);
+    member.awayTimer = null;
+    member.status = 'connected';
+    member.link = link;
+    member.syncing = true;
+    member.voteFrom = this.nextCheck + 1;
+    this.counters.reconnects++;
+    this.sendTo(member, {
+      kind: 'rejoined',
+      matchId: this.matchId,
+      slot: member.slot,
+      seed: this.seed,
+      settings: this.settings,
+      token: member.token,
+    });
+    this.rejoins.set(member.slot, this.lastAgreed);
+    this.sendTo(host, { kind: 'stateRequest', frame: this.lastAgreed, baseFrame: -1 });
+    return true;
+  }
+
+  /** Ends the match: tells everyone, closes the log. */
+  end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const m of this.members) {
+      if (m.awayTimer) clearTimeout(m.awayTimer);
+      m.awayTimer = null;
+    }
+    const bytes = encodeServerMessage({ kind: 'end', reason });
+    for (const m of this.members) if (m.status === 'connected') m.link?.send(bytes);
+    this.log.close({ type: 'end', reason, ms: this.ms() }).catch((err) => {
+      this.hooks.event('log-close-failed', { matchId: this.matchId, error: String(err) });
+    });
+    this.hooks.event('match-end', { matchId: this.matchId, reason });
+    this.hooks.ended(this);
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
+  return s;
 }

@@ -19,10 +19,11 @@ import {
   type SceneSettings,
   type ServerMessage,
 } from '../protocol/index.ts';
-import { initStateHash } from '../sim/index.ts';
-import { LogDirectory, simCodeHash } from './log/index.ts';
-import { type Member, Room } from './room.ts';
+import { encodeInput, getSimFactory, initStateHash, NEUTRAL_INPUT } from '../sim/index.ts';
+import { LOG_FORMAT, LogDirectory, simCodeHash } from './log/index.ts';
+import { MatchRoom, type Member } from './room.ts';
 import { BUILTIN_SCENES } from './scenes.ts';
+import { staticFiles } from './static-files.ts';
 
 /** Settings of {@link startRelay}. */
 export interface RelayOptions {
@@ -36,6 +37,8 @@ export interface RelayOptions {
   readonly scenes?: Readonly<Record<string, SceneSettings>>;
   /** Most frames an input may run ahead of the room's slowest player (default 1024). */
   readonly maxFramesAhead?: number;
+  /** Directory of the built web client to serve at `/` (default: none). */
+  readonly webRoot?: string;
   /** Extra HTTP routes, tried before the built-in ones; return true when handled. */
   readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Where to report notable events (default: nowhere). */
@@ -54,6 +57,11 @@ export interface RelayStats {
   hashReports: number;
   verdicts: number;
   desyncs: number;
+  resyncs: number;
+  resyncBytes: number;
+  reconnects: number;
+  /** Default inputs the relay played for players who were away. */
+  inputsFilled: number;
   /** Messages refused, by error code. */
   refused: Partial<Record<ProtocolErrorCode, number>>;
 }
@@ -73,7 +81,7 @@ interface Peer {
   readonly socket: Socket;
   waitingScene: string | null;
   participantId: string | null;
-  room: Room | null;
+  room: MatchRoom | null;
   member: Member | null;
 }
 
@@ -96,7 +104,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const maxAhead = options.maxFramesAhead ?? 1024;
   const emitEvent = options.onEvent ?? (() => {});
   const queues = new Map<string, Peer[]>();
-  const rooms = new Set<Room>();
+  const rooms = new Set<MatchRoom>();
+  const peerOf = new WeakMap<Member, Peer>();
   const startedAt = Date.now(); // clock-ok: relay uptime, not sim
   let closing = false;
   const stats: RelayStats = {
@@ -110,9 +119,14 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     hashReports: 0,
     verdicts: 0,
     desyncs: 0,
+    resyncs: 0,
+    resyncBytes: 0,
+    reconnects: 0,
+    inputsFilled: 0,
     refused: {},
   };
 
+  const web = options.webRoot ? staticFiles(options.webRoot) : null;
   const http: HttpServer = createServer((req, res) => {
     if (options.http?.(req, res)) return;
     if (req.method === 'GET' && req.url === '/healthz') {
@@ -126,6 +140,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       );
       return;
     }
+    if (web?.(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   });
@@ -146,7 +161,6 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     stats.refused[code] = (stats.refused[code] ?? 0) + 1;
     send(peer.socket, { kind: 'error', code, message, ...(refused ? { refused } : {}) });
   };
-  const nowMs = (room: Room): number => Math.round((performance.now() - room.startMs) * 10) / 10; // clock-ok
 
   const broadcastWaiting = (scene: string): void => {
     const q = queues.get(scene) ?? [];
@@ -172,7 +186,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     const seed = randomInt(0, 2 ** 32);
     const header = {
       type: 'header' as const,
-      format: 1 as const,
+      format: LOG_FORMAT,
       matchId,
       scene: settings,
       sim: { id: settings.sim, codeHash: simCodeHash(settings.sim) },
@@ -181,7 +195,33 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       startTime: stamp,
     };
     const log = await logs.open(matchId, header);
-    const room = new Room(matchId, settings, seed, log, performance.now()); // clock-ok
+    const sim = getSimFactory(settings.sim).create({ players: settings.players, seed });
+    const defaults = Array.from({ length: settings.players }, (_, slot) =>
+      encodeInput(sim.defaultInput?.(slot) ?? NEUTRAL_INPUT),
+    );
+    const room = new MatchRoom(
+      matchId,
+      settings,
+      seed,
+      log,
+      defaults,
+      stats,
+      {
+        refuse: (member, code, message, kind) => {
+          const peer = peerOf.get(member);
+          if (peer) refuse(peer, code, message, kind);
+        },
+        event: emitEvent,
+        ended: (r) => {
+          rooms.delete(r);
+          stats.rooms = rooms.size;
+          stats.matchesEnded++;
+        },
+        now: () => performance.now(), // clock-ok: arrival times for the log
+      },
+      maxAhead,
+      performance.now(), // clock-ok
+    );
     rooms.add(room);
     stats.rooms = rooms.size;
     stats.matchesStarted++;
@@ -189,22 +229,33 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       const member: Member = {
         slot,
         participantId: peer.participantId,
-        send: (bytes) => peer.socket.emit(APP_EVENT, bytes),
+        token: randomUUID(),
+        link: { send: (bytes) => peer.socket.emit(APP_EVENT, bytes) },
+        status: 'connected',
         nextFrame: settings.inputDelay,
-        connected: peer.socket.connected,
         doneFrame: null,
+        syncing: false,
+        voteFrom: 0,
+        awayTimer: null,
       };
       room.members.push(member);
       peer.room = room;
       peer.member = member;
+      peerOf.set(member, peer);
     });
-    room.started = true;
     emitEvent('match-start', { matchId, scene, players: peers.length });
-    peers.forEach((peer, slot) => {
-      send(peer.socket, { kind: 'start', matchId, slot, seed, settings, token: randomUUID() });
-    });
-    // A player who left while the log was opening is reported like any other departure.
-    for (const m of room.members) if (!m.connected) memberLeft(room, m);
+    for (const m of room.members) {
+      send(peerOf.get(m)!.socket, {
+        kind: 'start',
+        matchId,
+        slot: m.slot,
+        seed,
+        settings,
+        token: m.token,
+      });
+    }
+    // A player who left while the log was opening is treated like any other departure.
+    for (const p of peers) if (!p.socket.connected) room.disconnected(p.member!);
   };
 
   const enqueue = (peer: Peer, scene: string): void => {
@@ -228,68 +279,25 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     }
   };
 
-  const forward = (room: Room, from: Member, m: ServerMessage): void => {
-    const bytes = encodeServerMessage(m);
-    for (const other of room.members) {
-      if (other !== from && other.connected) other.send(bytes);
-    }
-    stats.messagesForwarded++;
-  };
-
-  const endMatch = (room: Room, reason: string): void => {
-    if (room.ended) return;
-    room.ended = true;
-    rooms.delete(room);
-    stats.rooms = rooms.size;
-    stats.matchesEnded++;
-    const end: ServerMessage = { kind: 'end', reason };
-    const bytes = encodeServerMessage(end);
-    for (const m of room.members) if (m.connected) m.send(bytes);
-    room.log.close({ type: 'end', reason, ms: nowMs(room) }).catch((err) => {
-      emitEvent('log-close-failed', { matchId: room.matchId, error: String(err) });
-    });
-    emitEvent('match-end', { matchId: room.matchId, reason });
-  };
-
-  const compareHashes = (room: Room, frame: number): void => {
-    const reports = room.pendingHashes.get(frame);
-    if (!reports) return;
-    const connected = room.members.filter((m) => m.connected);
-    if (connected.some((m) => reports[m.slot] === null)) return;
-    room.pendingHashes.delete(frame);
-    const present = reports.filter((h): h is string => h !== null);
-    const agreed = present.every((h) => h === present[0]);
-    room.lastVerdictFrame = Math.max(room.lastVerdictFrame, frame);
-    stats.verdicts++;
-    if (!agreed) {
-      room.desyncs++;
-      stats.desyncs++;
-      emitEvent('desync', { matchId: room.matchId, frame, hashes: reports });
-    }
-    room.log.append({ type: 'verdict', f: frame, agreed, hashes: reports });
-    const bytes = encodeServerMessage({ kind: 'verdict', frame, agreed });
-    for (const m of connected) m.send(bytes);
-  };
-
-  const memberLeft = (room: Room, member: Member): void => {
-    member.connected = false;
-    if (room.ended) return;
-    const lastFrame = member.nextFrame - 1;
-    room.log.append({ type: 'disconnect', s: member.slot, lastFrame, ms: nowMs(room) });
-    forward(room, member, { kind: 'peerLeft', slot: member.slot, lastFrame });
-    if (room.connected().length === 0) {
-      endMatch(room, 'every player left');
+  const rejoin = (peer: Peer, matchId: string, token: string): void => {
+    for (const room of rooms) {
+      if (room.matchId !== matchId) continue;
+      const member = room.members.find((m) => m.token === token);
+      if (!member) break;
+      const old = peerOf.get(member);
+      if (old) old.member = null;
+      if (!room.rejoin(member, { send: (bytes) => peer.socket.emit(APP_EVENT, bytes) })) break;
+      peer.room = room;
+      peer.member = member;
+      peerOf.set(member, peer);
       return;
     }
-    for (const frame of [...room.pendingHashes.keys()]) compareHashes(room, frame);
-    maybeFinish(room);
-  };
-
-  const maybeFinish = (room: Room): void => {
-    const connected = room.connected();
-    if (connected.length > 0 && connected.every((m) => m.doneFrame !== null)) {
-      endMatch(room, 'every player finished');
-    }
+    refuse(
+      peer,
+      'NOT_IN_MATCH',
+      `cannot rejoin match ${matchId}: unknown, over, or the grace period has passed`,
+      'rejoin',
+    );
   };
 
   const onMessage = (peer: Peer, m: ClientMessage): void => {
@@ -307,6 +315,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         enqueue(peer, m.scene);
         return;
       }
+      case 'rejoin':
+        if (peer.room || peer.waitingScene) {
+          refuse(peer, 'BAD_FIELD', 'already joined', 'rejoin');
+          return;
+        }
+        rejoin(peer, m.matchId, m.token);
+        return;
       case 'cancel':
         leaveQueue(peer);
         return;
@@ -318,88 +333,32 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     }
     const room = peer.room;
     const member = peer.member;
-    if (!room || !member || !room.started || room.ended) {
+    if (!room || !member || room.ended || member.status !== 'connected') {
       refuse(peer, 'NOT_IN_MATCH', `${m.kind} outside a match`, m.kind);
       return;
     }
     switch (m.kind) {
-      case 'input': {
-        if (m.frame !== member.nextFrame) {
-          refuse(
-            peer,
-            'FRAME_WINDOW',
-            `input for frame ${m.frame}; the next input of slot ${member.slot} is frame ${member.nextFrame}`,
-            'input',
-          );
-          return;
-        }
-        if (m.frame > room.slowestFrame() + maxAhead) {
-          refuse(
-            peer,
-            'FRAME_WINDOW',
-            `input for frame ${m.frame} is too far ahead of the room`,
-            'input',
-          );
-          return;
-        }
-        member.nextFrame++;
-        forward(room, member, {
-          kind: 'input',
-          slot: member.slot,
-          frame: m.frame,
-          input: m.input,
-          currentFrame: m.currentFrame,
-        });
-        stats.inputsForwarded++;
-        room.log.append({
-          type: 'input',
-          f: m.frame,
-          s: member.slot,
-          in: Buffer.from(m.input).toString('hex'),
-          ms: nowMs(room),
-        });
+      case 'input':
+        room.input(member, m.frame, m.input, m.currentFrame);
         return;
-      }
       case 'peerPing':
-        forward(room, member, { kind: 'peerPing', slot: member.slot, sentMs: m.sentMs });
+        room.peerPing(member, m.sentMs);
         return;
       case 'peerPong':
-        forward(room, member, { kind: 'peerPong', slot: member.slot, to: m.to, sentMs: m.sentMs });
+        room.peerPong(member, m.to, m.sentMs);
         return;
-      case 'hash': {
-        if (m.frame <= room.lastVerdictFrame && !room.pendingHashes.has(m.frame)) {
-          refuse(peer, 'FRAME_WINDOW', `hash for frame ${m.frame} was already judged`, 'hash');
-          return;
-        }
-        if (m.frame >= member.nextFrame + maxAhead) {
-          refuse(peer, 'FRAME_WINDOW', `hash for frame ${m.frame} is ahead of the inputs`, 'hash');
-          return;
-        }
-        let reports = room.pendingHashes.get(m.frame);
-        if (!reports) {
-          reports = new Array(room.members.length).fill(null);
-          room.pendingHashes.set(m.frame, reports);
-        }
-        if (reports[member.slot] !== null) {
-          refuse(peer, 'FRAME_WINDOW', `hash for frame ${m.frame} already reported`, 'hash');
-          return;
-        }
-        reports[member.slot] = m.hash;
-        stats.hashReports++;
-        room.log.append({ type: 'hash', f: m.frame, s: member.slot, h: m.hash, ms: nowMs(room) });
-        compareHashes(room, m.frame);
+      case 'hash':
+        room.hash(member, m.frame, m.hash);
         return;
-      }
-      case 'done': {
-        if (member.doneFrame !== null) {
-          refuse(peer, 'BAD_FIELD', 'done already reported', 'done');
-          return;
-        }
-        member.doneFrame = m.frame;
-        room.log.append({ type: 'done', s: member.slot, f: m.frame, h: m.hash, ms: nowMs(room) });
-        maybeFinish(room);
+      case 'done':
+        room.done(member, m.frame, m.hash);
         return;
-      }
+      case 'state':
+        room.state(member, m);
+        return;
+      case 'stateFailed':
+        room.stateFailed(member, m.frame);
+        return;
     }
   };
 
@@ -443,7 +402,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     socket.on('disconnect', () => {
       stats.connections--;
       leaveQueue(peer);
-      if (peer.room && peer.member?.connected) memberLeft(peer.room, peer.member);
+      if (peer.room && peer.member) peer.room.disconnected(peer.member);
     });
   });
 
@@ -465,7 +424,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     close: async (reason = 'relay shutdown') => {
       if (closing) return;
       closing = true;
-      for (const room of [...rooms]) endMatch(room, reason);
+      for (const room of [...rooms]) room.end(reason);
       await logs.closeAll(reason);
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));

@@ -48,7 +48,7 @@ describe('relay and headless bots over loopback', () => {
       expect(replay.damaged).toBeNull();
       expect(replay.mismatches).toEqual([]);
       expect(replay.passed).toBe(replay.checks);
-      expect(replay.checks).toBeGreaterThan(50);
+      expect(replay.checks).toBeGreaterThan(10);
       // The state the replay computes at the final frame is the one every peer reported.
       expect(replay.finalFrame).toBeGreaterThanOrEqual(600);
       expect(replay.hashes.get(600)).toBe(m.finalHashes[0]);

@@ -96,7 +96,8 @@ describe('protocol fuzzing against a live relay', () => {
       'a string, not bytes',
       12345,
       { kind: 'input' },
-      new Uint8Array(100_000),
+      // An "input" (fixarray of 4, kind code 2) padded far past its 32-byte limit.
+      Uint8Array.from({ length: 100_000 }, (_, i) => (i === 0 ? 0x94 : i === 1 ? 2 : 0xc1)),
       new Uint8Array([0x93, 0x02, 0xa1, 0x78, 0x01]), // [2, "x", 1]: an input kind with a string frame
     ];
     for (const x of bad) a.socket.emit(APP_EVENT, x);
@@ -147,6 +148,6 @@ describe('protocol fuzzing against a live relay', () => {
     expect(replay.damaged).toBeNull();
     expect(replay.mismatches).toEqual([]);
     expect(replay.passed).toBe(replay.checks);
-    expect(replay.checks).toBeGreaterThan(40);
+    expect(replay.checks).toBeGreaterThan(10);
   });
 });

@@ -43,12 +43,11 @@ export class SimRunner<Snap> {
           this.sim.step(r.inputs);
           this.steps++;
           break;
-        case 'checksum':
-          reports.push({
-            frame: r.frame,
-            hash: stateHash(this.sim.encode(this.snapshot(r.frame))),
-          });
+        case 'checksum': {
+          const state = this.sim.encode(this.snapshot(r.frame));
+          reports.push({ frame: r.frame, hash: stateHash(state), state });
           break;
+        }
         case 'free':
           for (const f of r.frames) {
             const s = this.snapshots.get(f);

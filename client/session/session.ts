@@ -94,7 +94,8 @@ export class SyncSession {
   private lastChecked: Frame = -1;
   private lastConfirmedSave: Frame = 0;
   private lastPingMs = Number.NEGATIVE_INFINITY;
-  private pendingRestore: { frame: Frame; state: Uint8Array } | null = null;
+  private pendingRestore: { frame: Frame; state: Uint8Array; fastForward: boolean } | null = null;
+  private retainFrom: Frame = 0;
   private requests: SessionRequest[] = [];
 
   private rollbacks = 0;
@@ -219,9 +220,27 @@ export class SyncSession {
    * Loads S(frame) from its canonical encoding at the next {@link advanceFrame}, then
    * re-simulates to the present with the inputs this peer holds (or jumps ahead to `frame` when
    * it lies in this peer's future). Serves host resync, the authoritative relay and reconnects.
+   * With `fastForward` it then re-simulates on to the confirmed frame in the same tick (a
+   * reconnecting peer catching up with inputs it already holds).
    */
-  loadState(frame: Frame, state: Uint8Array): void {
-    this.pendingRestore = { frame, state };
+  loadState(frame: Frame, state: Uint8Array, options: { fastForward?: boolean } = {}): void {
+    this.pendingRestore = { frame, state, fastForward: options.fastForward === true };
+  }
+
+  /**
+   * Records this peer's own input for `frame` as the relay holds it (a reconnecting peer learns
+   * the inputs the relay played for it while it was away). Local stamping continues after them.
+   */
+  receiveOwnInput(frame: Frame, input: Input): void {
+    this.queues[this.localSlot].add(frame, input);
+  }
+
+  /**
+   * Keeps every input from `frame` on (the last agreed checkpoint): a resync loads a state that
+   * old and re-simulates from it. Frames, default 0.
+   */
+  retainInputsFrom(frame: Frame): void {
+    this.retainFrom = Math.max(this.retainFrom, frame);
   }
 
   /**
@@ -257,7 +276,7 @@ export class SyncSession {
     this.maxPredictedFrames = Math.max(this.maxPredictedFrames, this.predictedFrames(confirmed));
     this.requestChecksums(Math.min(confirmed, this.current));
     this.freeSnapshots(confirmed);
-    let oldestSaved = confirmed;
+    let oldestSaved = Math.min(confirmed, this.retainFrom);
     for (const f of this.saved) oldestSaved = Math.min(oldestSaved, f);
     for (const q of this.queues) q.discardBefore(oldestSaved);
     return { requests: this.requests, stalled };
@@ -267,7 +286,7 @@ export class SyncSession {
   recordChecksums(reports: readonly ChecksumReport[]): void {
     for (const r of reports) {
       this.hashes.set(r.frame, r.hash);
-      this.emit({ type: 'confirmedHash', frame: r.frame, hash: r.hash });
+      this.emit({ type: 'confirmedHash', frame: r.frame, hash: r.hash, state: r.state });
     }
   }
 
@@ -321,10 +340,10 @@ export class SyncSession {
   }
 
   private restore(): void {
-    const { frame, state } = this.pendingRestore!;
+    const { frame, state, fastForward } = this.pendingRestore!;
     this.pendingRestore = null;
     this.restores++;
-    const target = Math.max(this.current, frame);
+    let target = Math.max(this.current, frame);
     this.requests.push({ kind: 'restore', frame, state });
     for (const q of this.queues) {
       q.settleBefore(frame);
@@ -337,6 +356,8 @@ export class SyncSession {
     this.save(frame);
     this.lastConfirmedSave = frame;
     this.emit({ type: 'restore', frame });
+    // A reconnecting peer catches up at once through every frame whose inputs are known.
+    if (fastForward) target = Math.max(target, Math.min(this.confirmedFrame, frame + 1_000_000));
     this.resimulateTo(target);
   }
 

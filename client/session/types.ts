@@ -34,10 +34,14 @@ export type SessionRequest =
   /** Forget the snapshots saved under these frames. */
   | { readonly kind: 'free'; readonly frames: readonly Frame[] };
 
-/** The answer to a `checksum` request: the state hash of a confirmed frame, 16 hex digits. */
+/**
+ * The answer to a `checksum` request: the state hash of a confirmed frame (16 hex digits) and
+ * the canonical state it hashes, which a host sends on for resync.
+ */
 export interface ChecksumReport {
   readonly frame: Frame;
   readonly hash: string;
+  readonly state: Uint8Array;
 }
 
 /** What peers send each other (through the relay) for a session. */
@@ -56,7 +60,13 @@ export type SessionMessage =
 
 /** Events a UI or a test can follow. */
 export type SessionEvent =
-  | { readonly type: 'confirmedHash'; readonly frame: Frame; readonly hash: string }
+  | {
+      readonly type: 'confirmedHash';
+      readonly frame: Frame;
+      readonly hash: string;
+      /** The canonical encoding of S(frame). */
+      readonly state: Uint8Array;
+    }
   | {
       readonly type: 'rollback';
       /** The frame loaded. */

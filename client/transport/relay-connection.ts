@@ -31,6 +31,7 @@ export interface RelayConnectionOptions {
  */
 export class RelayConnection {
   private readonly handlers: ((m: ServerMessage) => void)[] = [];
+  private readonly queued: ServerMessage[] = [];
   private readonly out: ImpairedLink<Uint8Array> | null;
   private readonly inbound: ImpairedLink<Uint8Array> | null;
   /** Messages from the relay that failed to decode (a relay bug or a version mismatch). */
@@ -98,9 +99,21 @@ export class RelayConnection {
     else this.socket.emit(APP_EVENT, bytes);
   }
 
-  /** Calls `handler` with every message from the relay, in order. */
-  onMessage(handler: (m: ServerMessage) => void): void {
+  /**
+   * Calls `handler` with every message from the relay, in order. Messages that arrive while no
+   * handler is registered wait in a queue and go to the next handler registered, so that a
+   * caller switching handlers (after `start`, say) never loses one: several messages can arrive
+   * in one event-loop turn, before an awaiting caller resumes.
+   * @returns a function that unregisters the handler
+   */
+  onMessage(handler: (m: ServerMessage) => void): () => void {
     this.handlers.push(handler);
+    const queued = this.queued.splice(0, this.queued.length);
+    for (const m of queued) for (const h of this.handlers) h(m);
+    return () => {
+      const i = this.handlers.indexOf(handler);
+      if (i >= 0) this.handlers.splice(i, 1);
+    };
   }
 
   /** Calls `handler` once when the connection closes. */
@@ -128,6 +141,7 @@ export class RelayConnection {
       this.undecodable++;
       return;
     }
-    for (const h of this.handlers) h(m);
+    if (this.handlers.length === 0) this.queued.push(m);
+    else for (const h of [...this.handlers]) h(m);
   }
 }

@@ -61,7 +61,7 @@ describe('parseRecord', () => {
   it.each([
     ['not JSON', '{"type":"input",', /line 7: not JSON/],
     ['an array', '[1,2]', /must be a JSON object/],
-    ['an unknown type', '{"type":"resync","f":1}', /unknown record type "resync"/],
+    ['an unknown type', '{"type":"rewind","f":1}', /unknown record type "rewind"/],
     [
       'an unknown field',
       `{"type":"hash","f":1,"s":0,"h":"${H}","ms":1,"x":1}`,
@@ -132,7 +132,7 @@ describe('parseRecord', () => {
       expect(err.code).toBe('DAMAGED');
       expect(err.message).toMatch(message);
     }
-    const v2 = thrown(() => parseRecord(JSON.stringify({ ...header, format: 2 }), 1));
+    const v2 = thrown(() => parseRecord(JSON.stringify({ ...header, format: 3 }), 1));
     expect(v2.code).toBe('BAD_FORMAT_VERSION');
     // A scene setting this reader does not know is kept, not refused.
     const extra = { ...header, scene: { ...header.scene, broadcastDivisor: 2 } };
@@ -149,7 +149,7 @@ describe('parseMatchLog', () => {
       [new TextEncoder().encode(JSON.stringify(header).slice(0, 50)), 'TRUNCATED'],
       [logOf(input(2, 0)), 'NO_HEADER'],
       [logOf('{"type":"header",'), 'DAMAGED'],
-      [logOf({ ...header, format: 2 }), 'BAD_FORMAT_VERSION'],
+      [logOf({ ...header, format: 3 }), 'BAD_FORMAT_VERSION'],
       [logOf({ ...header, seed: 'x' }), 'DAMAGED'],
     ];
     for (const [bytes, code] of cases) {

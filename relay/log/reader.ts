@@ -176,10 +176,16 @@ class Consistency {
   check(r: LogRecord): string | null {
     if (this.ended) return 'a record after the end record';
     if (r.type === 'header') return 'a second header';
-    if ('s' in r && r.s >= this.players) {
-      return `slot ${r.s} is outside the match's ${this.players} players`;
+    const slots = 's' in r ? (Array.isArray(r.s) ? r.s : [r.s]) : [];
+    for (const slot of slots as number[]) {
+      if (slot >= this.players)
+        return `slot ${slot} is outside the match's ${this.players} players`;
     }
     switch (r.type) {
+      case 'desync':
+        return r.hashes.length === this.players && r.host < this.players
+          ? null
+          : `${r.hashes.length} hashes for ${this.players} players`;
       case 'input': {
         if (this.disconnected[r.s]) return `an input of slot ${r.s} after its disconnect`;
         const expected = this.nextFrame[r.s];

@@ -9,8 +9,13 @@
  * reader.
  */
 
-/** The log format version this code writes and reads. */
-export const LOG_FORMAT = 1;
+/**
+ * The log format version this code writes. It reads this one and every earlier one: format 2
+ * added the desync, resync, converged, away and reconnect records to format 1.
+ */
+export const LOG_FORMAT = 2;
+/** The formats this code reads. */
+const READABLE_FORMATS: readonly number[] = [1, 2];
 
 /** Most players a match can have (the session's range). */
 export const MAX_LOG_PLAYERS = 16;
@@ -86,8 +91,8 @@ export interface LogPlayer {
 /** First record of every log. */
 export interface HeaderRecord {
   readonly type: 'header';
-  /** Always {@link LOG_FORMAT}. */
-  readonly format: 1;
+  /** {@link LOG_FORMAT} when written by this code; 1 for older logs. */
+  readonly format: number;
   /** The match id, also the file name: 1–128 of `A–Z a–z 0–9 _ -`. */
   readonly matchId: string;
   readonly scene: LogSceneSettings;
@@ -152,6 +157,59 @@ export interface DoneRecord {
   readonly ms: number;
 }
 
+/** The relay found the hashes of check frame `f` differ: the host's state repairs the others. */
+export interface DesyncRecord {
+  readonly type: 'desync';
+  readonly f: number;
+  /** The slot whose state is the reference (the host). */
+  readonly host: number;
+  /** Reported hashes by slot; null for a slot that did not report. */
+  readonly hashes: readonly (string | null)[];
+  /** Slots whose hash differed from the host's. */
+  readonly differing: readonly number[];
+  readonly ms: number;
+}
+
+/** The host's state of frame `f` went to slots `s`: a delta against frame `base` (-1: full). */
+export interface ResyncRecord {
+  readonly type: 'resync';
+  readonly f: number;
+  readonly s: readonly number[];
+  readonly base: number;
+  /** Bytes sent (the delta, or the full state). */
+  readonly bytes: number;
+  /** Size of the full state, bytes. */
+  readonly full: number;
+  readonly ms: number;
+}
+
+/** The first check after the desync at `f` on which every peer agreed: frame `at`. */
+export interface ConvergedRecord {
+  readonly type: 'converged';
+  readonly f: number;
+  readonly at: number;
+  /** `at - f`. */
+  readonly frames: number;
+  readonly ms: number;
+}
+
+/** Slot `s` lost its connection; the relay plays its default input while it is away. */
+export interface AwayRecord {
+  readonly type: 'away';
+  readonly s: number;
+  readonly lastFrame: number;
+  readonly ms: number;
+}
+
+/** Slot `s` came back and received the state of frame `f` (`bytes` long) and the inputs since. */
+export interface ReconnectRecord {
+  readonly type: 'reconnect';
+  readonly s: number;
+  readonly f: number;
+  readonly bytes: number;
+  readonly ms: number;
+}
+
 /** Last record of a log that was closed properly. */
 export interface EndRecord {
   readonly type: 'end';
@@ -167,6 +225,11 @@ export type BodyRecord =
   | VerdictRecord
   | DisconnectRecord
   | DoneRecord
+  | DesyncRecord
+  | ResyncRecord
+  | ConvergedRecord
+  | AwayRecord
+  | ReconnectRecord
   | EndRecord;
 
 /** Any record of a match log. */
@@ -308,6 +371,18 @@ function checkHeader(o: Obj): void {
   }
 }
 
+function slotList(o: Obj, key: string): void {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length > MAX_LOG_PLAYERS) {
+    throw new Invalid(`"${key}" must be an array of slots`);
+  }
+  v.forEach((x: unknown, i) => {
+    if (!Number.isInteger(x) || (x as number) < 0 || (x as number) >= MAX_LOG_PLAYERS) {
+      throw new Invalid(`"${key}"[${i}] must be a slot, got ${JSON.stringify(x)}`);
+    }
+  });
+}
+
 function checkBody(o: Obj): void {
   switch (o.type) {
     case 'input':
@@ -356,6 +431,52 @@ function checkBody(o: Obj): void {
       hex(o, 'h', HEX16, 16);
       ms(o);
       return;
+    case 'desync': {
+      onlyKeys(o, ['type', 'f', 'host', 'hashes', 'differing', 'ms'], 'desync record');
+      frame(o, 'f');
+      slot(o, 'host');
+      const hashes = o.hashes;
+      if (!Array.isArray(hashes) || hashes.length < 1 || hashes.length > MAX_LOG_PLAYERS) {
+        throw new Invalid(`"hashes" must be an array of 1..${MAX_LOG_PLAYERS} entries`);
+      }
+      for (const h of hashes) {
+        if (h !== null && (typeof h !== 'string' || !HEX16.test(h))) {
+          throw new Invalid(`"hashes" entries must be 16 lowercase hex digits or null`);
+        }
+      }
+      slotList(o, 'differing');
+      ms(o);
+      return;
+    }
+    case 'resync':
+      onlyKeys(o, ['type', 'f', 's', 'base', 'bytes', 'full', 'ms'], 'resync record');
+      frame(o, 'f');
+      slotList(o, 's');
+      frame(o, 'base', -1);
+      frame(o, 'bytes');
+      frame(o, 'full');
+      ms(o);
+      return;
+    case 'converged':
+      onlyKeys(o, ['type', 'f', 'at', 'frames', 'ms'], 'converged record');
+      frame(o, 'f');
+      frame(o, 'at');
+      frame(o, 'frames');
+      ms(o);
+      return;
+    case 'away':
+      onlyKeys(o, ['type', 's', 'lastFrame', 'ms'], 'away record');
+      slot(o, 's');
+      frame(o, 'lastFrame', -1);
+      ms(o);
+      return;
+    case 'reconnect':
+      onlyKeys(o, ['type', 's', 'f', 'bytes', 'ms'], 'reconnect record');
+      slot(o, 's');
+      frame(o, 'f');
+      frame(o, 'bytes');
+      ms(o);
+      return;
     case 'end':
       onlyKeys(o, ['type', 'reason', 'ms'], 'end record');
       str(o, 'reason');
@@ -382,7 +503,7 @@ export function validateRecord(
   const where = lineNo === null ? 'record' : `line ${lineNo}`;
   if (!isObject(value))
     throw new LogError(code, `${where}: a record must be a JSON object`, lineNo);
-  if (value.type === 'header' && value.format !== LOG_FORMAT) {
+  if (value.type === 'header' && !READABLE_FORMATS.includes(value.format as number)) {
     throw new LogError(
       'BAD_FORMAT_VERSION',
       `${where}: log format ${JSON.stringify(value.format)}; this reader knows format ${LOG_FORMAT}`,

@@ -43,6 +43,17 @@ export interface ReplayMismatch {
   readonly line: number;
 }
 
+/** A desync the relay found in the match. */
+export interface ReplayDesync {
+  readonly frame: Frame;
+  readonly host: PlayerSlot;
+  readonly differing: readonly PlayerSlot[];
+  /** True when the host's state was sent to the differing slots. */
+  repaired: boolean;
+  /** Frames from the desync to the next check on which every peer agreed, when logged. */
+  framesToConverge: number | null;
+}
+
 /** A slot that left the match. */
 export interface ReplayDisconnect {
   readonly slot: PlayerSlot;
@@ -76,8 +87,12 @@ export interface ReplayResult {
   readonly passed: number;
   /** Recorded hashes of frames beyond finalFrame, which could not be compared. */
   readonly unchecked: number;
-  /** Every failed comparison, by frame, then by line. */
+  /** Every failed comparison not explained by a repaired desync, by frame, then by line. */
   readonly mismatches: readonly ReplayMismatch[];
+  /** Comparisons that failed on a slot a desync record names, at or before that desync. */
+  readonly repaired: readonly ReplayMismatch[];
+  /** The desyncs the relay found, and whether each was repaired (a resync record follows). */
+  readonly desyncs: readonly ReplayDesync[];
   /** Input records replayed. */
   readonly inputs: number;
   readonly disconnects: readonly ReplayDisconnect[];
@@ -139,6 +154,7 @@ export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Pro
   const lastFrame: (Frame | null)[] = new Array(players).fill(null);
   const disconnects: ReplayDisconnect[] = [];
   const checks = new Map<Frame, Check[]>();
+  const desyncs: ReplayDesync[] = [];
   let inputCount = 0;
   let maxInputFrame = -1;
   let maxCheckFrame = -1;
@@ -170,6 +186,25 @@ export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Pro
           if (h !== null) addCheck(r.f, { slot, hash: h, source: 'verdict', line });
         });
         break;
+      case 'desync':
+        desyncs.push({
+          frame: r.f,
+          host: r.host,
+          differing: [...r.differing],
+          repaired: false,
+          framesToConverge: null,
+        });
+        break;
+      case 'resync': {
+        const d = [...desyncs].reverse().find((x) => x.frame === r.f);
+        if (d) d.repaired = true;
+        break;
+      }
+      case 'converged': {
+        const d = [...desyncs].reverse().find((x) => x.frame === r.f);
+        if (d) d.framesToConverge = r.frames;
+        break;
+      }
       case 'end':
         endReason = r.reason;
         break;
@@ -192,6 +227,12 @@ export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Pro
     });
 
   const mismatches: ReplayMismatch[] = [];
+  const repaired: ReplayMismatch[] = [];
+  // A hash that a desync record names as differing from the host's, at or before that desync,
+  // is the damage the relay found and repaired, not a failure of the replay: the replay follows
+  // the host's line of play, and every later hash of that slot must match it again.
+  const explained = (slot: number, frame: Frame): boolean =>
+    desyncs.some((d) => d.repaired && d.differing.includes(slot) && frame <= d.frame);
   let compared = 0;
   let snapshot: unknown;
   let finalHash = '';
@@ -203,7 +244,7 @@ export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Pro
       for (const c of due ?? []) {
         compared++;
         if (c.hash !== computed) {
-          mismatches.push({
+          (explained(c.slot, f) ? repaired : mismatches).push({
             frame: f,
             slot: c.slot,
             recorded: c.hash,
@@ -234,7 +275,9 @@ export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Pro
     finalFrame,
     finalHash,
     checks: compared,
-    passed: compared - mismatches.length,
+    passed: compared - mismatches.length - repaired.length,
+    repaired,
+    desyncs,
     unchecked,
     mismatches,
     inputs: inputCount,
@@ -272,6 +315,19 @@ export function formatReplay(r: ReplayResult): string {
     `checks: ${r.passed} of ${r.checks} recorded hashes match` +
       (r.unchecked > 0 ? `; ${r.unchecked} beyond frame ${r.finalFrame} not checked` : ''),
   );
+  for (const d of r.desyncs) {
+    out.push(
+      `desync at frame ${d.frame}: slot(s) ${d.differing.join(', ')} differed from host slot ${d.host}; ` +
+        (d.repaired
+          ? `repaired from the host's state${d.framesToConverge !== null ? `, agreed again ${d.framesToConverge} frames later` : ''}`
+          : 'NOT repaired'),
+    );
+  }
+  if (r.repaired.length > 0) {
+    out.push(
+      `${r.repaired.length} recorded hashes belong to repaired desyncs (the damaged peers' line of play)`,
+    );
+  }
   if (!r.codeHashMatches) {
     out.push(
       `warning: the sim's source differs from the one that played the match ` +

@@ -7,7 +7,7 @@ import {
   randomDuelInput,
   stateHash,
 } from '../../sim/index.ts';
-import type { BodyRecord, HeaderRecord } from './records.ts';
+import { type BodyRecord, type HeaderRecord, LOG_FORMAT } from './records.ts';
 import { simCodeHash } from './sim-code.ts';
 
 /** Settings of {@link sampleDuelMatch}. */
@@ -56,7 +56,7 @@ export function sampleDuelMatch(options: SampleMatchOptions = {}): SampleMatch {
     options.disconnect === undefined ? { slot: 1, lastFrame: frames >> 1 } : options.disconnect;
   const header: HeaderRecord = {
     type: 'header',
-    format: 1,
+    format: LOG_FORMAT,
     matchId: options.matchId ?? `sample-${seed}`,
     scene: {
       name: `duel-${players}`,
