@@ -19,7 +19,7 @@ export interface BotFaults {
   readonly desyncAt?: Frame;
   /** Cut this bot's connection when it reaches this frame... */
   readonly dropAt?: Frame;
-  /** ...for this long (ms), then rejoin with the match's token. */
+  /** ...for this long (ms), then rejoin with the match's token; without it, leave for good. */
   readonly dropForMs?: number;
 }
 
@@ -69,7 +69,10 @@ export interface BotResult {
   readonly resync: ResyncStats;
   /** Times this bot rejoined after a drop. */
   readonly reconnects: number;
-  /** True when the relay refused the rejoin (the grace period had passed): the match went on without it. */
+  /**
+   * True when this bot left for good (a drop without return) or the relay refused its rejoin
+   * (the grace period had passed): the match went on without it.
+   */
   readonly lost: boolean;
   readonly endReason: string | null;
   readonly stats: SessionStats;
@@ -157,6 +160,10 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
   const rejoin = async (): Promise<void> => {
     previous.push(match);
     conn.close();
+    if (faults.dropForMs === undefined) {
+      lost = true; // left for good
+      return;
+    }
     await new Promise((r) => setTimeout(r, faults.dropForMs ?? 0));
     conn = await connect();
     closed = false;

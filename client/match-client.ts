@@ -1,5 +1,8 @@
 import type { SceneSettings, ServerMessage } from '../protocol/index.ts';
 import {
+  applyStateDelta,
+  createStateDeltaFromSignature,
+  createStateSignature,
   decodeInput,
   encodeInput,
   type Frame,
@@ -86,10 +89,10 @@ export class MatchClient<Snap = unknown> {
   readonly departed = new Map<PlayerSlot, Frame>();
   /** Why the relay ended the match, once it has. */
   endReason: string | null = null;
-  /**
-   * False while a rejoining peer waits for its state: do not tick until it is true.
-   */
-  ready: boolean;
+  /** The first frame this peer stamps its own input for (after a rejoin; else 0). */
+  private readonly resumeFrame: Frame;
+  private stateLoaded: boolean;
+  private stateFrame: Frame = 0;
   private doneSent = false;
   private lastRttMs = 0;
   /** Hash and state of K_min-th confirmed frames, until judged. */
@@ -115,7 +118,8 @@ export class MatchClient<Snap = unknown> {
     this.matchId = start.matchId;
     this.slot = start.slot;
     this.token = start.token;
-    this.ready = start.kind === 'start';
+    this.stateLoaded = start.kind === 'start';
+    this.resumeFrame = start.kind === 'rejoined' ? start.resumeFrame : 0;
     const s = this.settings;
     this.nextCheck = s.hashInterval;
     const theSim =
@@ -148,6 +152,20 @@ export class MatchClient<Snap = unknown> {
         this.awaitingState = null;
       }
     });
+  }
+
+  /**
+   * False while a rejoining peer waits for its state and for its own inputs up to the frame it
+   * resumes at (the relay played them while it was away): do not tick until it is true, or this
+   * peer would stamp inputs of its own for frames the relay has already played.
+   */
+  get ready(): boolean {
+    if (!this.stateLoaded) return false;
+    const last = this.resumeFrame - 1;
+    // The relay sends the inputs since the state in order: once the last one is here, all are.
+    return (
+      last < this.stateFrame || this.peer.session.confirmedInput(this.slot, last) !== undefined
+    );
   }
 
   /** Desync verdicts received. */
@@ -194,7 +212,7 @@ export class MatchClient<Snap = unknown> {
         this.onVerdict(m);
         return;
       case 'stateRequest':
-        this.answerStateRequest(m.frame, m.baseFrame);
+        this.answerStateRequest(m);
         return;
       case 'state':
         this.applyState(m);
@@ -249,7 +267,16 @@ export class MatchClient<Snap = unknown> {
       this.resync.desyncs++;
       this.resync.desyncFrames.push(m.frame);
       this.pendingConvergence = m.frame;
-      if ((m.differing >>> this.slot) & 1) this.awaitingState = m.frame;
+      if ((m.differing >>> this.slot) & 1) {
+        // Our state differed from the host's: describe it, so the host can send what differs.
+        this.awaitingState = m.frame;
+        const own = this.checks.get(m.frame);
+        this.conn.send({
+          kind: 'resyncRequest',
+          frame: m.frame,
+          signature: own ? createStateSignature(own.state) : new Uint8Array(0),
+        });
+      }
     }
     this.trimChecks();
     this.reportDue();
@@ -272,37 +299,63 @@ export class MatchClient<Snap = unknown> {
     this.conn.send({ kind: 'hash', frame: this.nextCheck, hash: c.hash });
   }
 
-  private answerStateRequest(frame: Frame, baseFrame: Frame): void {
+  /**
+   * As host: sends S(frame) for one slot as the smallest of a delta against the state the slot's
+   * signature describes (its own S(frame)), a delta against the last agreed checkpoint, and the
+   * full state.
+   */
+  private answerStateRequest(m: Extract<ServerMessage, { kind: 'stateRequest' }>): void {
+    const { frame, baseFrame, forSlot, signature } = m;
     const target =
       this.checks.get(frame) ?? (this.lastAgreed?.frame === frame ? this.lastAgreed : null);
-    if (!target) return; // not this peer's to answer: the relay will ask the next host
-    const base =
-      baseFrame >= 0 && this.lastAgreed?.frame === baseFrame
-        ? { frame: baseFrame, hash: this.lastAgreed.hash, bytes: this.lastAgreed.state }
-        : undefined;
-    const transfer = makeStateTransfer(target.state, base);
+    if (!target) return; // not this peer's to answer: the relay asks the next host
+    let best = { baseFrame: -1, bytes: target.state };
+    if (baseFrame >= 0) {
+      const base =
+        this.lastAgreed?.frame === baseFrame
+          ? { frame: baseFrame, hash: this.lastAgreed.hash, bytes: this.lastAgreed.state }
+          : undefined;
+      const t = makeStateTransfer(target.state, base);
+      if (t.kind === 'delta' && t.bytes.length < best.bytes.length)
+        best = { baseFrame, bytes: t.bytes };
+      if (signature.length > 0) {
+        try {
+          const d = createStateDeltaFromSignature(signature, target.state);
+          if (d.length < best.bytes.length) best = { baseFrame: -2, bytes: d };
+        } catch {
+          // A malformed signature: the other candidates stand.
+        }
+      }
+    }
     this.resync.statesSent++;
-    this.resync.stateBytesSent += transfer.bytes.length;
+    this.resync.stateBytesSent += best.bytes.length;
     this.resync.fullStateBytes += target.state.length;
     this.conn.send({
       kind: 'state',
       frame,
       hash: target.hash,
-      baseFrame: transfer.kind === 'delta' ? transfer.baseFrame : -1,
+      baseFrame: best.baseFrame,
       fullBytes: target.state.length,
-      bytes: transfer.bytes,
+      bytes: best.bytes,
+      forSlot,
     });
   }
 
   private applyState(m: Extract<ServerMessage, { kind: 'state' }>): void {
     let bytes: Uint8Array;
     try {
-      bytes = resolveStateTransfer(
-        m.baseFrame === -1
-          ? { kind: 'full', bytes: m.bytes }
-          : { kind: 'delta', baseFrame: m.baseFrame, baseHash: '', bytes: m.bytes },
-        (f) => (this.lastAgreed?.frame === f ? this.lastAgreed.state : null),
-      );
+      if (m.baseFrame === -2) {
+        const own = this.checks.get(m.frame);
+        if (!own) throw new Error('own state missing');
+        bytes = applyStateDelta(own.state, m.bytes);
+      } else {
+        bytes = resolveStateTransfer(
+          m.baseFrame === -1
+            ? { kind: 'full', bytes: m.bytes }
+            : { kind: 'delta', baseFrame: m.baseFrame, baseHash: '', bytes: m.bytes },
+          (f) => (this.lastAgreed?.frame === f ? this.lastAgreed.state : null),
+        );
+      }
       if (stateHash(bytes) !== m.hash) throw new Error('hash mismatch');
     } catch {
       this.resync.fullStateRequests++;
@@ -312,9 +365,10 @@ export class MatchClient<Snap = unknown> {
     this.resync.resyncs++;
     this.resync.resyncBytes += m.bytes.length;
     for (const f of this.checks.keys()) if (f >= m.frame) this.checks.delete(f);
-    if (!this.ready) {
+    if (!this.stateLoaded) {
       // A rejoining peer: this state and the inputs that follow it rebuild the present.
-      this.ready = true;
+      this.stateLoaded = true;
+      this.stateFrame = m.frame;
       this.lastAgreed = { frame: m.frame, hash: m.hash, state: bytes };
       this.nextCheck = Math.max(this.nextCheck, m.frame + this.settings.hashInterval);
       this.reported = m.frame;

@@ -84,6 +84,12 @@ const clientArb: fc.Arbitrary<ClientMessage> = fc.oneof(
     baseFrame: fc.integer({ min: -1, max: MAX_FRAME }),
     fullBytes: fc.integer({ min: 0, max: 1 << 20 }),
     bytes: fc.uint8Array({ maxLength: 2000 }),
+    forSlot: fc.integer({ min: -1, max: 15 }),
+  }),
+  fc.record({
+    kind: fc.constant('resyncRequest' as const),
+    frame: frameArb,
+    signature: fc.uint8Array({ maxLength: 500 }),
   }),
   fc.record({ kind: fc.constant('stateFailed' as const), frame: frameArb }),
   fc.record({
@@ -136,12 +142,14 @@ const serverArb: fc.Arbitrary<ServerMessage> = fc.oneof(
     kind: fc.constant('stateRequest' as const),
     frame: frameArb,
     baseFrame: fc.integer({ min: -1, max: MAX_FRAME }),
+    forSlot: fc.integer({ min: -1, max: 15 }),
+    signature: fc.uint8Array({ maxLength: 500 }),
   }),
   fc.record({
     kind: fc.constant('state' as const),
     frame: frameArb,
     hash: hashArb,
-    baseFrame: fc.integer({ min: -1, max: MAX_FRAME }),
+    baseFrame: fc.integer({ min: -2, max: MAX_FRAME }),
     bytes: fc.uint8Array({ maxLength: 2000 }),
   }),
   fc.record({ kind: fc.constant('end' as const), reason: textArb(256) }),
@@ -314,7 +322,9 @@ describe('round trip', () => {
         baseFrame: MAX_FRAME,
         fullBytes: 1 << 20,
         bytes: new Uint8Array(1 << 20),
+        forSlot: 15,
       },
+      { kind: 'resyncRequest', frame: MAX_FRAME, signature: new Uint8Array(64 * 1024) },
       { kind: 'stateFailed', frame: MAX_FRAME },
       { kind: 'rejoin', matchId: '~'.repeat(64), token: '~'.repeat(256) },
     ];
@@ -331,7 +341,13 @@ describe('round trip', () => {
       },
       { kind: 'end', reason: '中'.repeat(256) },
       { kind: 'verdict', frame: MAX_FRAME, agreed: false, next: MAX_FRAME, differing: 0xffff },
-      { kind: 'stateRequest', frame: MAX_FRAME, baseFrame: -1 },
+      {
+        kind: 'stateRequest',
+        frame: MAX_FRAME,
+        baseFrame: -1,
+        forSlot: 15,
+        signature: new Uint8Array(64 * 1024),
+      },
       {
         kind: 'state',
         frame: 1,
@@ -346,6 +362,7 @@ describe('round trip', () => {
         seed: 1,
         settings: big,
         token: '~'.repeat(256),
+        resumeFrame: MAX_FRAME,
       },
       { kind: 'error', code: 'FRAME_WINDOW', message: '中'.repeat(512), refused: '~'.repeat(32) },
       { kind: 'error', code: 'INTERNAL', message: '\u{1f600}'.repeat(256), refused: 'input' },
@@ -567,7 +584,7 @@ describe('decoders refuse invalid bytes', () => {
   });
 
   it('unknown kind codes', () => {
-    for (const code of [11, 99, -1, 1.5, 'input', null, true]) {
+    for (const code of [12, 99, -1, 1.5, 'input', null, true]) {
       expectCode(() => decodeClientMessage(pack([code, 1])), 'UNKNOWN_KIND');
     }
     expectCode(() => decodeServerMessage(pack([13, 'x'])), 'UNKNOWN_KIND');

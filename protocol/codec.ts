@@ -41,6 +41,7 @@ import {
   MAX_FRAME,
   MAX_PLAYERS,
   MAX_SERVER_MESSAGE_BYTES,
+  MAX_SIGNATURE_BYTES,
   MAX_STATE_BYTES,
   SERVER_MESSAGE_MAX_BYTES,
 } from './limits.ts';
@@ -117,6 +118,13 @@ function direction(
 
 const sentMs = field('sentMs', finiteNumber);
 
+/** A state signature: on decode, copied out of the received buffer. */
+const signatureField: FieldCodec = {
+  name: 'signature',
+  write: bytesUpTo(MAX_SIGNATURE_BYTES),
+  read: (value, path, kind) => new Uint8Array(bytesUpTo(MAX_SIGNATURE_BYTES)(value, path, kind)),
+};
+
 /** State bytes: on decode, copied out of the received buffer. */
 const stateBytesField: FieldCodec = {
   name: 'bytes',
@@ -139,13 +147,15 @@ const CLIENT = direction('client', MAX_CLIENT_MESSAGE_BYTES, CLIENT_MESSAGE_MAX_
     [
       field('frame', frame),
       field('hash', hash),
-      field('baseFrame', integer(-1, MAX_FRAME)),
+      field('baseFrame', integer(-2, MAX_FRAME)),
       field('fullBytes', integer(0, MAX_STATE_BYTES)),
       stateBytesField,
+      field('forSlot', integer(-1, MAX_PLAYERS - 1)),
     ],
   ],
   ['stateFailed', [field('frame', frame)]],
   ['rejoin', [field('matchId', printableAscii(1, 64)), field('token', printableAscii(1, 256))]],
+  ['resyncRequest', [field('frame', frame), signatureField]],
 ]);
 
 const refusedKind = printableAscii(1, 32);
@@ -209,13 +219,21 @@ const SERVER = direction('server', MAX_SERVER_MESSAGE_BYTES, SERVER_MESSAGE_MAX_
       optionalRefused,
     ],
   ],
-  ['stateRequest', [field('frame', frame), field('baseFrame', integer(-1, MAX_FRAME))]],
+  [
+    'stateRequest',
+    [
+      field('frame', frame),
+      field('baseFrame', integer(-1, MAX_FRAME)),
+      field('forSlot', integer(-1, MAX_PLAYERS - 1)),
+      signatureField,
+    ],
+  ],
   [
     'state',
     [
       field('frame', frame),
       field('hash', hash),
-      field('baseFrame', integer(-1, MAX_FRAME)),
+      field('baseFrame', integer(-2, MAX_FRAME)),
       stateBytesField,
     ],
   ],
@@ -227,6 +245,7 @@ const SERVER = direction('server', MAX_SERVER_MESSAGE_BYTES, SERVER_MESSAGE_MAX_
       field('seed', u32),
       { name: 'settings', write: sceneSettingsToWire, read: sceneSettingsFromWire } as FieldCodec,
       field('token', printableAscii(1, 256)),
+      field('resumeFrame', frame),
     ],
   ],
 ]);

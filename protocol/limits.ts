@@ -14,6 +14,8 @@ export const MAX_PARTICIPANT_ID_LENGTH = 128;
 export const MAX_END_REASON_LENGTH = 256;
 /** Largest state payload (`bytes` of `state`), in bytes: 1 MiB. */
 export const MAX_STATE_BYTES = 1 << 20;
+/** Largest state signature (`signature` of `resyncRequest` and `stateRequest`), in bytes. */
+export const MAX_SIGNATURE_BYTES = 64 * 1024;
 /** Longest `message` of `error`, in UTF-16 code units. */
 export const MAX_ERROR_MESSAGE_LENGTH = 512;
 
@@ -40,6 +42,7 @@ export const CLIENT_MESSAGE_MAX_BYTES: Readonly<Record<ClientMessageKind, number
   state: MAX_STATE_BYTES + 256,
   stateFailed: 16,
   rejoin: 512,
+  resyncRequest: MAX_SIGNATURE_BYTES + 64,
 });
 
 /** Largest encoded server message in bytes; longer ones are refused with `OVERSIZE`. */
@@ -57,7 +60,7 @@ export const SERVER_MESSAGE_MAX_BYTES: Readonly<Record<ServerMessageKind, number
   verdict: 48,
   end: 1024,
   error: 2048,
-  stateRequest: 32,
+  stateRequest: MAX_SIGNATURE_BYTES + 64,
   state: MAX_STATE_BYTES + 256,
   rejoined: 2048,
 });

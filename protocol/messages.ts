@@ -56,9 +56,13 @@ export interface SceneSettings {
  * - `peerPing`: forwarded to the room as a peer round-trip probe.
  * - `peerPong`: the answer to a `peerPing` from slot `to` (0..15), echoing its `sentMs`.
  * - `done`: this peer finished; `hash` is the state hash of its confirmed frame `frame`.
- * - `state`: the host's answer to a `stateRequest`: S(`frame`) with hash `hash`, as a delta
- *   against its state at `baseFrame` (-1: `bytes` is the full canonical state); `fullBytes` is
- *   the full state's size, for the record. At most {@link MAX_STATE_BYTES} bytes.
+ * - `state`: the host's answer to a `stateRequest` for slot `forSlot`: S(`frame`) with hash
+ *   `hash`, as a delta against its state at `baseFrame`, or (-2) against the receiver's own
+ *   S(`frame`) described by its signature, or (-1) the full canonical state; `fullBytes` is the
+ *   full state's size, for the record. At most {@link MAX_STATE_BYTES} bytes.
+ * - `resyncRequest`: this peer's hash of `frame` differed from the host's; `signature`
+ *   (`createStateSignature` of its own S(`frame`), at most {@link MAX_SIGNATURE_BYTES}) lets the
+ *   host send a delta against what this peer holds.
  * - `stateFailed`: this peer could not rebuild S(`frame`) from a delta (base missing, hash
  *   mismatch) and asks for the full state.
  * - `rejoin`: a peer whose connection dropped comes back to `matchId` with the `token` of its
@@ -80,8 +84,10 @@ export type ClientMessage =
       baseFrame: number;
       fullBytes: number;
       bytes: Uint8Array;
+      forSlot: number;
     }
   | { kind: 'stateFailed'; frame: number }
+  | { kind: 'resyncRequest'; frame: number; signature: Uint8Array }
   | { kind: 'rejoin'; matchId: string; token: string };
 
 /**
@@ -103,11 +109,14 @@ export type ClientMessage =
  * - `verdict`: the relay compared the hashes of frame `frame`: `agreed` or a desync; `next` is
  *   the next check frame, and `differing` a bit mask of the slots whose hash differed from the
  *   host's (they will receive the host's state).
- * - `stateRequest`: (to the host) send S(`frame`) as a delta against S(`baseFrame`), or in full
- *   when `baseFrame` is -1.
- * - `state`: the host's S(`frame`) (hash `hash`): a delta against S(`baseFrame`), or the full
- *   canonical state when `baseFrame` is -1.
- * - `rejoined`: the answer to `rejoin`, like `start`; the state and the inputs since follow.
+ * - `stateRequest`: (to the host) send S(`frame`) for slot `forSlot`: as a delta against
+ *   S(`baseFrame`) or against the state `signature` describes (empty: none), whichever is
+ *   smaller, or in full when `baseFrame` is -1.
+ * - `state`: the host's S(`frame`) (hash `hash`): a delta against S(`baseFrame`), against the
+ *   receiver's own S(`frame`) (-2), or the full canonical state (-1).
+ * - `rejoined`: the answer to `rejoin`, like `start`; the state and the inputs since follow,
+ *   this slot's own among them (the relay played its default input while it was away). The
+ *   client stamps its inputs from `resumeFrame` on.
  * - `end`: the match is over; `reason` is up to 256 characters.
  * - `error`: the relay refused something: a {@link ProtocolErrorCode}, a human `message` (up to
  *   512 characters) and the kind refused (1..32 printable ASCII) when known.
@@ -128,7 +137,13 @@ export type ServerMessage =
   | { kind: 'pong'; id: number; sentMs: number }
   | { kind: 'peerLeft'; slot: number; lastFrame: number }
   | { kind: 'verdict'; frame: number; agreed: boolean; next: number; differing: number }
-  | { kind: 'stateRequest'; frame: number; baseFrame: number }
+  | {
+      kind: 'stateRequest';
+      frame: number;
+      baseFrame: number;
+      forSlot: number;
+      signature: Uint8Array;
+    }
   | { kind: 'state'; frame: number; hash: string; baseFrame: number; bytes: Uint8Array }
   | {
       kind: 'rejoined';
@@ -137,6 +152,7 @@ export type ServerMessage =
       seed: number;
       settings: SceneSettings;
       token: string;
+      resumeFrame: number;
     }
   | { kind: 'end'; reason: string }
   | { kind: 'error'; code: ProtocolErrorCode; message: string; refused?: string };

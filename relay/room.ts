@@ -65,11 +65,16 @@ interface HistoryEntry {
 
 interface Resync {
   readonly frame: number;
-  readonly host: number;
   readonly targets: Set<number>;
-  readonly detectedMs: number;
-  /** Slots waiting for the host's full state (a delta failed for them). */
-  readonly needFull: Set<number>;
+}
+
+/** A state the relay asked the host for, on behalf of one slot. */
+interface StateRequest {
+  readonly frame: number;
+  readonly purpose: 'resync' | 'rejoin';
+  /** The target's signature of its own S(frame) (empty: none); cleared when asking for the full state. */
+  readonly signature: Uint8Array;
+  readonly full: boolean;
 }
 
 /**
@@ -97,8 +102,10 @@ export class MatchRoom {
   private resync: Resync | null = null;
   /** Desyncs repaired, waiting for the first agreed check after them. */
   private converging: { frame: number; detectedMs: number } | null = null;
-  /** Rejoining slots waiting for the host's state of this frame. */
-  private readonly rejoins = new Map<number, number>();
+  /** States asked of the host, by the slot they are for. */
+  private readonly requests = new Map<number, StateRequest>();
+  /** The frame of the last state sent to each slot (a full state may follow a failed delta). */
+  private readonly sentStates = new Map<number, number>();
   /** Every input forwarded since the last agreed checkpoint, for reconnecting peers. */
   private history: HistoryEntry[] = [];
   desyncs = 0;
@@ -262,7 +269,10 @@ export class MatchRoom {
     if (agreed) {
       this.lastAgreed = frame;
       this.interval = Math.min(this.interval * 2, this.settings.hashIntervalMax);
-      this.history = this.history.filter((h) => h.frame >= frame);
+      let keepFrom = frame;
+      for (const r of this.requests.values())
+        if (r.purpose === 'rejoin') keepFrom = Math.min(keepFrom, r.frame);
+      this.history = this.history.filter((h) => h.frame >= keepFrom);
       if (this.converging) {
         const c = this.converging;
         this.converging = null;
@@ -293,100 +303,136 @@ export class MatchRoom {
         host: host.slot,
         differing: [...targets],
       });
-      this.resync = { frame, host: host.slot, targets, detectedMs: this.ms(), needFull: new Set() };
+      // Each differing peer answers the verdict with the signature of its own S(f); the host then
+      // sends it the smaller of a delta against that and one against the last agreed checkpoint.
+      this.resync = { frame, targets };
       this.converging = { frame, detectedMs: this.ms() };
-      this.sendTo(host, { kind: 'stateRequest', frame, baseFrame: this.lastAgreed });
     }
     this.nextCheck = (Math.floor(frame / this.interval) + 1) * this.interval;
     this.reports = new Array(this.settings.players).fill(null);
     this.broadcast({ kind: 'verdict', frame, agreed, next: this.nextCheck, differing });
   }
 
-  /**
-   * The host's state for a desync or a rejoin: a delta against `baseFrame` (or full, -1). Sent on
-   * to the peers that need it; a state nobody asked for is refused.
-   */
-  state(
-    member: Member,
-    m: { frame: number; hash: string; baseFrame: number; fullBytes: number; bytes: Uint8Array },
-  ): void {
-    const out: ServerMessage = {
-      kind: 'state',
-      frame: m.frame,
-      hash: m.hash,
-      baseFrame: m.baseFrame,
-      bytes: m.bytes,
-    };
-    const r = this.resync;
-    let delivered = 0;
-    if (r && r.frame === m.frame) {
-      const to = m.baseFrame === -1 && r.needFull.size > 0 ? [...r.needFull] : [...r.targets];
-      for (const slot of to) {
-        const target = this.members[slot];
-        if (target.status !== 'connected') continue;
-        this.sendTo(target, out);
-        delivered++;
-      }
-      if (m.baseFrame === -1) r.needFull.clear();
-      this.counters.resyncs++;
-      this.counters.resyncBytes += m.bytes.length;
-      this.log.append({
-        type: 'resync',
-        f: m.frame,
-        s: to,
-        base: m.baseFrame,
-        bytes: m.bytes.length,
-        full: m.fullBytes,
-        ms: this.ms(),
-      });
-    }
-    for (const [slot, frame] of [...this.rejoins]) {
-      if (frame !== m.frame || m.baseFrame !== -1) continue;
-      this.rejoins.delete(slot);
-      const target = this.members[slot];
-      if (target.status !== 'connected') continue;
-      // The state first, then every input since it, then live traffic.
-      this.sendTo(target, out);
-      for (const h of this.history) {
-        if (h.frame < m.frame) continue;
-        this.sendTo(target, {
-          kind: 'input',
-          slot: h.slot,
-          frame: h.frame,
-          input: h.input,
-          currentFrame: h.currentFrame,
-        });
-      }
-      target.syncing = false;
-      delivered++;
-      this.log.append({
-        type: 'reconnect',
-        s: slot,
-        f: m.frame,
-        bytes: m.bytes.length,
-        ms: this.ms(),
-      });
-      this.hooks.event('reconnected', { matchId: this.matchId, slot, frame: m.frame });
-    }
-    if (delivered === 0)
-      this.hooks.refuse(member, 'BAD_FIELD', `nobody needs the state of frame ${m.frame}`, 'state');
+  /** Asks the current host for a state on behalf of `slot`. */
+  private askHost(slot: number, r: StateRequest): void {
+    this.requests.set(slot, r);
+    const host = this.host();
+    if (!host) return;
+    this.sendTo(host, {
+      kind: 'stateRequest',
+      frame: r.frame,
+      baseFrame: r.full ? -1 : this.lastAgreed,
+      forSlot: slot,
+      signature: r.full ? new Uint8Array(0) : r.signature,
+    });
   }
 
-  /** A peer could not rebuild the host's state from a delta: send it the full state. */
-  stateFailed(member: Member, frame: number): void {
+  /** A peer whose hash differed asks for the host's state, describing its own. */
+  resyncRequest(member: Member, frame: number, signature: Uint8Array): void {
     const r = this.resync;
     if (!r || r.frame !== frame || !r.targets.has(member.slot)) {
       this.hooks.refuse(
         member,
         'BAD_FIELD',
         `no resync of frame ${frame} for slot ${member.slot}`,
+        'resyncRequest',
+      );
+      return;
+    }
+    this.askHost(member.slot, { frame, purpose: 'resync', signature, full: false });
+  }
+
+  /** A peer could not rebuild the host's state from a delta: ask the host for the full state. */
+  stateFailed(member: Member, frame: number): void {
+    const r = this.requests.get(member.slot);
+    const lastSent = this.sentStates.get(member.slot);
+    if ((!r || r.frame !== frame) && lastSent !== frame) {
+      this.hooks.refuse(
+        member,
+        'BAD_FIELD',
+        `no state of frame ${frame} was sent to slot ${member.slot}`,
         'stateFailed',
       );
       return;
     }
-    r.needFull.add(member.slot);
-    const host = this.members[r.host];
-    this.sendTo(host, { kind: 'stateRequest', frame, baseFrame: -1 });
+    this.askHost(member.slot, {
+      frame,
+      purpose: r?.purpose ?? 'resync',
+      signature: new Uint8Array(0),
+      full: true,
+    });
+  }
+
+  /**
+   * The host's state for one slot: sent on to it, with the inputs since for a rejoining slot.
+   * A state nobody asked for, or not from the host, is refused.
+   */
+  state(
+    member: Member,
+    m: {
+      frame: number;
+      hash: string;
+      baseFrame: number;
+      fullBytes: number;
+      bytes: Uint8Array;
+      forSlot: number;
+    },
+  ): void {
+    const r = this.requests.get(m.forSlot);
+    if (!r || r.frame !== m.frame || member !== this.host()) {
+      this.hooks.refuse(
+        member,
+        'BAD_FIELD',
+        `nobody asked this peer for the state of frame ${m.frame} for slot ${m.forSlot}`,
+        'state',
+      );
+      return;
+    }
+    this.requests.delete(m.forSlot);
+    const target = this.members[m.forSlot];
+    if (target.status !== 'connected') return;
+    this.sendTo(target, {
+      kind: 'state',
+      frame: m.frame,
+      hash: m.hash,
+      baseFrame: m.baseFrame,
+      bytes: m.bytes,
+    });
+    this.sentStates.set(m.forSlot, m.frame);
+    if (r.purpose === 'resync') {
+      this.counters.resyncs++;
+      this.counters.resyncBytes += m.bytes.length;
+      this.log.append({
+        type: 'resync',
+        f: m.frame,
+        s: [m.forSlot],
+        base: m.baseFrame,
+        bytes: m.bytes.length,
+        full: m.fullBytes,
+        ms: this.ms(),
+      });
+      return;
+    }
+    // A rejoining slot: the state, then every input since it, then live traffic.
+    for (const h of this.history) {
+      if (h.frame < m.frame) continue;
+      this.sendTo(target, {
+        kind: 'input',
+        slot: h.slot,
+        frame: h.frame,
+        input: h.input,
+        currentFrame: h.currentFrame,
+      });
+    }
+    target.syncing = false;
+    this.log.append({
+      type: 'reconnect',
+      s: m.forSlot,
+      f: m.frame,
+      bytes: m.bytes.length,
+      ms: this.ms(),
+    });
+    this.hooks.event('reconnected', { matchId: this.matchId, slot: m.forSlot, frame: m.frame });
   }
 
   done(member: Member, frame: number, hash: string): void {
@@ -450,14 +496,10 @@ export class MatchRoom {
       this.end('every player left');
       return;
     }
-    // The host may have gone: a pending resync asks the new host.
-    const r = this.resync;
-    if (r && this.members[r.host].status !== 'connected') {
-      const host = this.host();
-      if (host) {
-        this.resync = { ...r, host: host.slot };
-        this.sendTo(host, { kind: 'stateRequest', frame: r.frame, baseFrame: this.lastAgreed });
-      }
+    // The host may have gone (host migration): the new host answers what is still pending.
+    for (const [slot, r] of [...this.requests]) {
+      if (this.members[slot].status !== 'connected') this.requests.delete(slot);
+      else this.askHost(slot, r);
     }
     this.judge();
     this.maybeFinish();
@@ -486,9 +528,14 @@ export class MatchRoom {
       seed: this.seed,
       settings: this.settings,
       token: member.token,
+      resumeFrame: member.nextFrame,
     });
-    this.rejoins.set(member.slot, this.lastAgreed);
-    this.sendTo(host, { kind: 'stateRequest', frame: this.lastAgreed, baseFrame: -1 });
+    this.askHost(member.slot, {
+      frame: this.lastAgreed,
+      purpose: 'rejoin',
+      signature: new Uint8Array(0),
+      full: true,
+    });
     return true;
   }
 

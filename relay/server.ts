@@ -359,6 +359,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       case 'stateFailed':
         room.stateFailed(member, m.frame);
         return;
+      case 'resyncRequest':
+        room.resyncRequest(member, m.frame, m.signature);
+        return;
     }
   };
 

@@ -364,21 +364,24 @@ function encodeMiddle(
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-function bad(message: string): never {
-  throw new ConcordError('BAD_STATE', `state delta: ${message}`);
+function bad(message: string, what = 'state delta'): never {
+  throw new ConcordError('BAD_STATE', `${what}: ${message}`);
 }
 
-/** Reads delta bytes; every read past the end is a malformed delta. */
+/** Reads delta (or signature) bytes; every read past the end is a malformed delta. */
 class DeltaReader {
   pos = 0;
-  constructor(readonly bytes: Uint8Array) {}
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly what = 'state delta',
+  ) {}
 
   get done(): boolean {
     return this.pos >= this.bytes.length;
   }
 
   byte(): number {
-    if (this.pos >= this.bytes.length) bad('truncated');
+    if (this.pos >= this.bytes.length) bad('truncated', this.what);
     return this.bytes[this.pos++];
   }
 
@@ -392,7 +395,7 @@ class DeltaReader {
       if (b < 0x80) return value;
       scale *= 0x80;
     }
-    return bad('varint longer than 5 bytes');
+    return bad('varint longer than 5 bytes', this.what);
   }
 
   u32(): number {
@@ -476,6 +479,309 @@ export function applyStateDelta(base: Uint8Array, delta: Uint8Array): Uint8Array
     bad('the rebuilt state fails the check word: another base, or a damaged delta');
   }
   return target;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures: a delta against a state that only the receiver holds (rsync)
+
+/** Version of the signature format, the signature's first byte. */
+const SIGNATURE_VERSION = 1;
+/** Smallest block a signature describes. */
+const MIN_BLOCK = 8;
+/** Most blocks a signature describes, 4 bytes each: a signature is at most 4 KiB + 12 bytes. */
+const MAX_SIGNATURE_BLOCKS = 1024;
+/** Most blocks with the same rolling key that one lookup considers. */
+const MAX_BLOCK_CHAIN = 16;
+/** Multiplier of the rolling polynomial hash (odd, so that it is invertible mod 2^32). */
+const ROLL_M = P1;
+
+/** MurmurHash3's 32-bit finaliser: spreads every input bit over the whole word. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The polynomial hash Σ b[start + i]·M^(n-1-i) mod 2^32 of `b[start, start + n)`. */
+function poly(b: Uint8Array, start: number, n: number): number {
+  let h = 0;
+  for (let i = start; i < start + n; i++) h = (Math.imul(h, ROLL_M) + b[i]) | 0;
+  return h;
+}
+
+/** M^e mod 2^32. */
+function powM(e: number): number {
+  let r = 1;
+  let x = ROLL_M;
+  for (; e > 0; e = Math.floor(e / 2)) {
+    if (e % 2 === 1) r = Math.imul(r, x);
+    x = Math.imul(x, x);
+  }
+  return r;
+}
+
+/** The rolling half of a block's word: the top 16 bits of the mixed polynomial hash. */
+function rollingKey(h: number): number {
+  return fmix32(h) >>> 16;
+}
+
+/** The strong half of a block's word: the low 16 bits of its xxHash32. */
+function strongKey(b: Uint8Array, start: number, n: number): number {
+  return xxh32(b.subarray(start, start + n)) & 0xffff;
+}
+
+/** A block's 32-bit signature word: rolling key (high half), strong key (low half). */
+function blockWord(b: Uint8Array, start: number, n: number): number {
+  return ((rollingKey(poly(b, start, n)) << 16) | strongKey(b, start, n)) >>> 0;
+}
+
+/** The block size {@link createStateSignature} uses for a base of `n` bytes. */
+function signatureBlockSize(n: number): number {
+  return MIN_BLOCK * Math.max(1, Math.ceil(n / (MIN_BLOCK * MAX_SIGNATURE_BLOCKS)));
+}
+
+/**
+ * A compact description of a state the receiver holds, so a sender can build a delta against it
+ * without having it: the rsync algorithm's block checksums (Tridgell and Mackerras, 1996). Send
+ * it to the side that holds the state you need; it answers with
+ * {@link createStateDeltaFromSignature}, and {@link applyStateDelta} against `base` rebuilds
+ * its state.
+ *
+ * Blocks are 8 bytes for a state up to 8 KiB and grow with the state (8·⌈n / 8192⌉ bytes), so
+ * there are at most 1024 of them: the signature is 8 + 4·⌈n / 8⌉ bytes (about half the state)
+ * for an n-byte state up to 8 KiB, and at most 4 KiB + 12 bytes for any state (64 MiB at most).
+ * Deterministic.
+ *
+ * @param base the state this side holds, in bytes; at most 64 MiB.
+ * @returns the signature: format version (1 byte), base length (varint), xxHash32 of the base
+ * (4 bytes, little-endian), block size (varint), then one 32-bit word per block (little-endian).
+ * @throws ConcordError `BAD_STATE` when `base` is longer than 64 MiB.
+ */
+export function createStateSignature(base: Uint8Array): Uint8Array {
+  return stateSignatureWithBlockSize(base, signatureBlockSize(base.length));
+}
+
+/**
+ * {@link createStateSignature} with a given block size (at least 1, at most 1024 blocks).
+ * Exported for tests: any such signature is valid input to {@link createStateDeltaFromSignature}.
+ */
+export function stateSignatureWithBlockSize(base: Uint8Array, blockSize: number): Uint8Array {
+  if (base.length > MAX_TARGET_BYTES) {
+    throw new ConcordError(
+      'BAD_STATE',
+      `a state signature may describe at most ${MAX_TARGET_BYTES} bytes, got ${base.length}`,
+    );
+  }
+  const blocks = Math.ceil(base.length / blockSize);
+  if (!Number.isInteger(blockSize) || blockSize < 1 || blocks > MAX_SIGNATURE_BLOCKS) {
+    throw new ConcordError('BAD_STATE', `state signature: block size ${blockSize} out of range`);
+  }
+  const out = new ByteWriter(16 + 4 * blocks);
+  out.byte(SIGNATURE_VERSION);
+  out.varint(base.length);
+  out.u32(xxh32(base));
+  out.varint(blockSize);
+  for (let at = 0; at < base.length; at += blockSize) {
+    out.u32(blockWord(base, at, Math.min(blockSize, base.length - at)));
+  }
+  return out.result();
+}
+
+interface Signature {
+  readonly baseLength: number;
+  readonly baseHash: number;
+  readonly blockSize: number;
+  readonly words: Uint32Array;
+}
+
+/** Parses and checks a signature; anything malformed is `BAD_STATE`. */
+function readSignature(signature: Uint8Array): Signature {
+  const what = 'state signature';
+  const r = new DeltaReader(signature, what);
+  const version = r.byte();
+  if (version !== SIGNATURE_VERSION) bad(`unknown format version ${version}`, what);
+  const baseLength = r.varint();
+  if (baseLength > MAX_TARGET_BYTES) bad(`base of ${baseLength} bytes, over 64 MiB`, what);
+  const baseHash = r.u32();
+  const blockSize = r.varint();
+  if (blockSize < 1 || blockSize > MAX_TARGET_BYTES) bad(`block size ${blockSize}`, what);
+  const blocks = Math.ceil(baseLength / blockSize);
+  if (blocks > MAX_SIGNATURE_BLOCKS) bad(`${blocks} blocks, over ${MAX_SIGNATURE_BLOCKS}`, what);
+  const rest = signature.length - r.pos;
+  if (rest !== 4 * blocks) bad(`${blocks} blocks need ${4 * blocks} bytes, got ${rest}`, what);
+  const d = view(signature);
+  const words = new Uint32Array(blocks);
+  for (let k = 0; k < blocks; k++) words[k] = d.getUint32(r.pos + 4 * k, true);
+  return { baseLength, baseHash, blockSize, words };
+}
+
+/** The polynomial hash of the `n`-byte window of `b` at a moving position, rolled on when it can be. */
+class Roller {
+  private at = -1;
+  private h = 0;
+  private readonly top: number;
+
+  constructor(
+    private readonly b: Uint8Array,
+    private readonly n: number,
+  ) {
+    this.top = powM(n - 1);
+  }
+
+  /** The hash of `b[pos, pos + n)`, which must lie inside `b`. */
+  hashAt(pos: number): number {
+    if (this.at >= 0 && pos === this.at + 1) {
+      const out = Math.imul(this.b[this.at], this.top);
+      this.h = (Math.imul((this.h - out) | 0, ROLL_M) + this.b[pos + this.n - 1]) | 0;
+    } else if (pos !== this.at) {
+      this.h = poly(this.b, pos, this.n);
+    }
+    this.at = pos;
+    return this.h;
+  }
+}
+
+/**
+ * Computes a delta that turns the state described by `signature` (made by
+ * {@link createStateSignature}) into `target`, without the state itself: the delta is in the
+ * ordinary {@link createStateDelta} format, so {@link applyStateDelta}`(base, delta)` rebuilds
+ * `target` byte for byte when `base` is the state the signature was made of. Deterministic.
+ *
+ * The target is scanned as in rsync: at each position it first tries the base block an in-place
+ * overwrite would continue with (so an unchanged block after a changed one costs nothing more
+ * than a merged copy), then any base block whose rolling key matches the target's window there
+ * (a polynomial hash rolled one byte at a time, so a block moved by an insertion or deletion is
+ * still found), verified by the strong half of its word and, away from the cursor, also by the
+ * base's next block matching right after it. Matched blocks become COPY ops (adjacent ones
+ * merged), the rest ADD ops. Only whole blocks are copied: a change costs its block(s) in
+ * literals. A hash collision can only produce a delta that {@link applyStateDelta} refuses (its
+ * check word covers base and target), never wrong bytes.
+ *
+ * @param signature the receiver's signature of its state.
+ * @param target the state to send, in bytes; at most 64 MiB.
+ * @returns the encoded delta, as {@link createStateDelta}'s. It may be longer than `target`.
+ * @throws ConcordError `BAD_STATE` when the signature is malformed (unknown version, truncated,
+ * a block size or block count out of range, hashes missing or left over) or `target` is longer
+ * than 64 MiB.
+ */
+export function createStateDeltaFromSignature(
+  signature: Uint8Array,
+  target: Uint8Array,
+): Uint8Array {
+  const { baseLength: bn, baseHash, blockSize: bs, words } = readSignature(signature);
+  if (target.length > MAX_TARGET_BYTES) {
+    throw new ConcordError(
+      'BAD_STATE',
+      `a state delta target may be at most ${MAX_TARGET_BYTES} bytes, got ${target.length}`,
+    );
+  }
+  const tn = target.length;
+  const nb = words.length;
+  const out = new ByteWriter(64);
+  out.byte(FORMAT_VERSION);
+  out.varint(bn);
+  out.u32(xxh32(target, baseHash));
+  const ops = new OpWriter(out, bn);
+
+  const lastLength = nb === 0 ? 0 : bn - (nb - 1) * bs;
+  const blockLength = (k: number): number => (k === nb - 1 ? lastLength : bs);
+  // Index of the full-size blocks by their rolling key (the last block may be shorter).
+  const full = lastLength === bs ? nb : nb - 1;
+  let bits = 1;
+  while (1 << bits < 2 * full) bits++;
+  const mask = (1 << bits) - 1;
+  const head = new Int32Array(1 << bits).fill(-1);
+  const next = new Int32Array(Math.max(0, full));
+  for (let k = full - 1; k >= 0; k--) {
+    const slot = (words[k] >>> 16) & mask;
+    next[k] = head[slot];
+    head[slot] = k;
+  }
+  /** Whether block `k` of the base matches the target at `at` (strong half first: cheaper to miss). */
+  const matches = (k: number, at: number): boolean => {
+    const n = blockLength(k);
+    if (at + n > tn) return false;
+    const w = words[k];
+    return (
+      strongKey(target, at, n) === (w & 0xffff) && rollingKey(poly(target, at, n)) === w >>> 16
+    );
+  };
+
+  const here = new Roller(target, bs);
+  const after = new Roller(target, bs); // the window one block on, to confirm a candidate
+  let pendingFrom = 0; // a copy not written yet, so that the next one can extend it
+  let pendingLength = 0;
+  let literal = 0; // start of the pending literal run
+  let t = 0;
+  while (t < tn) {
+    const cursor = pendingLength > 0 ? pendingFrom + pendingLength : ops.cursor;
+    const expected = cursor + (t - literal);
+    // A copy from `cursor` right after the pending one extends it; any other must pay for its op
+    // and for the ADD op that restarts the literals after it.
+    const extending = pendingLength > 0 && literal === t;
+    let found = -1;
+    // 1. The block an in-place overwrite continues with.
+    if (expected < bn && expected % bs === 0) {
+      const k = expected / bs;
+      const n = blockLength(k);
+      if (matches(k, t) && (extending || n - ops.cost(expected, n, expected) >= 2)) found = k;
+    }
+    // 2. A short last block of the base, at the end of the target.
+    if (found < 0 && lastLength < bs && t + lastLength === tn && expected !== bn - lastLength) {
+      const from = bn - lastLength;
+      if (matches(nb - 1, t) && lastLength - ops.cost(from, lastLength, expected) >= 2) {
+        found = nb - 1;
+      }
+    }
+    // 3. Any full-size block, by the rolling key of the target's window here.
+    if (found < 0 && full > 0 && t + bs <= tn) {
+      const key = rollingKey(here.hashAt(t));
+      // Rolled along at every position, so that confirming a candidate costs O(1), not O(b).
+      const nextHash = t + 2 * bs <= tn ? after.hashAt(t + bs) : 0;
+      let strong = -1;
+      let bestCost = Number.POSITIVE_INFINITY;
+      let c = head[key & mask];
+      for (let steps = 0; c >= 0 && steps < MAX_BLOCK_CHAIN; steps++, c = next[c]) {
+        const w = words[c];
+        if (w >>> 16 !== key || c * bs === expected) continue;
+        // Away from the cursor, the next base block must follow: 32 more bits of evidence.
+        const n2 = c + 1 < nb ? blockLength(c + 1) : 0;
+        if (n2 > 0 && t + bs + n2 <= tn) {
+          const w2 = words[c + 1];
+          const h2 = n2 === bs ? nextHash : poly(target, t + bs, n2);
+          if (rollingKey(h2) !== w2 >>> 16 || strongKey(target, t + bs, n2) !== (w2 & 0xffff)) {
+            continue;
+          }
+        }
+        if (strong < 0) strong = strongKey(target, t, bs);
+        if (strong !== (w & 0xffff)) continue;
+        const cost = ops.cost(c * bs, bs, expected);
+        if (cost < bestCost && bs - cost >= 2) {
+          bestCost = cost;
+          found = c;
+        }
+      }
+    }
+    if (found < 0) {
+      t++;
+      continue;
+    }
+    const from = found * bs;
+    const n = blockLength(found);
+    if (extending && from === cursor) {
+      pendingLength += n;
+    } else {
+      if (pendingLength > 0) ops.copy(pendingFrom, pendingLength);
+      ops.add(target, literal, t);
+      pendingFrom = from;
+      pendingLength = n;
+    }
+    t += n;
+    literal = t;
+  }
+  if (pendingLength > 0) ops.copy(pendingFrom, pendingLength);
+  ops.add(target, literal, tn);
+  return out.result();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ export { type CanonicalValue, canonicalDecode, canonicalEncode } from './canonic
 export {
   applyStateDelta,
   createStateDelta,
+  createStateDeltaFromSignature,
+  createStateSignature,
   makeStateTransfer,
   resolveStateTransfer,
   type StateTransfer,

@@ -256,13 +256,15 @@ export class SyncSession {
       this.started = true;
       this.save(0);
     }
+    // A state from elsewhere first: a peer that jumps ahead stamps its input after the jump.
+    const restored = this.pendingRestore !== null;
+    if (restored) this.restore();
     this.stampLocalInput(localInput);
     if (nowMs - this.lastPingMs >= this.pingIntervalMs) {
       this.lastPingMs = nowMs;
       this.outgoing.push({ kind: 'ping', sentMs: nowMs });
     }
-    if (this.pendingRestore) this.restore();
-    else this.rollbackIfMispredicted();
+    if (!restored) this.rollbackIfMispredicted();
 
     const confirmed = this.confirmedFrame;
     let stalled = false;

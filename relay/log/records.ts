@@ -452,7 +452,7 @@ function checkBody(o: Obj): void {
       onlyKeys(o, ['type', 'f', 's', 'base', 'bytes', 'full', 'ms'], 'resync record');
       frame(o, 'f');
       slotList(o, 's');
-      frame(o, 'base', -1);
+      frame(o, 'base', -2);
       frame(o, 'bytes');
       frame(o, 'full');
       ms(o);
