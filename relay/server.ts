@@ -21,7 +21,7 @@ import {
 } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, initStateHash, NEUTRAL_INPUT } from '../sim/index.ts';
 import { LOG_FORMAT, LogDirectory, simCodeHash } from './log/index.ts';
-import { MatchRoom, type Member } from './room.ts';
+import { MatchRoom, type Member, type RoomCounters } from './room.ts';
 import { BUILTIN_SCENES } from './scenes.ts';
 import { staticFiles } from './static-files.ts';
 
@@ -45,23 +45,13 @@ export interface RelayOptions {
   readonly onEvent?: (event: string, detail: Record<string, unknown>) => void;
 }
 
-/** Counters of a running relay. */
-export interface RelayStats {
+/** Counters of a running relay: the rooms' counters and the relay's own. */
+export interface RelayStats extends RoomCounters {
   connections: number;
   waiting: number;
   rooms: number;
   matchesStarted: number;
   matchesEnded: number;
-  inputsForwarded: number;
-  messagesForwarded: number;
-  hashReports: number;
-  verdicts: number;
-  desyncs: number;
-  resyncs: number;
-  resyncBytes: number;
-  reconnects: number;
-  /** Default inputs the relay played for players who were away. */
-  inputsFilled: number;
   /** Messages refused, by error code. */
   refused: Partial<Record<ProtocolErrorCode, number>>;
 }

@@ -18,7 +18,7 @@ function splitmix32(seed: number): () => number {
 
 /**
  * A seeded pseudo-random generator for sims: xoshiro128** (Blackman and Vigna), integer
- * arithmetic only, so every engine draws the same sequence. Never use `Math.random` in a sim.
+ * arithmetic only, so every engine draws the same sequence. A sim never uses unseeded randomness.
  */
 export class Prng {
   private a: number;

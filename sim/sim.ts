@@ -9,7 +9,7 @@ export type PlayerSlot = number;
 /**
  * The deterministic simulation contract. A sim holds the state S(f) of one frame f; {@link step}
  * takes it to S(f+1) from every player's input for frame f and from nothing else: no clock, no
- * `Math.random`, no iteration over containers whose order can differ between peers.
+ * unseeded randomness, no iteration over containers whose order can differ between peers.
  *
  * A snapshot (`Snap`) is an immutable value that fully describes a state, including the frame
  * number and the state of every random generator. The sim never mutates a snapshot after

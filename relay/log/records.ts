@@ -371,6 +371,20 @@ function checkHeader(o: Obj): void {
   }
 }
 
+/** The `hashes` of a verdict or desync record: by slot, 16 hex digits or null. */
+function hashList(o: Obj): readonly (string | null)[] {
+  const hashes = o.hashes;
+  if (!Array.isArray(hashes) || hashes.length < 1 || hashes.length > MAX_LOG_PLAYERS) {
+    throw new Invalid(`"hashes" must be an array of 1..${MAX_LOG_PLAYERS} entries`);
+  }
+  for (const h of hashes) {
+    if (h !== null && (typeof h !== 'string' || !HEX16.test(h))) {
+      throw new Invalid(`"hashes" entries must be 16 lowercase hex digits or null`);
+    }
+  }
+  return hashes;
+}
+
 function slotList(o: Obj, key: string): void {
   const v = o[key];
   if (!Array.isArray(v) || v.length > MAX_LOG_PLAYERS) {
@@ -403,15 +417,7 @@ function checkBody(o: Obj): void {
       onlyKeys(o, ['type', 'f', 'agreed', 'hashes'], 'verdict record');
       frame(o, 'f');
       if (typeof o.agreed !== 'boolean') throw new Invalid('"agreed" must be a boolean');
-      const hashes = o.hashes;
-      if (!Array.isArray(hashes) || hashes.length < 1 || hashes.length > MAX_LOG_PLAYERS) {
-        throw new Invalid(`"hashes" must be an array of 1..${MAX_LOG_PLAYERS} entries`);
-      }
-      for (const h of hashes) {
-        if (h !== null && (typeof h !== 'string' || !HEX16.test(h))) {
-          throw new Invalid(`"hashes" entries must be 16 lowercase hex digits or null`);
-        }
-      }
+      const hashes = hashList(o);
       const present = hashes.filter((h) => h !== null);
       if (o.agreed && present.some((h) => h !== present[0])) {
         throw new Invalid('"agreed" is true but the hashes differ');
@@ -435,15 +441,7 @@ function checkBody(o: Obj): void {
       onlyKeys(o, ['type', 'f', 'host', 'hashes', 'differing', 'ms'], 'desync record');
       frame(o, 'f');
       slot(o, 'host');
-      const hashes = o.hashes;
-      if (!Array.isArray(hashes) || hashes.length < 1 || hashes.length > MAX_LOG_PLAYERS) {
-        throw new Invalid(`"hashes" must be an array of 1..${MAX_LOG_PLAYERS} entries`);
-      }
-      for (const h of hashes) {
-        if (h !== null && (typeof h !== 'string' || !HEX16.test(h))) {
-          throw new Invalid(`"hashes" entries must be 16 lowercase hex digits or null`);
-        }
-      }
+      hashList(o);
       slotList(o, 'differing');
       ms(o);
       return;
