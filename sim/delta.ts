@@ -547,19 +547,34 @@ function signatureBlockSize(n: number): number {
  * {@link createStateDeltaFromSignature}, and {@link applyStateDelta} against `base` rebuilds
  * its state.
  *
- * Blocks are 8 bytes for a state up to 8 KiB and grow with the state (8·⌈n / 8192⌉ bytes), so
- * there are at most 1024 of them: the signature is 8 + 4·⌈n / 8⌉ bytes (about half the state)
- * for an n-byte state up to 8 KiB, and at most 4 KiB + 12 bytes for any state (64 MiB at most).
- * Deterministic.
+ * A state of at most {@link LITERAL_SIGNATURE_MAX} bytes is its own signature (format version 2:
+ * the version byte, then the state): block hashes would be half its size, and the delta against
+ * it is then exact (a one-field change of duel costs 12–13 bytes). Larger states get blocks of
+ * 8 bytes up to 8 KiB, growing with the state (8·⌈n / 8192⌉ bytes), so there are at most 1024
+ * of them: the signature is 8 + 4·⌈n / 8⌉ bytes up to 8 KiB, and at most 4 KiB + 12 bytes for
+ * any state (64 MiB at most). Deterministic.
  *
  * @param base the state this side holds, in bytes; at most 64 MiB.
- * @returns the signature: format version (1 byte), base length (varint), xxHash32 of the base
- * (4 bytes, little-endian), block size (varint), then one 32-bit word per block (little-endian).
+ * @returns the signature: for a small state, version 2 and the state itself; otherwise format
+ * version 1 (1 byte), base length (varint), xxHash32 of the base (4 bytes, little-endian), block
+ * size (varint), then one 32-bit word per block (little-endian).
  * @throws ConcordError `BAD_STATE` when `base` is longer than 64 MiB.
  */
 export function createStateSignature(base: Uint8Array): Uint8Array {
+  if (base.length <= LITERAL_SIGNATURE_MAX) {
+    // Block hashes of a small state would be half its size: send the state, get an exact delta.
+    const out = new Uint8Array(1 + base.length);
+    out[0] = LITERAL_SIGNATURE_VERSION;
+    out.set(base, 1);
+    return out;
+  }
   return stateSignatureWithBlockSize(base, signatureBlockSize(base.length));
 }
+
+/** Largest state whose signature is the state itself (format version 2). */
+export const LITERAL_SIGNATURE_MAX = 1024;
+/** Version byte of a literal signature: the rest of the signature is the base itself. */
+const LITERAL_SIGNATURE_VERSION = 2;
 
 /**
  * {@link createStateSignature} with a given block size (at least 1, at most 1024 blocks).
@@ -657,17 +672,31 @@ class Roller {
  * literals. A hash collision can only produce a delta that {@link applyStateDelta} refuses (its
  * check word covers base and target), never wrong bytes.
  *
+ * A literal signature (version 2, made for a state of at most {@link LITERAL_SIGNATURE_MAX}
+ * bytes) carries the base itself: the delta is then exactly {@link createStateDelta}`(base,
+ * target)`. A damaged one describes another base, so its delta fails the check word on the real
+ * base (`BAD_STATE`).
+ *
  * @param signature the receiver's signature of its state.
  * @param target the state to send, in bytes; at most 64 MiB.
  * @returns the encoded delta, as {@link createStateDelta}'s. It may be longer than `target`.
  * @throws ConcordError `BAD_STATE` when the signature is malformed (unknown version, truncated,
- * a block size or block count out of range, hashes missing or left over) or `target` is longer
- * than 64 MiB.
+ * a block size or block count out of range, hashes missing or left over, a literal signature
+ * over {@link LITERAL_SIGNATURE_MAX} bytes of base) or `target` is longer than 64 MiB.
  */
 export function createStateDeltaFromSignature(
   signature: Uint8Array,
   target: Uint8Array,
 ): Uint8Array {
+  if (signature.length > 0 && signature[0] === LITERAL_SIGNATURE_VERSION) {
+    // A literal signature: the base itself, so the delta is the exact one. Bounded like a block
+    // signature's hashes, so a peer cannot make the host diff against an arbitrary large base.
+    const n = signature.length - 1;
+    if (n > LITERAL_SIGNATURE_MAX) {
+      bad(`literal signature of ${n} bytes, over ${LITERAL_SIGNATURE_MAX}`, 'state signature');
+    }
+    return createStateDelta(signature.subarray(1), target);
+  }
   const { baseLength: bn, baseHash, blockSize: bs, words } = readSignature(signature);
   if (target.length > MAX_TARGET_BYTES) {
     throw new ConcordError(
