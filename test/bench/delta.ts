@@ -9,6 +9,8 @@ import {
   type CanonicalValue,
   canonicalEncode,
   createStateDelta,
+  createStateDeltaFromSignature,
+  createStateSignature,
   duel,
   type Input,
   Prng,
@@ -21,6 +23,9 @@ import { printTable } from './measure.ts';
  * a large synthetic grid world:
  *
  * - `binary`: sim/delta.ts, a COPY/ADD delta of the canonical bytes.
+ * - `signature`: the same delta format, made by the sender from the receiver's signature of the
+ *   base (`createStateSignature`, rsync's block checksums) instead of the base itself; `sig B` is
+ *   the signature's size (sent the other way), and `create` times signature and delta together.
  * - `jsondiffpatch`: `diff` of the decoded states, its delta serialised with msgpack; applying is
  *   decode base + `patch` + canonical re-encode.
  * - `json-patch`: fast-json-patch `compare` (RFC 6902 operations), serialised with msgpack;
@@ -38,7 +43,18 @@ export async function deltaBench(): Promise<Record<string, unknown>> {
     for (const c of candidates) {
       const skip = w.skip?.[c.name];
       if (skip !== undefined) {
-        rows.push([w.name, w.target.length, c.name, '-', '-', '-', '-', '-', `skipped: ${skip}`]);
+        rows.push([
+          w.name,
+          w.target.length,
+          c.name,
+          '-',
+          '-',
+          '-',
+          '-',
+          '-',
+          '-',
+          `skipped: ${skip}`,
+        ]);
         results.push({ workload: w.name, candidate: c.name, skipped: skip });
         continue;
       }
@@ -56,6 +72,7 @@ export async function deltaBench(): Promise<Record<string, unknown>> {
         c.name,
         made.bytes.length,
         made.jsonBytes ?? '-',
+        made.signatureBytes ?? '-',
         `${percent.toFixed(1)}%`,
         fmtUs(times.create),
         fmtUs(times.apply),
@@ -67,6 +84,7 @@ export async function deltaBench(): Promise<Record<string, unknown>> {
         candidate: c.name,
         deltaBytes: made.bytes.length,
         jsonBytes: made.jsonBytes,
+        signatureBytes: made.signatureBytes,
         percentOfFull: percent,
         createUs: times.create,
         applyUs: times.apply,
@@ -82,6 +100,7 @@ export async function deltaBench(): Promise<Record<string, unknown>> {
       'candidate',
       'delta B',
       'JSON B',
+      'sig B',
       '% of full',
       'create µs',
       'apply µs',
@@ -108,6 +127,8 @@ interface Made {
   readonly bytes: Uint8Array;
   /** The patch as JSON text (UTF-8 bytes), for the structural candidates. */
   readonly jsonBytes?: number;
+  /** The receiver's signature of the base, for the signature candidate. */
+  readonly signatureBytes?: number;
 }
 
 interface Candidate {
@@ -134,6 +155,15 @@ const candidates: readonly Candidate[] = [
   {
     name: 'binary',
     create: (base, target) => ({ bytes: createStateDelta(base, target) }),
+    apply: (base, delta) => applyStateDelta(base, delta),
+  },
+  {
+    name: 'signature',
+    create(base, target) {
+      const signature = createStateSignature(base);
+      const bytes = createStateDeltaFromSignature(signature, target);
+      return { bytes, signatureBytes: signature.length };
+    },
     apply: (base, delta) => applyStateDelta(base, delta),
   },
   {

@@ -1,11 +1,16 @@
+import { deltaBench } from './delta.ts';
+import { relayBench } from './relay.ts';
 import { rollbackBench } from './rollback.ts';
 
 /**
  * `npm run bench [-- SUITE] [-- --json]`: runs a benchmark suite and prints a table, or with
- * `--json` one JSON object (the tables then go to stderr). Suites: `rollback` (default).
+ * `--json` one JSON object (the tables then go to stderr). Suites: `rollback` (default), `relay`
+ * (flags such as `--seconds=5 --bots=100,500`: see test/bench/relay.ts).
  */
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   rollback: rollbackBench,
+  delta: deltaBench,
+  relay: relayBench,
 };
 
 const args = process.argv.slice(2);

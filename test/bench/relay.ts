@@ -1,0 +1,405 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { BUILTIN_SCENES } from '../../relay/scenes.ts';
+import { printTable } from './measure.ts';
+import { type LoadResult, type RelayKind, RelayLoad } from './relay-load.ts';
+import { benchScript, RelayProcess, type RelayUsage } from './relay-process.ts';
+
+/** Settings of the relay benchmark, from flags (`--seconds=5`) or the environment. */
+export interface RelayBenchSettings {
+  /** Bot counts, one run per count and relay (`--bots=` / `CONCORD_BENCH_BOTS`, default 100,500,1000). */
+  readonly bots: readonly number[];
+  /** Measured window per run, s (`--seconds=` / `CONCORD_BENCH_SECONDS`, default 20). */
+  readonly seconds: number;
+  /** Sending before the window, s (`--warmup=` / `CONCORD_BENCH_WARMUP_SECONDS`, default 3). */
+  readonly warmupSeconds: number;
+  /** Relays run at each count (`--relays=` / `CONCORD_BENCH_RELAYS`, default concord,raw-ws). */
+  readonly relays: readonly RelayKind[];
+  /**
+   * Before each run, wait up to this long for the machine to be quiet (other processes below
+   * {@link QUIET_CPU_PCT} of a core over a second), s (`--quiet-wait=` /
+   * `CONCORD_BENCH_QUIET_WAIT_SECONDS`, default 120; 0: do not wait).
+   */
+  readonly quietWaitSeconds: number;
+  /** Directory for V8 CPU profiles of the relay processes (`--cpu-prof=` / `CONCORD_BENCH_CPU_PROF`). */
+  readonly cpuProfDir: string | null;
+}
+
+/** One relay at one bot count. */
+export interface RelayRun {
+  readonly relay: RelayKind;
+  readonly bots: number;
+  /** Inputs per second the bots send (and the relay should forward). */
+  readonly targetInputsPerS: number;
+  /** Inputs per second the relay forwarded over the window, by its own count. */
+  readonly relayedInputsPerS: number;
+  /** Inputs sent and never received after the drain (whole run, warm-up included). */
+  readonly lost: number;
+  /** The relay process's CPU time (user + system, all threads) per forwarded input, µs. */
+  readonly relayCpuUsPerInput: number;
+  /** The relay process's CPU time as a share of one core, %. */
+  readonly relayCpuPct: number;
+  /** The share of the relay's CPU time spent in the kernel (socket reads and writes), %. */
+  readonly relaySystemPct: number;
+  /**
+   * The relay's main thread (its event loop) as a share of one core, % (null off Linux). The
+   * rest of its CPU time is GC helper threads and libuv's pool (match log writes).
+   */
+  readonly relayMainThreadPct: number | null;
+  /** The relay's event loop utilization over the window, %. */
+  readonly relayLoopPct: number;
+  readonly relayRssMb: number;
+  /** Messages the relay refused during the run. */
+  readonly refused: number;
+  /** Bytes of match logs the relay wrote (0 for the raw relay). */
+  readonly logBytes: number;
+  /** The load process's CPU time as a share of one core, %, and its event loop utilization. */
+  readonly loadCpuPct: number;
+  readonly loadLoopPct: number;
+  /**
+   * CPU time of every other process on the machine over the window, as a share of one core, %
+   * (all cores' busy time minus the relay's and the load's). Other work on a shared machine
+   * inflates latency and can starve the load; this column says when it did.
+   */
+  readonly otherCpuPct: number;
+  readonly load: LoadResult;
+}
+
+const TICK_RATE = 60;
+const SLOTS_PER_FRAME = 16;
+const DRAIN_MS = 5000;
+const SCENE = 'duel';
+/** Busy share of the whole machine, in % of one core, below which it counts as quiet. */
+const QUIET_CPU_PCT = 20;
+
+const SCRIPTS: Record<RelayKind, string> = {
+  concord: benchScript('relay-server.ts'),
+  'raw-ws': benchScript('raw-ws-relay.ts'),
+};
+
+function setting(flag: string, env: string): string | undefined {
+  const prefix = `--${flag}=`;
+  const arg = process.argv.find((a) => a.startsWith(prefix));
+  return arg !== undefined ? arg.slice(prefix.length) : process.env[env];
+}
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`${name}: expected a number ≥ 0, got "${text}"`);
+  return n;
+}
+
+/**
+ * Reads {@link RelayBenchSettings}.
+ * @throws Error for a malformed value (an odd or non-positive bot count, an unknown relay)
+ */
+export function relayBenchSettings(): RelayBenchSettings {
+  const botsText = setting('bots', 'CONCORD_BENCH_BOTS');
+  const bots = botsText ? botsText.split(',').map(Number) : [100, 500, 1000];
+  for (const b of bots) {
+    if (!Number.isInteger(b) || b <= 0 || b % 2 !== 0)
+      throw new Error(`bots: expected even positive counts, got "${botsText}"`);
+  }
+  const relaysText = setting('relays', 'CONCORD_BENCH_RELAYS');
+  const relays = (relaysText ? relaysText.split(',') : ['concord', 'raw-ws']) as RelayKind[];
+  for (const r of relays) {
+    if (!(r in SCRIPTS)) throw new Error(`relays: expected concord and/or raw-ws, got "${r}"`);
+  }
+  const seconds = positive('seconds', setting('seconds', 'CONCORD_BENCH_SECONDS'), 20);
+  if (seconds <= 0) throw new Error('seconds: expected a number > 0');
+  return {
+    bots,
+    seconds,
+    warmupSeconds: positive('warmup', setting('warmup', 'CONCORD_BENCH_WARMUP_SECONDS'), 3),
+    relays,
+    quietWaitSeconds: positive(
+      'quiet-wait',
+      setting('quiet-wait', 'CONCORD_BENCH_QUIET_WAIT_SECONDS'),
+      120,
+    ),
+    cpuProfDir: setting('cpu-prof', 'CONCORD_BENCH_CPU_PROF') || null,
+  };
+}
+
+function dirBytes(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+/** Busy and idle time of all cores since boot, ms. */
+function machineTimes(): { busy: number; idle: number } {
+  let busy = 0;
+  let idle = 0;
+  for (const c of os.cpus()) {
+    busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+    idle += c.times.idle;
+  }
+  return { busy, idle };
+}
+
+/** Busy share of the whole machine between two {@link machineTimes}, in % of one core. */
+function busyPct(a: { busy: number; idle: number }, b: { busy: number; idle: number }): number {
+  const busy = b.busy - a.busy;
+  return (busy / (busy + b.idle - a.idle)) * os.cpus().length * 100;
+}
+
+/**
+ * Waits until the machine was quiet for a whole second (this process is idle meanwhile), or
+ * `maxWaitMs` passed; returns the last second's busy share, % of one core.
+ */
+async function waitForQuiet(maxWaitMs: number): Promise<number> {
+  const deadline = performance.now() + maxWaitMs;
+  let pct = Number.NaN;
+  do {
+    const before = machineTimes();
+    await new Promise((r) => setTimeout(r, 1000));
+    pct = busyPct(before, machineTimes());
+  } while (pct > QUIET_CPU_PCT && performance.now() < deadline);
+  return pct;
+}
+
+/** A usage query whose failure is kept until it is awaited (never an unhandled rejection). */
+function sample(proc: RelayProcess): Promise<RelayUsage> {
+  const p = proc.usage();
+  p.catch(() => {});
+  return p;
+}
+
+/** Starts one relay process, runs the bots against it, and stops both. */
+async function runOnce(
+  relay: RelayKind,
+  bots: number,
+  s: RelayBenchSettings,
+  logsRoot: string,
+): Promise<RelayRun> {
+  const logsDir = path.join(logsRoot, `${relay}-${bots}`);
+  const proc = await RelayProcess.spawn(SCRIPTS[relay], {
+    args: relay === 'concord' ? [logsDir] : [],
+    cpuProfDir: s.cpuProfDir ?? undefined,
+  });
+  try {
+    const frameMs = 1000 / TICK_RATE;
+    const warmupMs = s.warmupSeconds * 1000;
+    const measureMs = s.seconds * 1000;
+    const load = await RelayLoad.connect(
+      {
+        kind: relay,
+        url: proc.url,
+        bots,
+        scene: SCENE,
+        inputDelayFrames: BUILTIN_SCENES[SCENE].inputDelay,
+        tickRate: TICK_RATE,
+        slotsPerFrame: SLOTS_PER_FRAME,
+      },
+      Math.ceil((warmupMs + measureMs) / frameMs) + 1,
+    );
+    try {
+      let atStart: Promise<RelayUsage> | null = null;
+      let atEnd: Promise<RelayUsage> | null = null;
+      let machineAtStart = machineTimes();
+      let machineAtEnd = machineAtStart;
+      await load.run({
+        warmupMs,
+        measureMs,
+        onWindowStart: () => {
+          atStart = sample(proc);
+          machineAtStart = machineTimes();
+        },
+        onWindowEnd: () => {
+          atEnd = sample(proc);
+          machineAtEnd = machineTimes();
+        },
+      });
+      if (atStart === null || atEnd === null) throw new Error('the measured window never closed');
+      const u0: RelayUsage = await atStart;
+      const u1: RelayUsage = await atEnd;
+      await load.drain(DRAIN_MS);
+      const after = await proc.usage();
+      const r = load.result();
+      const cpuUs = u1.cpuUs.user + u1.cpuUs.system - (u0.cpuUs.user + u0.cpuUs.system);
+      const forwarded = u1.forwarded - u0.forwarded;
+      const wallMs = u1.atMs - u0.atMs;
+      const active = u1.loop.active - u0.loop.active;
+      const idle = u1.loop.idle - u0.loop.idle;
+      const relayCpuPct = (cpuUs / (wallMs * 1000)) * 100;
+      const loadCpuPct = (r.loadCpuUs / (r.windowMs * 1000)) * 100;
+      const machinePct = busyPct(machineAtStart, machineAtEnd);
+      return {
+        relay,
+        bots,
+        targetInputsPerS: bots * TICK_RATE,
+        relayedInputsPerS: (forwarded / wallMs) * 1000,
+        lost: r.lost,
+        relayCpuUsPerInput: cpuUs / forwarded,
+        relayCpuPct,
+        relaySystemPct: ((u1.cpuUs.system - u0.cpuUs.system) / cpuUs) * 100,
+        relayMainThreadPct:
+          u0.mainThreadCpuUs === null || u1.mainThreadCpuUs === null
+            ? null
+            : ((u1.mainThreadCpuUs - u0.mainThreadCpuUs) / (wallMs * 1000)) * 100,
+        relayLoopPct: (active / (active + idle)) * 100,
+        relayRssMb: after.rssBytes / 2 ** 20,
+        refused: after.refused,
+        logBytes: 0,
+        loadCpuPct,
+        loadLoopPct: r.loadLoopUtilization * 100,
+        otherCpuPct: Math.max(0, machinePct - relayCpuPct - loadCpuPct),
+        load: r,
+      };
+    } finally {
+      load.close();
+    }
+  } finally {
+    await proc.stop();
+  }
+}
+
+const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+/** The issue's bar at 500 bots: no input lost, p99 under 50 ms, CPU per input ≤ 1.5 × raw ws. */
+function verdict(runs: readonly RelayRun[], bots: number): Record<string, unknown> | null {
+  const concord = runs.find((r) => r.relay === 'concord' && r.bots === bots);
+  const raw = runs.find((r) => r.relay === 'raw-ws' && r.bots === bots);
+  if (!concord || !raw) return null;
+  const ratio = concord.relayCpuUsPerInput / raw.relayCpuUsPerInput;
+  const checks = {
+    noInputLost: concord.lost === 0,
+    p99Under50Ms: concord.load.latencyMs.p99 < 50,
+    cpuWithin1_5xRawWs: ratio <= 1.5,
+  };
+  return { bots, cpuRatio: ratio, ...checks, pass: Object.values(checks).every(Boolean) };
+}
+
+/**
+ * `npm run bench -- relay`: bots in 2-player rooms sending 60 inputs/s each through Concord's
+ * relay and through a bare `ws` relay (the floor), at each bot count, each relay in its own
+ * child process, the bots in this one. Reports the relay's CPU time per forwarded input (the
+ * headline: both processes share the machine, so throughput is context), relayed inputs/s,
+ * inputs lost and send-to-receive latency.
+ */
+export async function relayBench(): Promise<Record<string, unknown>> {
+  const s = relayBenchSettings();
+  const logsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-relay-bench-'));
+  const runs: RelayRun[] = [];
+  const failures: { relay: RelayKind; bots: number; error: string }[] = [];
+  try {
+    for (const bots of s.bots) {
+      for (const relay of s.relays) {
+        process.stderr.write(
+          `relay bench: ${relay}, ${bots} bots, ${s.warmupSeconds} s warm-up + ${s.seconds} s\n`,
+        );
+        if (s.quietWaitSeconds > 0) {
+          const pct = await waitForQuiet(s.quietWaitSeconds * 1000);
+          if (pct > QUIET_CPU_PCT)
+            process.stderr.write(
+              `relay bench: the machine is busy (${pct.toFixed(0)} % of a core)\n`,
+            );
+        }
+        try {
+          const run = await runOnce(relay, bots, s, logsRoot);
+          runs.push({ ...run, logBytes: dirBytes(path.join(logsRoot, `${relay}-${bots}`)) });
+        } catch (err) {
+          // One failed run (e.g. a relay too overloaded to answer) should not lose the others.
+          failures.push({ relay, bots, error: String(err) });
+          process.stderr.write(`relay bench: ${relay} at ${bots} bots failed: ${err}\n`);
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(logsRoot, { recursive: true, force: true });
+  }
+
+  printTable(
+    `relay: 2-player rooms, ${TICK_RATE} inputs/s per bot, ${s.seconds} s measured after ${s.warmupSeconds} s warm-up (loopback; relay and bots share ${os.cpus().length} cores)`,
+    [
+      'bots',
+      'relay',
+      'target in/s',
+      'relayed in/s',
+      'lost',
+      'relay CPU µs/input',
+      'relay CPU %',
+      'of it kernel %',
+      'main thread %',
+      'p50 ms',
+      'p99 ms',
+      'p999 ms',
+      'load CPU %',
+      'other CPU %',
+      'send lag p99 ms',
+    ],
+    runs.map((r) => [
+      r.bots,
+      r.relay,
+      r.targetInputsPerS,
+      Math.round(r.relayedInputsPerS),
+      r.lost,
+      fixed(r.relayCpuUsPerInput, 1),
+      fixed(r.relayCpuPct, 0),
+      fixed(r.relaySystemPct, 0),
+      fixed(r.relayMainThreadPct ?? Number.NaN, 0),
+      fixed(r.load.latencyMs.p50, 2),
+      fixed(r.load.latencyMs.p99, 2),
+      fixed(r.load.latencyMs.p999, 2),
+      fixed(r.loadCpuPct, 0),
+      fixed(r.otherCpuPct, 0),
+      fixed(r.load.scheduleLagMs.p99, 2),
+    ]),
+  );
+  const ratios = s.bots
+    .map((b) => verdict(runs, b))
+    .filter((v): v is Record<string, unknown> => v !== null);
+  if (ratios.length > 0) {
+    printTable(
+      'relay: Concord vs raw ws, CPU per forwarded input',
+      ['bots', 'ratio', 'no loss', 'p99 < 50 ms', 'ratio ≤ 1.5'],
+      ratios.map((v) => [
+        v.bots as number,
+        `${fixed(v.cpuRatio as number, 2)}×`,
+        v.noInputLost ? 'yes' : 'NO',
+        v.p99Under50Ms ? 'yes' : 'NO',
+        v.cpuWithin1_5xRawWs ? 'yes' : 'NO',
+      ]),
+    );
+  }
+  for (const r of runs.filter((r) => r.logBytes > 0)) {
+    console.log(
+      `relay ${r.relay} at ${r.bots} bots wrote ${(r.logBytes / 2 ** 20).toFixed(1)} MB of match logs (part of its cost)`,
+    );
+  }
+  const anomalies = runs.filter(
+    (r) =>
+      r.refused > 0 ||
+      r.load.misdelivered > 0 ||
+      r.load.relayErrors > 0 ||
+      r.load.undecodable > 0 ||
+      r.load.closedEarly > 0,
+  );
+  for (const r of runs.filter((r) => r.load.scheduleLagMs.p99 > 1000 / TICK_RATE)) {
+    console.log(
+      `relay ${r.relay} at ${r.bots} bots: the load process fell behind its schedule ` +
+        `(p99 ${fixed(r.load.scheduleLagMs.p99, 1)} ms late; load CPU ${fixed(r.loadCpuPct, 0)} %, ` +
+        `other processes ${fixed(r.otherCpuPct, 0)} %): its latency and throughput are not the relay's alone`,
+    );
+  }
+  for (const r of anomalies) {
+    console.log(
+      `relay ${r.relay} at ${r.bots} bots: refused ${r.refused}, misdelivered ${r.load.misdelivered}, ` +
+        `errors ${r.load.relayErrors} (${r.load.firstRelayError ?? '-'}), undecodable ${r.load.undecodable}, ` +
+        `closed early ${r.load.closedEarly}`,
+    );
+  }
+  for (const f of failures) console.log(`relay ${f.relay} at ${f.bots} bots: FAILED (${f.error})`);
+  return {
+    settings: s,
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    runs,
+    failures,
+    doneWhen: verdict(runs, 500),
+    ratios,
+  };
+}
