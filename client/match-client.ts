@@ -320,7 +320,8 @@ export class MatchClient<Snap = unknown> {
         best = { baseFrame, bytes: t.bytes };
       if (signature.length > 0) {
         try {
-          const d = createStateDeltaFromSignature(signature, target.state);
+          // Unchecked (no 4-byte check word): applyState verifies the rebuilt state's hash.
+          const d = createStateDeltaFromSignature(signature, target.state, { checked: false });
           if (d.length < best.bytes.length) best = { baseFrame: -2, bytes: d };
         } catch {
           // A malformed signature: the other candidates stand.
@@ -347,7 +348,8 @@ export class MatchClient<Snap = unknown> {
       if (m.baseFrame === -2) {
         const own = this.checks.get(m.frame);
         if (!own) throw new Error('own state missing');
-        bytes = applyStateDelta(own.state, m.bytes);
+        // The host's signature delta carries no check word: the state hash below checks it.
+        bytes = applyStateDelta(own.state, m.bytes, { allowUnchecked: true });
       } else {
         bytes = resolveStateTransfer(
           m.baseFrame === -1

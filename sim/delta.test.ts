@@ -352,7 +352,8 @@ describe('createStateDelta / applyStateDelta', () => {
       expectCode('BAD_STATE', () => applyStateDelta(b, Uint8Array.from([...header, ...ops])));
     };
     expectCode('BAD_STATE', () => applyStateDelta(base, new Uint8Array(0)));
-    expectCode('BAD_STATE', () => applyStateDelta(base, Uint8Array.from([2, ...header.slice(1)])));
+    expectCode('BAD_STATE', () => applyStateDelta(base, Uint8Array.from([3, ...header.slice(1)])));
+    expectCode('BAD_STATE', () => applyStateDelta(base, Uint8Array.from([0, ...header.slice(1)])));
     bad([], new Uint8Array(10)); // another base length
     bad([3]); // reserved op kind
     bad([0]); // empty ADD
@@ -837,5 +838,204 @@ describe('createStateSignature / createStateDeltaFromSignature', () => {
     target.set([1, 2, 3], 1000);
     target.set(random.subarray(1000), 1003);
     expect(viaSignature(random, target).length).toBeLessThan(100);
+  });
+});
+
+/** Applies a delta, accepting the unchecked format (the caller checks the state hash). */
+const applyUnchecked = (base: Uint8Array, delta: Uint8Array): Uint8Array =>
+  applyStateDelta(base, delta, { allowUnchecked: true });
+
+// --- unchecked deltas (format version 2) -----------------------------------------------------
+
+const UNCHECKED = { checked: false } as const;
+
+describe('unchecked deltas (format version 2, no check word)', () => {
+  it('round-trip any base and target, and are the checked delta without its 4-byte check word', () => {
+    fc.assert(
+      fc.property(pair, ([base, target]) => {
+        const checked = createStateDelta(base, target);
+        const unchecked = createStateDelta(base, target, UNCHECKED);
+        expect(unchecked[0]).toBe(2);
+        expect(hex(applyUnchecked(base, unchecked))).toBe(hex(target));
+        expect(hex(createStateDelta(base, target, UNCHECKED))).toBe(hex(unchecked));
+        expect(unchecked.length).toBe(checked.length - 4);
+        // Same base length varint, same ops: only the version byte and the check word differ.
+        const n = varint(base.length).length;
+        expect(hex(unchecked.subarray(1))).toBe(
+          hex(Uint8Array.from([...checked.subarray(1, 1 + n), ...checked.subarray(5 + n)])),
+        );
+        expect(checked[0]).toBe(1);
+        expect(hex(createStateDelta(base, target, { checked: true }))).toBe(hex(checked));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('round-trip through a literal or block signature, 4 bytes shorter than checked', () => {
+    const sized = fc
+      .tuple(fc.integer({ min: 0, max: 3000 }), fc.nat(), fc.array(edit))
+      .map(([n, seed, edits]): [Uint8Array, Uint8Array] => {
+        const rng = Prng.fromSeed(seed);
+        const base = Uint8Array.from({ length: n }, () => rng.nextInt(4));
+        return [base, mutate(base, edits)];
+      });
+    fc.assert(
+      fc.property(fc.oneof(pair, sized), ([base, target]) => {
+        const signature = createStateSignature(base);
+        const unchecked = createStateDeltaFromSignature(signature, target, UNCHECKED);
+        const checked = createStateDeltaFromSignature(signature, target);
+        expect(unchecked[0]).toBe(2);
+        expect(hex(applyUnchecked(base, unchecked))).toBe(hex(target));
+        expect(unchecked.length).toBe(checked.length - 4);
+        if (base.length <= LITERAL_SIGNATURE_MAX) {
+          expect(hex(unchecked)).toBe(hex(createStateDelta(base, target, UNCHECKED)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('throw BAD_STATE on a base of another length', () => {
+    fc.assert(
+      fc.property(pair, bytes, ([base, target], other) => {
+        const delta = createStateDelta(base, target, UNCHECKED);
+        if (other.length !== base.length) {
+          expectCode('BAD_STATE', () => applyUnchecked(other, delta));
+        }
+        const longer = new Uint8Array(base.length + 1);
+        longer.set(base);
+        expectCode('BAD_STATE', () => applyUnchecked(longer, delta));
+        if (base.length > 0) {
+          expectCode('BAD_STATE', () => applyUnchecked(base.subarray(1), delta));
+        }
+      }),
+    );
+  });
+
+  it('throw BAD_STATE when malformed, never another kind of exception', () => {
+    const base = new Uint8Array(1 << 20);
+    // version 2, base length 2^20 as a varint, then ops (no check word)
+    const header = [2, 0x80, 0x80, 0x40];
+    const bad = (ops: number[], b = base): void => {
+      expectCode('BAD_STATE', () => applyUnchecked(b, Uint8Array.from([...header, ...ops])));
+    };
+    expect(applyUnchecked(base, Uint8Array.from(header)).length).toBe(0); // no ops: empty target
+    bad([], new Uint8Array(10)); // another base length
+    expectCode('BAD_STATE', () => applyUnchecked(base, Uint8Array.from([2]))); // truncated
+    expectCode('BAD_STATE', () => applyUnchecked(base, Uint8Array.from([2, 0x80]))); // truncated
+    bad([3]); // reserved op kind
+    bad([0]); // empty ADD
+    bad([4 * 3, 1, 2]); // ADD past the end of the delta
+    bad([2, 0]); // COPY_AT with no displacement
+    bad([2, 1]); // COPY from -1
+    bad([4 * 5 + 1], new Uint8Array(0)); // COPY from an empty base
+    bad([0x81, 0x80, 0x80, 0x80, 0x80, 0x01]); // varint over 5 bytes
+    bad([1, ...Array.from({ length: 64 }, () => [2, ...varint(2 * 2 ** 20 - 1)]).flat()]);
+    // Damaged, truncated and extended unchecked deltas: BAD_STATE or some bytes, nothing else.
+    const check = (b: Uint8Array, damaged: Uint8Array): void => {
+      try {
+        applyUnchecked(b, damaged);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConcordError);
+        expect((err as ConcordError).code).toBe('BAD_STATE');
+      }
+    };
+    fc.assert(
+      fc.property(pair, fc.nat(), fc.integer({ min: 1, max: 255 }), ([b, target], at, x) => {
+        const delta = createStateDelta(b, target, UNCHECKED);
+        const flipped = delta.slice();
+        flipped[at % delta.length] ^= x;
+        check(b, flipped);
+        check(b, delta.subarray(0, at % delta.length));
+        const longer = new Uint8Array(delta.length + 1);
+        longer.set(delta);
+        longer[delta.length] = x;
+        check(b, longer);
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(bytes, fc.uint8Array({ maxLength: 64 }), (b, ops) => {
+        check(b, Uint8Array.from([2, ...varint(b.length), ...ops]));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('may rebuild wrong bytes from a wrong base of the same length: the state hash must catch it', () => {
+    const { sim, states } = duelStates(2);
+    const [a, b] = states.map((s) => sim.encode(s));
+    const other = a.slice();
+    other[other.length - 1] ^= 1;
+    const delta = createStateDelta(a, b, UNCHECKED);
+    // Unchecked: no error, and the bytes differ from the target (the resync path's stateHash
+    // comparison is what refuses them). A checked delta refuses the same base itself.
+    expect(hex(applyUnchecked(other, delta))).not.toBe(hex(b));
+    expectCode('BAD_STATE', () => applyUnchecked(other, createStateDelta(a, b)));
+  });
+
+  it('cost every one-field corruption of duel at most 10 % of the full state (signature path)', () => {
+    // Measured on the sweep below (834, 1 253 and 1 670 corruptions for 2, 3 and 4 players,
+    // full states of 127–353 bytes): unchecked deltas of 7–13 bytes, exactly 4 bytes under the
+    // checked ones. Worst / median of delta / full state: 2 players 9.8 % (13 of 133 bytes) /
+    // 4.9 %, 3 players 8.5 % / 3.7 %, 4 players 7.5 % / 3.3 % (checked: 12.8 %, 11.1 %, 9.8 %).
+    const stats: Record<
+      number,
+      { count: number; median: number; worst: number; min: number; max: number }
+    > = {};
+    for (const players of [2, 3, 4]) {
+      const { sim, states } = duelStates(players);
+      const rng = Prng.fromSeed(3);
+      const ratios: number[] = [];
+      const sizes: number[] = [];
+      for (const s of states) {
+        const base = sim.encode(s);
+        const signature = createStateSignature(base);
+        expect(signature.length).toBe(1 + base.length); // literal signature
+        for (let p = 0; p < players; p++) {
+          for (let f = 0; f < PLAYER_SIZE; f++) {
+            const w = PLAYERS_OFFSET + p * PLAYER_SIZE + f;
+            const [min, max] = FIELD_RANGES[f];
+            for (const v of [
+              s[w] + 1,
+              s[w] - 1,
+              s[w] + 256,
+              min,
+              max,
+              min + rng.nextInt(max - min),
+            ]) {
+              if (v === s[w]) continue;
+              const corrupted = s.slice();
+              corrupted[w] = v;
+              const target = sim.encode(corrupted);
+              const delta = createStateDeltaFromSignature(signature, target, UNCHECKED);
+              expect(hex(applyUnchecked(base, delta))).toBe(hex(target));
+              expect(delta.length).toBe(
+                createStateDeltaFromSignature(signature, target).length - 4,
+              );
+              expect(delta.length).toBeLessThanOrEqual(0.1 * target.length);
+              ratios.push(delta.length / target.length);
+              sizes.push(delta.length);
+            }
+          }
+        }
+      }
+      ratios.sort((x, y) => x - y);
+      stats[players] = {
+        count: ratios.length,
+        median: ratios[ratios.length >> 1],
+        worst: ratios[ratios.length - 1],
+        min: Math.min(...sizes),
+        max: Math.max(...sizes),
+      };
+    }
+    for (const players of [2, 3, 4]) {
+      expect(stats[players].worst).toBeLessThanOrEqual(0.1);
+      expect(stats[players].min).toBeGreaterThanOrEqual(7);
+      expect(stats[players].max).toBeLessThanOrEqual(13);
+    }
+    expect(stats[2].median).toBeLessThanOrEqual(0.05);
+    expect(stats[3].median).toBeLessThanOrEqual(0.04);
+    expect(stats[4].median).toBeLessThanOrEqual(0.035);
   });
 });

@@ -28,8 +28,38 @@ export type StateTransfer =
     }
   | { readonly kind: 'full'; readonly bytes: Uint8Array };
 
-/** Version of the delta format, the delta's first byte. */
+/** Version of the delta format, the delta's first byte: a checked delta (with a check word). */
 const FORMAT_VERSION = 1;
+/**
+ * Version byte of an unchecked delta: version 1 without the 4-byte check word. Its applier must
+ * verify the rebuilt state some other way (the resync path compares its xxhash64 state hash).
+ */
+const UNCHECKED_FORMAT_VERSION = 2;
+
+/** Options of {@link createStateDelta} and {@link createStateDeltaFromSignature}. */
+export interface StateDeltaOptions {
+  /**
+   * Whether the delta carries its 4-byte check word (format version 1, the default). With
+   * `false` it is an unchecked delta (format version 2), 4 bytes shorter: {@link applyStateDelta}
+   * still checks its structure and the base's length, but a wrong base of the right length (or a
+   * damaged delta that stays well-formed) then yields WRONG BYTES rather than `BAD_STATE`. Use it
+   * only when the receiver verifies the rebuilt state's hash against the sender's, as the resync
+   * path does (`stateHash(bytes) !== hash` → ask for the full state).
+   */
+  readonly checked?: boolean;
+}
+
+/** Writes the delta header: version, base length and, for a checked delta, the check word. */
+function writeHeader(
+  out: ByteWriter,
+  baseLength: number,
+  checked: boolean,
+  check: () => number,
+): void {
+  out.byte(checked ? FORMAT_VERSION : UNCHECKED_FORMAT_VERSION);
+  out.varint(baseLength);
+  if (checked) out.u32(check());
+}
 /** Largest target a delta may rebuild (64 MiB): bounds what a hostile delta can make us allocate. */
 const MAX_TARGET_BYTES = 64 * 1024 * 1024;
 
@@ -233,13 +263,20 @@ class OpWriter {
  *
  * @param base the state both sides hold, in bytes.
  * @param target the state to send, in bytes; at most 64 MiB.
- * @returns the encoded delta: format version (1 byte), base length (varint), a 32-bit check word
- * (xxHash32 of the target seeded with xxHash32 of the base, little-endian), then the ops. It may
- * be longer than `target` when the two have little in common; {@link makeStateTransfer} then
- * sends the full state instead.
+ * @param options `checked: false` makes an unchecked delta (format version 2, 4 bytes shorter,
+ * no check word): the receiver MUST then verify the rebuilt state's hash itself (see
+ * {@link StateDeltaOptions}). Default: checked (format version 1).
+ * @returns the encoded delta: format version (1 byte), base length (varint), for a checked delta
+ * a 32-bit check word (xxHash32 of the target seeded with xxHash32 of the base, little-endian),
+ * then the ops. It may be longer than `target` when the two have little in common;
+ * {@link makeStateTransfer} then sends the full state instead.
  * @throws ConcordError `BAD_STATE` when `target` is longer than 64 MiB.
  */
-export function createStateDelta(base: Uint8Array, target: Uint8Array): Uint8Array {
+export function createStateDelta(
+  base: Uint8Array,
+  target: Uint8Array,
+  options: StateDeltaOptions = {},
+): Uint8Array {
   if (target.length > MAX_TARGET_BYTES) {
     throw new ConcordError(
       'BAD_STATE',
@@ -249,9 +286,7 @@ export function createStateDelta(base: Uint8Array, target: Uint8Array): Uint8Arr
   const bn = base.length;
   const tn = target.length;
   const out = new ByteWriter(64);
-  out.byte(FORMAT_VERSION);
-  out.varint(bn);
-  out.u32(checkWord(base, target));
+  writeHeader(out, bn, options.checked ?? true, () => checkWord(base, target));
   const ops = new OpWriter(out, bn);
 
   const [prefix, suffix] = commonEnds(base, target);
@@ -407,28 +442,48 @@ class DeltaReader {
 
 /**
  * Rebuilds the target of a delta made by {@link createStateDelta} from the base it was made
- * against. The result is a new array, byte for byte the delta's target; it is never returned
- * unchecked: the base's length, the ops' bounds and the check word (covering base and target,
- * so a wrong base or a damaged delta fails with probability 1 - 2^-32 per attempt) are verified
- * first.
+ * against. The result is a new array, byte for byte the delta's target. The base's length and
+ * the ops' bounds are always verified first; for a checked delta (format version 1, the default)
+ * so is the check word (covering base and target, so a wrong base or a damaged delta fails with
+ * probability 1 - 2^-32 per attempt).
+ *
+ * WARNING, unchecked deltas (format version 2, `createStateDelta(…, { checked: false })`): they
+ * carry no check word, so applied to a wrong base of the right length, or damaged in a way that
+ * stays well-formed, they return WRONG BYTES without any error. The caller MUST verify the
+ * result against the sender's state hash (as the resync path does with `stateHash`) before using
+ * it. Malformed ones are still `BAD_STATE`.
  *
  * @param base the state the delta was made against, in bytes.
  * @param delta the encoded delta.
+ * @param options `allowUnchecked`: accept an unchecked delta (format 2, no check word); only for
+ * a caller that verifies the result's state hash itself. Default false: format 2 is `BAD_STATE`.
  * @returns the target state bytes (a fresh array, at most 64 MiB).
  * @throws ConcordError `BAD_STATE` when the delta is malformed (unknown version, truncated,
  * an op out of the base's or the delta's bounds, a target over 64 MiB), was made against a base
- * of another length, or the rebuilt bytes fail the check word (another base of the same length,
- * or a damaged delta).
+ * of another length, or, for a checked delta, the rebuilt bytes fail the check word (another base
+ * of the same length, or a damaged delta).
  */
-export function applyStateDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
+export function applyStateDelta(
+  base: Uint8Array,
+  delta: Uint8Array,
+  options: { readonly allowUnchecked?: boolean } = {},
+): Uint8Array {
   const r = new DeltaReader(delta);
   const version = r.byte();
-  if (version !== FORMAT_VERSION) bad(`unknown format version ${version}`);
+  if (version === UNCHECKED_FORMAT_VERSION && options.allowUnchecked !== true) {
+    // Only a caller that verifies the result itself may take a delta without its check word, so
+    // that damage turning a checked delta's version byte into 2 cannot pass unnoticed.
+    bad('an unchecked delta (format 2) where a checked one was expected');
+  }
+  if (version !== FORMAT_VERSION && version !== UNCHECKED_FORMAT_VERSION) {
+    bad(`unknown format version ${version}`);
+  }
+  const checked = version === FORMAT_VERSION;
   const baseLength = r.varint();
   if (baseLength !== base.length) {
     bad(`made against a base of ${baseLength} bytes, this base has ${base.length}`);
   }
-  const check = r.u32();
+  const check = checked ? r.u32() : 0;
 
   // First pass: check every op and size the result; `ops` holds [kind, position, length] triples,
   // the position being in the delta for ADD and in the base for COPY.
@@ -475,7 +530,7 @@ export function applyStateDelta(base: Uint8Array, delta: Uint8Array): Uint8Array
     );
     at += n;
   }
-  if (checkWord(base, target) !== check) {
+  if (checked && checkWord(base, target) !== check) {
     bad('the rebuilt state fails the check word: another base, or a damaged delta');
   }
   return target;
@@ -670,7 +725,8 @@ class Roller {
  * base's next block matching right after it. Matched blocks become COPY ops (adjacent ones
  * merged), the rest ADD ops. Only whole blocks are copied: a change costs its block(s) in
  * literals. A hash collision can only produce a delta that {@link applyStateDelta} refuses (its
- * check word covers base and target), never wrong bytes.
+ * check word covers base and target), never wrong bytes; with `checked: false` it is caught only
+ * by the receiver's own state-hash check, which it MUST then make.
  *
  * A literal signature (version 2, made for a state of at most {@link LITERAL_SIGNATURE_MAX}
  * bytes) carries the base itself: the delta is then exactly {@link createStateDelta}`(base,
@@ -679,6 +735,8 @@ class Roller {
  *
  * @param signature the receiver's signature of its state.
  * @param target the state to send, in bytes; at most 64 MiB.
+ * @param options `checked: false` makes an unchecked delta (format version 2, no check word), as
+ * for {@link createStateDelta}: the receiver MUST verify the rebuilt state's hash itself.
  * @returns the encoded delta, as {@link createStateDelta}'s. It may be longer than `target`.
  * @throws ConcordError `BAD_STATE` when the signature is malformed (unknown version, truncated,
  * a block size or block count out of range, hashes missing or left over, a literal signature
@@ -687,6 +745,7 @@ class Roller {
 export function createStateDeltaFromSignature(
   signature: Uint8Array,
   target: Uint8Array,
+  options: StateDeltaOptions = {},
 ): Uint8Array {
   if (signature.length > 0 && signature[0] === LITERAL_SIGNATURE_VERSION) {
     // A literal signature: the base itself, so the delta is the exact one. Bounded like a block
@@ -695,7 +754,7 @@ export function createStateDeltaFromSignature(
     if (n > LITERAL_SIGNATURE_MAX) {
       bad(`literal signature of ${n} bytes, over ${LITERAL_SIGNATURE_MAX}`, 'state signature');
     }
-    return createStateDelta(signature.subarray(1), target);
+    return createStateDelta(signature.subarray(1), target, options);
   }
   const { baseLength: bn, baseHash, blockSize: bs, words } = readSignature(signature);
   if (target.length > MAX_TARGET_BYTES) {
@@ -707,9 +766,7 @@ export function createStateDeltaFromSignature(
   const tn = target.length;
   const nb = words.length;
   const out = new ByteWriter(64);
-  out.byte(FORMAT_VERSION);
-  out.varint(bn);
-  out.u32(xxh32(target, baseHash));
+  writeHeader(out, bn, options.checked ?? true, () => xxh32(target, baseHash));
   const ops = new OpWriter(out, bn);
 
   const lastLength = nb === 0 ? 0 : bn - (nb - 1) * bs;
