@@ -108,6 +108,9 @@ export class MatchRoom {
   private readonly sentStates = new Map<number, number>();
   /** Every input forwarded since the last agreed checkpoint, for reconnecting peers. */
   private history: HistoryEntry[] = [];
+  /** Frames below this are no longer in the history. */
+  private historyFloor = 0;
+  private nextHistoryTrim = 4096;
   desyncs = 0;
 
   constructor(
@@ -197,6 +200,7 @@ export class MatchRoom {
     this.broadcast({ kind: 'input', slot: member.slot, frame, input, currentFrame }, member);
     this.counters.inputsForwarded++;
     this.history.push({ slot: member.slot, frame, input, currentFrame });
+    if (this.history.length >= this.nextHistoryTrim) this.trimHistory();
     this.log.append({
       type: 'input',
       f: frame,
@@ -204,6 +208,37 @@ export class MatchRoom {
       in: hex(input),
       ms: this.ms(),
     });
+  }
+
+  /**
+   * Drops the inputs no reconnecting peer can need: those before the last agreed checkpoint (and
+   * before any rejoin under way), and in any case those older than the history window, so that
+   * peers that never report hashes cannot make the relay's memory grow without bound.
+   */
+  private trimHistory(): void {
+    let keepFrom = this.lastAgreed;
+    for (const r of this.requests.values())
+      if (r.purpose === 'rejoin') keepFrom = Math.min(keepFrom, r.frame);
+    let latest = 0;
+    for (const m of this.members) latest = Math.max(latest, m.nextFrame);
+    this.historyFloor = Math.max(this.historyFloor, keepFrom, latest - this.historyWindowFrames());
+    this.history = this.history.filter((h) => h.frame >= this.historyFloor);
+    this.nextHistoryTrim = Math.max(4096, 2 * this.history.length);
+  }
+
+  /** Frames of input history kept at most: the grace period, two check intervals and the frame window. */
+  private historyWindowFrames(): number {
+    const s = this.settings;
+    return (
+      Math.ceil((s.reconnectGraceMs / 1000) * s.tickRate) +
+      2 * s.hashIntervalMax +
+      this.maxFramesAhead
+    );
+  }
+
+  /** Inputs held for reconnecting peers (bounded by the history window). */
+  get historySize(): number {
+    return this.history.length;
   }
 
   /** Lowest next-input frame among members still playing: the room's slowest player. */
@@ -269,10 +304,7 @@ export class MatchRoom {
     if (agreed) {
       this.lastAgreed = frame;
       this.interval = Math.min(this.interval * 2, this.settings.hashIntervalMax);
-      let keepFrom = frame;
-      for (const r of this.requests.values())
-        if (r.purpose === 'rejoin') keepFrom = Math.min(keepFrom, r.frame);
-      this.history = this.history.filter((h) => h.frame >= keepFrom);
+      this.trimHistory();
       if (this.converging) {
         const c = this.converging;
         this.converging = null;
@@ -513,7 +545,8 @@ export class MatchRoom {
   rejoin(member: Member, link: MemberLink): boolean {
     if (this.ended || member.status !== 'away') return false;
     const host = this.host();
-    if (!host) return false;
+    // Without the inputs since the last agreed checkpoint the peer could not catch up.
+    if (!host || this.lastAgreed < this.historyFloor) return false;
     if (member.awayTimer) clearTimeout(member.awayTimer);
     member.awayTimer = null;
     member.status = 'connected';
