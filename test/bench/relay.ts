@@ -85,7 +85,7 @@ function setting(flag: string, env: string): string | undefined {
   return arg !== undefined ? arg.slice(prefix.length) : process.env[env];
 }
 
-function positive(name: string, text: string | undefined, fallback: number): number {
+function nonNegative(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined || text === '') return fallback;
   const n = Number(text);
   if (!Number.isFinite(n) || n < 0)
@@ -109,14 +109,14 @@ export function relayBenchSettings(): RelayBenchSettings {
   for (const r of relays) {
     if (!(r in SCRIPTS)) throw new Error(`relays: expected concord and/or raw-ws, got "${r}"`);
   }
-  const seconds = positive('seconds', setting('seconds', 'CONCORD_BENCH_SECONDS'), 20);
+  const seconds = nonNegative('seconds', setting('seconds', 'CONCORD_BENCH_SECONDS'), 20);
   if (seconds <= 0) throw new Error('seconds: expected a number > 0');
   return {
     bots,
     seconds,
-    warmupSeconds: positive('warmup', setting('warmup', 'CONCORD_BENCH_WARMUP_SECONDS'), 3),
+    warmupSeconds: nonNegative('warmup', setting('warmup', 'CONCORD_BENCH_WARMUP_SECONDS'), 3),
     relays,
-    quietWaitSeconds: positive(
+    quietWaitSeconds: nonNegative(
       'quiet-wait',
       setting('quiet-wait', 'CONCORD_BENCH_QUIET_WAIT_SECONDS'),
       120,
@@ -181,80 +181,92 @@ async function runOnce(
     args: relay === 'concord' ? [logsDir] : [],
     cpuProfDir: s.cpuProfDir ?? undefined,
   });
+  let run: Omit<RelayRun, 'logBytes'>;
   try {
-    const frameMs = 1000 / TICK_RATE;
-    const warmupMs = s.warmupSeconds * 1000;
-    const measureMs = s.seconds * 1000;
-    const load = await RelayLoad.connect(
-      {
-        kind: relay,
-        url: proc.url,
-        bots,
-        scene: SCENE,
-        inputDelayFrames: BUILTIN_SCENES[SCENE].inputDelay,
-        tickRate: TICK_RATE,
-        slotsPerFrame: SLOTS_PER_FRAME,
-      },
-      Math.ceil((warmupMs + measureMs) / frameMs) + 1,
-    );
-    try {
-      let atStart: Promise<RelayUsage> | null = null;
-      let atEnd: Promise<RelayUsage> | null = null;
-      let machineAtStart = machineTimes();
-      let machineAtEnd = machineAtStart;
-      await load.run({
-        warmupMs,
-        measureMs,
-        onWindowStart: () => {
-          atStart = sample(proc);
-          machineAtStart = machineTimes();
-        },
-        onWindowEnd: () => {
-          atEnd = sample(proc);
-          machineAtEnd = machineTimes();
-        },
-      });
-      if (atStart === null || atEnd === null) throw new Error('the measured window never closed');
-      const u0: RelayUsage = await atStart;
-      const u1: RelayUsage = await atEnd;
-      await load.drain(DRAIN_MS);
-      const after = await proc.usage();
-      const r = load.result();
-      const cpuUs = u1.cpuUs.user + u1.cpuUs.system - (u0.cpuUs.user + u0.cpuUs.system);
-      const forwarded = u1.forwarded - u0.forwarded;
-      const wallMs = u1.atMs - u0.atMs;
-      const active = u1.loop.active - u0.loop.active;
-      const idle = u1.loop.idle - u0.loop.idle;
-      const relayCpuPct = (cpuUs / (wallMs * 1000)) * 100;
-      const loadCpuPct = (r.loadCpuUs / (r.windowMs * 1000)) * 100;
-      const machinePct = busyPct(machineAtStart, machineAtEnd);
-      return {
-        relay,
-        bots,
-        targetInputsPerS: bots * TICK_RATE,
-        relayedInputsPerS: (forwarded / wallMs) * 1000,
-        lost: r.lost,
-        relayCpuUsPerInput: cpuUs / forwarded,
-        relayCpuPct,
-        relaySystemPct: ((u1.cpuUs.system - u0.cpuUs.system) / cpuUs) * 100,
-        relayMainThreadPct:
-          u0.mainThreadCpuUs === null || u1.mainThreadCpuUs === null
-            ? null
-            : ((u1.mainThreadCpuUs - u0.mainThreadCpuUs) / (wallMs * 1000)) * 100,
-        relayLoopPct: (active / (active + idle)) * 100,
-        relayRssMb: after.rssBytes / 2 ** 20,
-        refused: after.refused,
-        logBytes: 0,
-        loadCpuPct,
-        loadLoopPct: r.loadLoopUtilization * 100,
-        otherCpuPct: Math.max(0, machinePct - relayCpuPct - loadCpuPct),
-        load: r,
-      };
-    } finally {
-      load.close();
-    }
+    run = await measureRelay(proc, relay, bots, s);
   } finally {
     await proc.stop();
+  }
+  // After the stop: the relay flushed and closed its logs.
+  return { ...run, logBytes: dirBytes(logsDir) };
+}
+
+/** Connects the bots to a running relay, runs the plan, and reads both sides' figures. */
+async function measureRelay(
+  proc: RelayProcess,
+  relay: RelayKind,
+  bots: number,
+  s: RelayBenchSettings,
+): Promise<Omit<RelayRun, 'logBytes'>> {
+  const frameMs = 1000 / TICK_RATE;
+  const warmupMs = s.warmupSeconds * 1000;
+  const measureMs = s.seconds * 1000;
+  const load = await RelayLoad.connect(
+    {
+      kind: relay,
+      url: proc.url,
+      bots,
+      scene: SCENE,
+      inputDelayFrames: BUILTIN_SCENES[SCENE].inputDelay,
+      tickRate: TICK_RATE,
+      slotsPerFrame: SLOTS_PER_FRAME,
+    },
+    Math.ceil((warmupMs + measureMs) / frameMs) + 1,
+  );
+  try {
+    let atStart: Promise<RelayUsage> | null = null;
+    let atEnd: Promise<RelayUsage> | null = null;
+    let machineAtStart = machineTimes();
+    let machineAtEnd = machineAtStart;
+    await load.run({
+      warmupMs,
+      measureMs,
+      onWindowStart: () => {
+        atStart = sample(proc);
+        machineAtStart = machineTimes();
+      },
+      onWindowEnd: () => {
+        atEnd = sample(proc);
+        machineAtEnd = machineTimes();
+      },
+    });
+    if (atStart === null || atEnd === null) throw new Error('the measured window never closed');
+    const u0: RelayUsage = await atStart;
+    const u1: RelayUsage = await atEnd;
+    await load.drain(DRAIN_MS);
+    const after = await proc.usage();
+    const r = load.result();
+    const cpuUs = u1.cpuUs.user + u1.cpuUs.system - (u0.cpuUs.user + u0.cpuUs.system);
+    const forwarded = u1.forwarded - u0.forwarded;
+    const wallMs = u1.atMs - u0.atMs;
+    const active = u1.loop.active - u0.loop.active;
+    const idle = u1.loop.idle - u0.loop.idle;
+    const relayCpuPct = (cpuUs / (wallMs * 1000)) * 100;
+    const loadCpuPct = (r.loadCpuUs / (r.windowMs * 1000)) * 100;
+    const machinePct = busyPct(machineAtStart, machineAtEnd);
+    return {
+      relay,
+      bots,
+      targetInputsPerS: bots * TICK_RATE,
+      relayedInputsPerS: (forwarded / wallMs) * 1000,
+      lost: r.lost,
+      relayCpuUsPerInput: cpuUs / forwarded,
+      relayCpuPct,
+      relaySystemPct: ((u1.cpuUs.system - u0.cpuUs.system) / cpuUs) * 100,
+      relayMainThreadPct:
+        u0.mainThreadCpuUs === null || u1.mainThreadCpuUs === null
+          ? null
+          : ((u1.mainThreadCpuUs - u0.mainThreadCpuUs) / (wallMs * 1000)) * 100,
+      relayLoopPct: (active / (active + idle)) * 100,
+      relayRssMb: after.rssBytes / 2 ** 20,
+      refused: after.refused,
+      loadCpuPct,
+      loadLoopPct: r.loadLoopUtilization * 100,
+      otherCpuPct: Math.max(0, machinePct - relayCpuPct - loadCpuPct),
+      load: r,
+    };
+  } finally {
+    load.close();
   }
 }
 
@@ -300,8 +312,7 @@ export async function relayBench(): Promise<Record<string, unknown>> {
             );
         }
         try {
-          const run = await runOnce(relay, bots, s, logsRoot);
-          runs.push({ ...run, logBytes: dirBytes(path.join(logsRoot, `${relay}-${bots}`)) });
+          runs.push(await runOnce(relay, bots, s, logsRoot));
         } catch (err) {
           // One failed run (e.g. a relay too overloaded to answer) should not lose the others.
           failures.push({ relay, bots, error: String(err) });
@@ -371,6 +382,13 @@ export async function relayBench(): Promise<Record<string, unknown>> {
       `relay ${r.relay} at ${r.bots} bots wrote ${(r.logBytes / 2 ** 20).toFixed(1)} MB of match logs (part of its cost)`,
     );
   }
+  for (const r of runs.filter((r) => r.load.scheduleLagMs.p99 > 1000 / TICK_RATE)) {
+    console.log(
+      `relay ${r.relay} at ${r.bots} bots: the load process fell behind its schedule ` +
+        `(p99 ${fixed(r.load.scheduleLagMs.p99, 1)} ms late; load CPU ${fixed(r.loadCpuPct, 0)} %, ` +
+        `other processes ${fixed(r.otherCpuPct, 0)} %): its latency and throughput are not the relay's alone`,
+    );
+  }
   const anomalies = runs.filter(
     (r) =>
       r.refused > 0 ||
@@ -379,13 +397,6 @@ export async function relayBench(): Promise<Record<string, unknown>> {
       r.load.undecodable > 0 ||
       r.load.closedEarly > 0,
   );
-  for (const r of runs.filter((r) => r.load.scheduleLagMs.p99 > 1000 / TICK_RATE)) {
-    console.log(
-      `relay ${r.relay} at ${r.bots} bots: the load process fell behind its schedule ` +
-        `(p99 ${fixed(r.load.scheduleLagMs.p99, 1)} ms late; load CPU ${fixed(r.loadCpuPct, 0)} %, ` +
-        `other processes ${fixed(r.otherCpuPct, 0)} %): its latency and throughput are not the relay's alone`,
-    );
-  }
   for (const r of anomalies) {
     console.log(
       `relay ${r.relay} at ${r.bots} bots: refused ${r.refused}, misdelivered ${r.load.misdelivered}, ` +
