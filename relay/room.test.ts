@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SceneSettings } from '../protocol/index.ts';
 import type { MatchLogWriter } from './log/index.ts';
-import { MatchRoom, type Member, type RoomCounters } from './room.ts';
+import { emptyRoomCounters, MatchRoom, type Member, type RoomCounters } from './room.ts';
 import { BUILTIN_SCENES } from './scenes.ts';
 
 describe('MatchRoom input history', () => {
@@ -13,17 +13,7 @@ describe('MatchRoom input history', () => {
       append: (r: unknown) => records.push(r),
       close: async () => {},
     } as unknown as MatchLogWriter;
-    const counters: RoomCounters = {
-      inputsForwarded: 0,
-      messagesForwarded: 0,
-      hashReports: 0,
-      verdicts: 0,
-      desyncs: 0,
-      resyncs: 0,
-      resyncBytes: 0,
-      reconnects: 0,
-      inputsFilled: 0,
-    };
+    const counters: RoomCounters = emptyRoomCounters();
     const refused: string[] = [];
     const room = new MatchRoom(
       'm',

@@ -44,6 +44,21 @@ export interface RoomCounters {
   inputsFilled: number;
 }
 
+/** Counters at zero. */
+export function emptyRoomCounters(): RoomCounters {
+  return {
+    inputsForwarded: 0,
+    messagesForwarded: 0,
+    hashReports: 0,
+    verdicts: 0,
+    desyncs: 0,
+    resyncs: 0,
+    resyncBytes: 0,
+    reconnects: 0,
+    inputsFilled: 0,
+  };
+}
+
 /** What a room tells the relay around it. */
 export interface RoomHooks {
   /** Refuse a member's message: error reply and count. */

@@ -21,7 +21,7 @@ import {
 } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, initStateHash, NEUTRAL_INPUT } from '../sim/index.ts';
 import { LOG_FORMAT, LogDirectory, simCodeHash } from './log/index.ts';
-import { MatchRoom, type Member, type RoomCounters } from './room.ts';
+import { emptyRoomCounters, MatchRoom, type Member, type RoomCounters } from './room.ts';
 import { BUILTIN_SCENES } from './scenes.ts';
 import { staticFiles } from './static-files.ts';
 
@@ -104,15 +104,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     rooms: 0,
     matchesStarted: 0,
     matchesEnded: 0,
-    inputsForwarded: 0,
-    messagesForwarded: 0,
-    hashReports: 0,
-    verdicts: 0,
-    desyncs: 0,
-    resyncs: 0,
-    resyncBytes: 0,
-    reconnects: 0,
-    inputsFilled: 0,
+    ...emptyRoomCounters(),
     refused: {},
   };
 

@@ -248,6 +248,16 @@ class OpWriter {
   }
 }
 
+/** @throws ConcordError `BAD_STATE` when a delta target exceeds 64 MiB. */
+function checkTargetSize(target: Uint8Array): void {
+  if (target.length > MAX_TARGET_BYTES) {
+    throw new ConcordError(
+      'BAD_STATE',
+      `a state delta target may be at most ${MAX_TARGET_BYTES} bytes, got ${target.length}`,
+    );
+  }
+}
+
 /**
  * Computes the delta that turns `base` into `target`, both canonical state encodings (or any
  * bytes): {@link applyStateDelta}`(base, createStateDelta(base, target))` equals `target` byte
@@ -277,12 +287,7 @@ export function createStateDelta(
   target: Uint8Array,
   options: StateDeltaOptions = {},
 ): Uint8Array {
-  if (target.length > MAX_TARGET_BYTES) {
-    throw new ConcordError(
-      'BAD_STATE',
-      `a state delta target may be at most ${MAX_TARGET_BYTES} bytes, got ${target.length}`,
-    );
-  }
+  checkTargetSize(target);
   const bn = base.length;
   const tn = target.length;
   const out = new ByteWriter(64);
@@ -757,12 +762,7 @@ export function createStateDeltaFromSignature(
     return createStateDelta(signature.subarray(1), target, options);
   }
   const { baseLength: bn, baseHash, blockSize: bs, words } = readSignature(signature);
-  if (target.length > MAX_TARGET_BYTES) {
-    throw new ConcordError(
-      'BAD_STATE',
-      `a state delta target may be at most ${MAX_TARGET_BYTES} bytes, got ${target.length}`,
-    );
-  }
+  checkTargetSize(target);
   const tn = target.length;
   const nb = words.length;
   const out = new ByteWriter(64);

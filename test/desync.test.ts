@@ -6,24 +6,11 @@ import { type BotResult, runBot } from '../client/index.ts';
 import type { SceneSettings } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
 import { readMatchLog, replayMatchLog } from '../relay/log/index.ts';
+import { BUILTIN_SCENES } from '../relay/scenes.ts';
 import { type Relay, startRelay } from '../relay/server.ts';
 
 // Scenes at 120 frames per second so that matches of many frames take few seconds of real time.
-const base: SceneSettings = {
-  name: 'x',
-  sim: 'duel',
-  players: 3,
-  tickRate: 120,
-  mode: 'rollback',
-  inputDelay: 2,
-  maxPredictionWindow: 8,
-  saveStrategy: 'ring',
-  hashInterval: 30,
-  hashIntervalMax: 240,
-  frames: 0,
-  reconnectGraceMs: 10_000,
-  onPlayerLost: 'continue',
-};
+const base: SceneSettings = { ...BUILTIN_SCENES.duel, name: 'x', players: 3, tickRate: 120 };
 const scenes: Record<string, SceneSettings> = {
   three: { ...base, name: 'three' },
   two: { ...base, name: 'two', players: 2, hashInterval: 8, hashIntervalMax: 64 },
