@@ -37,8 +37,10 @@ export type {
 } from './messages.ts';
 export {
   APP_EVENT,
+  type AppMessageHandler,
   ConcordDecoder,
   ConcordEncoder,
   concordParser,
   type SocketIoPacket,
+  TAG_APP,
 } from './socketio-parser.ts';

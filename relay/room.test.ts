@@ -8,9 +8,11 @@ describe('MatchRoom input history', () => {
   it('stays bounded when peers never report hashes (no agreed checkpoint to trim at)', () => {
     const settings: SceneSettings = { ...BUILTIN_SCENES.duel, reconnectGraceMs: 1000 };
     const records: unknown[] = [];
-    // Only the log's append is used on this path; the real writer is tested in relay/log.
+    // Only the log's appends are used on this path; the real writer is tested in relay/log.
     const log = {
       append: (r: unknown) => records.push(r),
+      appendInput: (f: number, s: number, input: Uint8Array, ms: number) =>
+        records.push({ type: 'input', f, s, input: [...input], ms }),
       close: async () => {},
     } as unknown as MatchLogWriter;
     const counters: RoomCounters = emptyRoomCounters();

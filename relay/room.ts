@@ -1,9 +1,11 @@
 import {
   encodeServerMessage,
+  INPUT_BYTES,
   type ProtocolErrorCode,
   type SceneSettings,
   type ServerMessage,
 } from '../protocol/index.ts';
+import { InputHistory } from './input-history.ts';
 import type { MatchLogWriter } from './log/index.ts';
 
 /** Where a member's messages go: its current socket. */
@@ -71,13 +73,6 @@ export interface RoomHooks {
   now(): number;
 }
 
-interface HistoryEntry {
-  readonly slot: number;
-  readonly frame: number;
-  readonly input: Uint8Array;
-  readonly currentFrame: number;
-}
-
 interface Resync {
   readonly frame: number;
   readonly targets: Set<number>;
@@ -122,7 +117,7 @@ export class MatchRoom {
   /** The frame of the last state sent to each slot (a full state may follow a failed delta). */
   private readonly sentStates = new Map<number, number>();
   /** Every input forwarded since the last agreed checkpoint, for reconnecting peers. */
-  private history: HistoryEntry[] = [];
+  private readonly history = new InputHistory(INPUT_BYTES);
   /** Frames below this are no longer in the history. */
   private historyFloor = 0;
   private nextHistoryTrim = 4096;
@@ -214,15 +209,9 @@ export class MatchRoom {
     member.nextFrame = frame + 1;
     this.broadcast({ kind: 'input', slot: member.slot, frame, input, currentFrame }, member);
     this.counters.inputsForwarded++;
-    this.history.push({ slot: member.slot, frame, input, currentFrame });
+    this.history.push(member.slot, frame, input, currentFrame);
     if (this.history.length >= this.nextHistoryTrim) this.trimHistory();
-    this.log.append({
-      type: 'input',
-      f: frame,
-      s: member.slot,
-      in: hex(input),
-      ms: this.ms(),
-    });
+    this.log.appendInput(frame, member.slot, input, this.ms());
   }
 
   /**
@@ -237,7 +226,7 @@ export class MatchRoom {
     let latest = 0;
     for (const m of this.members) latest = Math.max(latest, m.nextFrame);
     this.historyFloor = Math.max(this.historyFloor, keepFrom, latest - this.historyWindowFrames());
-    this.history = this.history.filter((h) => h.frame >= this.historyFloor);
+    this.history.dropBelow(this.historyFloor);
     this.nextHistoryTrim = Math.max(4096, 2 * this.history.length);
   }
 
@@ -461,16 +450,7 @@ export class MatchRoom {
       return;
     }
     // A rejoining slot: the state, then every input since it, then live traffic.
-    for (const h of this.history) {
-      if (h.frame < m.frame) continue;
-      this.sendTo(target, {
-        kind: 'input',
-        slot: h.slot,
-        frame: h.frame,
-        input: h.input,
-        currentFrame: h.currentFrame,
-      });
-    }
+    this.history.forEachFrom(m.frame, (h) => this.sendTo(target, { kind: 'input', ...h }));
     target.syncing = false;
     this.log.append({
       type: 'reconnect',
@@ -603,10 +583,4 @@ export class MatchRoom {
     this.hooks.event('match-end', { matchId: this.matchId, reason });
     this.hooks.ended(this);
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
 }

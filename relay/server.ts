@@ -20,8 +20,15 @@ import {
   type ServerMessage,
 } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, initStateHash, NEUTRAL_INPUT } from '../sim/index.ts';
+import { attachAppHandler, detachAppHandler, directLink } from './direct-link.ts';
 import { LOG_FORMAT, LogDirectory, simCodeHash } from './log/index.ts';
-import { emptyRoomCounters, MatchRoom, type Member, type RoomCounters } from './room.ts';
+import {
+  emptyRoomCounters,
+  MatchRoom,
+  type Member,
+  type MemberLink,
+  type RoomCounters,
+} from './room.ts';
 import { BUILTIN_SCENES } from './scenes.ts';
 import { staticFiles } from './static-files.ts';
 
@@ -69,6 +76,8 @@ export interface Relay {
 
 interface Peer {
   readonly socket: Socket;
+  /** Sends encoded messages to this connection (the relay's fast path, see direct-link.ts). */
+  readonly link: MemberLink;
   waitingScene: string | null;
   participantId: string | null;
   room: MatchRoom | null;
@@ -136,18 +145,18 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     pingTimeout: 20_000,
   });
 
-  const send = (socket: Socket, m: ServerMessage): void => {
-    socket.emit(APP_EVENT, encodeServerMessage(m));
+  const send = (peer: Peer, m: ServerMessage): void => {
+    peer.link.send(encodeServerMessage(m));
   };
   const refuse = (peer: Peer, code: ProtocolErrorCode, message: string, refused?: string): void => {
     stats.refused[code] = (stats.refused[code] ?? 0) + 1;
-    send(peer.socket, { kind: 'error', code, message, ...(refused ? { refused } : {}) });
+    send(peer, { kind: 'error', code, message, ...(refused ? { refused } : {}) });
   };
 
   const broadcastWaiting = (scene: string): void => {
     const q = queues.get(scene) ?? [];
     const players = scenes[scene].players;
-    for (const p of q) send(p.socket, { kind: 'waiting', scene, waiting: q.length, players });
+    for (const p of q) send(p, { kind: 'waiting', scene, waiting: q.length, players });
   };
 
   const leaveQueue = (peer: Peer): void => {
@@ -212,7 +221,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         slot,
         participantId: peer.participantId,
         token: randomUUID(),
-        link: { send: (bytes) => peer.socket.emit(APP_EVENT, bytes) },
+        link: peer.link,
         status: 'connected',
         nextFrame: settings.inputDelay,
         doneFrame: null,
@@ -227,7 +236,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     });
     emitEvent('match-start', { matchId, scene, players: peers.length });
     for (const m of room.members) {
-      send(peerOf.get(m)!.socket, {
+      send(peerOf.get(m)!, {
         kind: 'start',
         matchId,
         slot: m.slot,
@@ -268,7 +277,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       if (!member) break;
       const old = peerOf.get(member);
       if (old) old.member = null;
-      if (!room.rejoin(member, { send: (bytes) => peer.socket.emit(APP_EVENT, bytes) })) break;
+      if (!room.rejoin(member, peer.link)) break;
       peer.room = room;
       peer.member = member;
       peerOf.set(member, peer);
@@ -308,7 +317,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         leaveQueue(peer);
         return;
       case 'ping':
-        send(peer.socket, { kind: 'pong', id: m.id, sentMs: m.sentMs });
+        send(peer, { kind: 'pong', id: m.id, sentMs: m.sentMs });
         return;
       default:
         break;
@@ -355,12 +364,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     stats.connections++;
     const peer: Peer = {
       socket,
+      link: directLink(socket),
       waitingScene: null,
       participantId: null,
       room: null,
       member: null,
     };
-    socket.on(APP_EVENT, (data: unknown) => {
+    const onAppMessage = (data: unknown): void => {
       if (!(data instanceof Uint8Array)) {
         refuse(peer, 'MALFORMED', 'a message must be binary');
         return;
@@ -379,12 +389,17 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         emitEvent('handler-error', { error: String(err), kind: m.kind });
         refuse(peer, 'INTERNAL', 'the relay could not handle this message', m.kind);
       }
-    });
+    };
+    // App message frames skip socket.io's event dispatch; an `m` event sent as a generic
+    // socket.io packet still arrives through it.
+    attachAppHandler(socket, onAppMessage);
+    socket.on(APP_EVENT, onAppMessage);
     socket.onAny((event: string) => {
       if (event !== APP_EVENT)
         refuse(peer, 'UNKNOWN_KIND', `unknown event "${String(event).slice(0, 40)}"`);
     });
     socket.on('disconnect', () => {
+      detachAppHandler(socket);
       stats.connections--;
       leaveQueue(peer);
       if (peer.room && peer.member) peer.room.disconnected(peer.member);

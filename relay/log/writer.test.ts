@@ -129,6 +129,46 @@ describe('MatchLogWriter', () => {
     expect(log.records).toEqual([{ type: 'end', reason: 'over', ms: 1 }]);
   });
 
+  it('appendInput writes the very line append writes, and refuses fields out of range', async () => {
+    const cases: [number, number, number[], number][] = [
+      [0, 0, [0, 0, 0, 0], 0],
+      [7, 1, [1, 0x0a, 0xff, 0x10], 116.7],
+      [123_456_789, 15, [0xde, 0xad, 0xbe, 0xef], 1e21],
+      [5, 3, [9, 8, 7, 6], 5e-7],
+    ];
+    const viaAppend = header();
+    const viaTemplate = header();
+    const a = await MatchLogWriter.open(dir, viaAppend.matchId, viaAppend);
+    const b = await MatchLogWriter.open(dir, viaTemplate.matchId, viaTemplate);
+    for (const [f, s, bytes, ms] of cases) {
+      const hex = bytes.map((x) => x.toString(16).padStart(2, '0')).join('');
+      a.append({ type: 'input', f, s, in: hex, ms });
+      b.appendInput(f, s, new Uint8Array(bytes), ms);
+    }
+    const bad: [number, number, Uint8Array, number][] = [
+      [-1, 0, new Uint8Array(4), 0],
+      [1.5, 0, new Uint8Array(4), 0],
+      [1, 16, new Uint8Array(4), 0],
+      [1, 0, new Uint8Array(3), 0],
+      [1, 0, new Uint8Array(4), Number.NaN],
+      [1, 0, new Uint8Array(4), -1],
+    ];
+    for (const [f, s, bytes, ms] of bad) {
+      expect(() => b.appendInput(f, s, bytes, ms)).toThrow(
+        expect.objectContaining({ code: 'BAD_RECORD' }),
+      );
+    }
+    expect(b.records).toBe(a.records);
+    await a.close();
+    await b.close();
+    const lines = (file: string) => readFileSync(file, 'utf8').split('\n').slice(1);
+    expect(lines(b.path)).toEqual(lines(a.path));
+    expect(lines(b.path)).toHaveLength(cases.length + 1); // the last line is empty
+    expect(() => b.appendInput(1, 0, new Uint8Array(4), 0)).toThrow(
+      expect.objectContaining({ code: 'CLOSED' }),
+    );
+  });
+
   it('closeSync while an asynchronous write is in flight keeps every record, in order', async () => {
     const h = header();
     const w = await MatchLogWriter.open(dir, h.matchId, h);

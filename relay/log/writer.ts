@@ -9,6 +9,7 @@ import {
   type HeaderRecord,
   isValidMatchId,
   LogError,
+  MAX_LOG_PLAYERS,
   validateRecord,
 } from './records.ts';
 
@@ -48,6 +49,11 @@ export type WriterState =
   | 'closed';
 
 const DEFAULT_FLUSH_MS = 200;
+
+/** Two lowercase hex digits for each byte value. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) =>
+  b.toString(16).padStart(2, '0'),
+);
 
 /**
  * Appends the records of one match to `<dir>/<matchId>.jsonl`.
@@ -217,6 +223,44 @@ export class MatchLogWriter {
     this.buffer.push(formatRecord(record));
     this.recordCount++;
     if (record.type === 'end') this.lifecycle = 'ended';
+    if (this.timer === null) this.timer = setTimeout(this.onTimer, this.flushIntervalMs);
+  }
+
+  /**
+   * Buffers one input record, `{"type":"input","f":frame,"s":slot,"in":hex,"ms":ms}`, the very
+   * line {@link append} would write for it: the relay's hot path. The line is built from a
+   * template with a few number checks instead of the general validation and `JSON.stringify`
+   * (about a tenth of the cost).
+   * @param frame - the frame the input is stamped for (integer ≥ 0)
+   * @param slot - the player's slot (0–15)
+   * @param input - the 4 input bytes
+   * @param ms - arrival time, ms since the match start (finite, ≥ 0)
+   * @throws LogError `BAD_RECORD` for a field out of range (nothing is buffered); `CLOSED` and
+   *   `IO` as {@link append}.
+   */
+  appendInput(frame: number, slot: number, input: Uint8Array, ms: number): void {
+    if (this.lifecycle !== 'open') {
+      throw new LogError('CLOSED', `match log ${this.matchId} is ${this.lifecycle}: cannot append`);
+    }
+    if (this.failure) throw this.failure;
+    if (
+      !Number.isSafeInteger(frame) ||
+      frame < 0 ||
+      !Number.isInteger(slot) ||
+      slot < 0 ||
+      slot >= MAX_LOG_PLAYERS ||
+      input.length !== 4 ||
+      !(ms >= 0 && ms < Number.POSITIVE_INFINITY)
+    ) {
+      throw new LogError(
+        'BAD_RECORD',
+        `input record: frame ${frame}, slot ${slot}, ${input.length} input bytes, ms ${ms} out of range`,
+      );
+    }
+    this.buffer.push(
+      `{"type":"input","f":${frame},"s":${slot},"in":"${HEX_BYTE[input[0]]}${HEX_BYTE[input[1]]}${HEX_BYTE[input[2]]}${HEX_BYTE[input[3]]}","ms":${ms}}\n`,
+    );
+    this.recordCount++;
     if (this.timer === null) this.timer = setTimeout(this.onTimer, this.flushIntervalMs);
   }
 
