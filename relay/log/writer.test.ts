@@ -84,6 +84,28 @@ describe('MatchLogWriter', () => {
     await w.close();
   });
 
+  it('writers of one interval share a flush tick: a later record is written with an earlier one', async () => {
+    const ha = header();
+    const hb = header();
+    const a = await MatchLogWriter.open(dir, ha.matchId, ha, { flushIntervalMs: 1000 });
+    const b = await MatchLogWriter.open(dir, hb.matchId, hb, { flushIntervalMs: 1000 });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      a.append(input(2));
+      vi.advanceTimersByTime(500);
+      b.append(input(2));
+      vi.advanceTimersByTime(499);
+      expect(a.flushes + b.flushes).toBe(2); // the headers only
+      vi.advanceTimersByTime(1); // the tick a started: b's record goes too, 500 ms early
+    } finally {
+      vi.useRealTimers();
+    }
+    await waitFor(() => a.flushes === 2 && b.flushes === 2, 2000, 'both writes complete');
+    expect(readFileSync(b.path, 'utf8')).toContain('"f":2,');
+    await a.close();
+    await b.close();
+  });
+
   it('keeps records in append order across many timer flushes, and counts them', async () => {
     const h = header();
     const w = await MatchLogWriter.open(dir, h.matchId, h, { flushIntervalMs: 5 });

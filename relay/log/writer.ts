@@ -94,10 +94,30 @@ function flushTicker(intervalMs: number): FlushTicker {
   return ticker;
 }
 
-/** Two lowercase hex digits for each byte value. */
-const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) =>
-  b.toString(16).padStart(2, '0'),
-);
+const INPUT_PREFIX = Buffer.from('{"type":"input","f":', 'latin1');
+const INPUT_SLOT = Buffer.from(',"s":', 'latin1');
+const INPUT_BYTES_KEY = Buffer.from(',"in":"', 'latin1');
+const INPUT_MS = Buffer.from('","ms":', 'latin1');
+/** The longest input line: the fixed parts, 4 hex bytes, two safe integers and a number's text. */
+const INPUT_LINE_MAX_BYTES = 40 + 8 + 2 * 16 + 32;
+/** ASCII codes of the lowercase hex digits. */
+const HEX_DIGIT = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/** Writes the decimal digits of a safe integer ≥ 0 at `p`; returns the position after them. */
+function writeDecimal(b: Buffer, p: number, n: number): number {
+  if (n < 10) {
+    b[p] = 0x30 + n;
+    return p + 1;
+  }
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let x = n;
+  for (let i = p + digits - 1; i >= p; i--) {
+    b[i] = 0x30 + (x % 10);
+    x = Math.floor(x / 10);
+  }
+  return p + digits;
+}
 
 /**
  * Appends the records of one match to `<dir>/<matchId>.jsonl`.
@@ -132,7 +152,9 @@ export class MatchLogWriter {
   private readonly flushIntervalMs: number;
   private readonly clock: () => number;
   private readonly onError: ((error: LogError) => void) | undefined;
-  private buffer: string[] = [];
+  /** Records not yet handed to the write chain, as the file's bytes (UTF-8). */
+  private pending: Buffer = Buffer.allocUnsafe(4096);
+  private pendingBytes = 0;
   /** True while this writer waits for its interval's shared flush tick. */
   private ticking = false;
   /** The write chain; never rejects (failures are kept in `failure`). */
@@ -218,7 +240,7 @@ export class MatchLogWriter {
       );
     }
     const writer = new MatchLogWriter(file, fd, header, options);
-    writer.buffer.push(formatRecord(header));
+    writer.pushText(formatRecord(header));
     writer.recordCount = 1;
     try {
       await writer.flush();
@@ -268,7 +290,7 @@ export class MatchLogWriter {
     if (valid.type === 'header') {
       throw new LogError('BAD_RECORD', 'a header can only be written by MatchLogWriter.open');
     }
-    this.buffer.push(formatRecord(record));
+    this.pushText(formatRecord(record));
     this.recordCount++;
     if (record.type === 'end') this.lifecycle = 'ended';
     if (!this.ticking) this.startTick();
@@ -305,9 +327,7 @@ export class MatchLogWriter {
         `input record: frame ${frame}, slot ${slot}, ${input.length} input bytes, ms ${ms} out of range`,
       );
     }
-    this.buffer.push(
-      `{"type":"input","f":${frame},"s":${slot},"in":"${HEX_BYTE[input[0]]}${HEX_BYTE[input[1]]}${HEX_BYTE[input[2]]}${HEX_BYTE[input[3]]}","ms":${ms}}\n`,
-    );
+    this.pushInput(frame, slot, input, ms);
     this.recordCount++;
     if (!this.ticking) this.startTick();
   }
@@ -376,7 +396,7 @@ export class MatchLogWriter {
     this.clearTimer();
     const chunks = [...this.queued];
     this.queued.length = 0;
-    if (this.buffer.length > 0) chunks.push(this.takeBuffer());
+    if (this.pendingBytes > 0) chunks.push(this.takeBuffer());
     try {
       if (this.failure) throw this.failure;
       for (const chunk of chunks) writeAllSync(this.fd, chunk);
@@ -395,6 +415,46 @@ export class MatchLogWriter {
       if (!this.inFlight) this.closeFdSync();
       this.markClosed();
     }
+  }
+
+  /** Makes room for `bytes` more pending bytes. */
+  private reserve(bytes: number): void {
+    const need = this.pendingBytes + bytes;
+    if (need <= this.pending.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.pending.length));
+    this.pending.copy(grown, 0, 0, this.pendingBytes);
+    this.pending = grown;
+  }
+
+  private pushText(line: string): void {
+    this.reserve(Buffer.byteLength(line, 'utf8'));
+    this.pendingBytes += this.pending.write(line, this.pendingBytes, 'utf8');
+  }
+
+  /**
+   * Writes an input record's line straight into the pending bytes: no string per record (the
+   * relay appends tens of thousands a second, and strings kept until the flush cost the
+   * garbage collector more than building them).
+   */
+  private pushInput(frame: number, slot: number, input: Uint8Array, ms: number): void {
+    this.reserve(INPUT_LINE_MAX_BYTES);
+    const b = this.pending;
+    let p = this.pendingBytes;
+    p += INPUT_PREFIX.copy(b, p); // {"type":"input","f":
+    p = writeDecimal(b, p, frame);
+    p += INPUT_SLOT.copy(b, p); // ,"s":
+    p = writeDecimal(b, p, slot);
+    p += INPUT_BYTES_KEY.copy(b, p); // ,"in":"
+    for (let i = 0; i < 4; i++) {
+      b[p++] = HEX_DIGIT[input[i] >> 4];
+      b[p++] = HEX_DIGIT[input[i] & 15];
+    }
+    p += INPUT_MS.copy(b, p); // ","ms":
+    if (Number.isSafeInteger(ms)) p = writeDecimal(b, p, ms);
+    else p += b.write(String(ms), p, 'latin1'); // JSON.stringify's form of a finite number
+    b[p++] = 0x7d; // }
+    b[p++] = 0x0a; // \n
+    this.pendingBytes = p;
   }
 
   private startTick(): void {
@@ -416,8 +476,8 @@ export class MatchLogWriter {
   }
 
   private takeBuffer(): Chunk {
-    const data = Buffer.from(this.buffer.join(''), 'utf8');
-    this.buffer = [];
+    const data = Buffer.from(this.pending.subarray(0, this.pendingBytes));
+    this.pendingBytes = 0;
     const chunk = { data, position: this.nextPosition };
     this.nextPosition += data.length;
     return chunk;
@@ -426,7 +486,7 @@ export class MatchLogWriter {
   /** Moves the buffer onto the write chain. */
   private schedule(): void {
     this.clearTimer();
-    if (this.buffer.length === 0 || this.failure || this.syncClosed) return;
+    if (this.pendingBytes === 0 || this.failure || this.syncClosed) return;
     const chunk = this.takeBuffer();
     this.queued.push(chunk);
     this.tail = this.tail.then(() => this.write(chunk));
@@ -458,7 +518,7 @@ export class MatchLogWriter {
       null,
       err,
     );
-    this.buffer = [];
+    this.pendingBytes = 0;
     this.onError?.(this.failure);
   }
 
