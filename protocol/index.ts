@@ -37,7 +37,6 @@ export type {
 } from './messages.ts';
 export {
   APP_EVENT,
-  type AppMessageHandler,
   ConcordDecoder,
   ConcordEncoder,
   concordParser,

@@ -197,24 +197,6 @@ describe('ConcordEncoder / ConcordDecoder', () => {
     decoder.destroy();
     expect(seen).toEqual(['a', 'b', 'b']);
   });
-
-  it('hands app message frames to the app handler, past the listeners, until it is removed', () => {
-    const decoder = new ConcordDecoder();
-    const decoded: SocketIoPacket[] = [];
-    const handled: number[][] = [];
-    decoder.on('decoded', (p) => decoded.push(p));
-    decoder.setAppHandler((payload) => handled.push([...payload]));
-    decoder.add(withTag(TAG_APP, new Uint8Array([0x91, 0x07])));
-    const connect = withTag(TAG_PACKET, packr.pack({ type: 0, nsp: '/' }));
-    decoder.add(connect);
-    expect(() => decoder.add(new Uint8Array([9]))).toThrow(ProtocolError);
-    expect(handled).toEqual([[0x91, 0x07]]);
-    expect(decoded).toEqual([{ type: 0, nsp: '/' }]);
-    decoder.setAppHandler(null);
-    decoder.add(withTag(TAG_APP, new Uint8Array([0x90])));
-    expect(handled).toHaveLength(1);
-    expect(decoded[1]).toEqual({ type: 2, nsp: '/', data: [APP_EVENT, new Uint8Array([0x90])] });
-  });
 });
 
 // ---------------------------------------------------------------- a real socket.io server and client

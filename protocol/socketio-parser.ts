@@ -174,9 +174,6 @@ export class ConcordEncoder {
 
 type DecodedListener = (packet: SocketIoPacket) => void;
 
-/** Receives the payload of an app message frame (the encoded Concord message). */
-export type AppMessageHandler = (payload: Uint8Array) => void;
-
 /**
  * Decodes frames from {@link ConcordEncoder} into socket.io packets, emitting each as
  * `'decoded'`. Stateless: every frame is a whole packet. Carries the small emitter API that
@@ -184,19 +181,6 @@ export type AppMessageHandler = (payload: Uint8Array) => void;
  */
 export class ConcordDecoder {
   #listeners = new Map<string, DecodedListener[]>();
-  #appHandler: AppMessageHandler | null = null;
-
-  /**
-   * Routes every app message frame (`[TAG_APP, ...payload]`) straight to `handler` instead of
-   * emitting it as an EVENT packet: the relay's forward path, which skips socket.io's event
-   * dispatch (packet object, `process.nextTick`, middlewares, listeners) for its hottest
-   * traffic. Other frames still go to `'decoded'`. Pass `null` to restore the default.
-   * The handler receives a view of the frame, not a copy; what it throws reaches socket.io
-   * (which closes the connection), so it should catch its own errors.
-   */
-  setAppHandler(handler: AppMessageHandler | null): void {
-    this.#appHandler = handler;
-  }
 
   /**
    * Decodes one frame and emits the packet as `'decoded'`. An app message's payload is a view
@@ -225,10 +209,6 @@ export class ConcordDecoder {
     if (bytes.length === 0) throw new ProtocolError('MALFORMED', 'socket.io frame: empty');
     const tag = bytes[0];
     if (tag === TAG_APP) {
-      if (this.#appHandler !== null) {
-        this.#appHandler(bytes.subarray(1));
-        return;
-      }
       this.emit('decoded', { type: EVENT, nsp: '/', data: [APP_EVENT, bytes.subarray(1)] });
       return;
     }

@@ -84,8 +84,23 @@ describe('directLink and attachAppHandler over a real socket.io connection', () 
     expect(() => link.send(new Uint8Array([1]))).not.toThrow();
   });
 
-  it("refuses a server without Concord's parser", async () => {
-    const { socket } = await pair(null);
+  it('leaves every other packet to socket.io while attached, and refuses a second handler', async () => {
+    const { client, socket } = await pair();
+    const viaHandler: number[] = [];
+    const other: unknown[] = [];
+    attachAppHandler(socket, (b) => viaHandler.push(b[0]));
     expect(() => attachAppHandler(socket, () => {})).toThrow(DirectLinkError);
+    socket.on('other', (x: unknown) => other.push(x));
+    client.emit('other', { a: 1 });
+    client.emit(APP_EVENT, new Uint8Array([4]));
+    await until(() => other.length === 1 && viaHandler.length === 1);
+    expect(other).toEqual([{ a: 1 }]);
+    expect(viaHandler).toEqual([4]);
+  });
+
+  it('refuses a connection that is not engine.io over a websocket', () => {
+    const fake = { conn: { transport: { name: 'polling' }, writeBuffer: [] } } as unknown;
+    expect(() => directLink(fake as ServerSocket)).toThrow(DirectLinkError);
+    expect(() => attachAppHandler(fake as ServerSocket, () => {})).toThrow(DirectLinkError);
   });
 });

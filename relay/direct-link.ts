@@ -2,9 +2,11 @@
  * The relay's fast path through socket.io, for the traffic that dominates it (every input, to
  * every other member of its room):
  *
- * - in: {@link attachAppHandler} makes the connection's {@link ConcordDecoder} hand each app
- *   message frame straight to the relay, skipping socket.io's event dispatch (a packet object,
- *   `process.nextTick`, middlewares, listeners);
+ * - in: {@link attachAppHandler} takes each binary websocket message that is an app message
+ *   frame (`[TAG_APP, ...payload]`) from the connection's websocket before engine.io sees it and
+ *   hands the payload straight to the relay: no engine.io packet and its four events, no
+ *   socket.io decoder, packet object, `process.nextTick` and listeners. Every other message
+ *   (CONNECT, pongs, anything malformed) goes to engine.io as before;
  * - out: {@link directLink} writes each message as one pre-built frame, `[TAG_APP, ...bytes]`
  *   (exactly what `socket.emit(APP_EVENT, bytes)` would put on the wire), straight to the
  *   connection's websocket when engine.io has nothing queued, skipping socket.io's packet and
@@ -14,15 +16,16 @@
  * queues packets only while a write of its own is in flight; a message sent then joins that
  * queue, so frames never overtake one another.
  *
- * Both reach into socket.io and engine.io internals (`Client.decoder`, `Socket.writeBuffer`,
- * the websocket transport's `socket`), checked once per connection: {@link DirectLinkError} at
- * connection time if a socket.io upgrade moved them, rather than a silently slower relay.
+ * Both reach into engine.io internals (`Socket.writeBuffer`, the websocket transport's `socket`
+ * and its one `message` listener), checked once per connection: {@link DirectLinkError} at
+ * connection time if an engine.io upgrade moved them, rather than a silently slower relay.
  */
+import type { EventEmitter } from 'node:events';
 import type { Socket } from 'socket.io';
-import { type AppMessageHandler, ConcordDecoder, TAG_APP } from '../protocol/index.ts';
+import { TAG_APP } from '../protocol/index.ts';
 import type { MemberLink } from './room.ts';
 
-/** socket.io or engine.io no longer look as this module expects. */
+/** engine.io no longer looks as this module expects. */
 export class DirectLinkError extends Error {
   constructor(message: string) {
     super(message);
@@ -31,10 +34,15 @@ export class DirectLinkError extends Error {
 }
 
 /** The parts of a `ws` WebSocket used here. */
-interface WebSocketLike {
+interface WebSocketLike extends EventEmitter {
   readonly readyState: number;
   send(data: Buffer): void;
 }
+
+type MessageListener = (data: unknown, isBinary: boolean) => void;
+
+/** Receives the payload of an app message frame: one encoded Concord message. */
+export type AppMessageHandler = (payload: Uint8Array) => void;
 
 /** The parts of an engine.io socket used here (`writeBuffer` is private in its typings). */
 interface EngineSocketInternals {
@@ -62,19 +70,7 @@ export function appFrame(bytes: Uint8Array): Buffer {
  * @throws DirectLinkError when the connection is not engine.io over a `ws` websocket
  */
 export function directLink(socket: Socket): MemberLink {
-  const conn = socket.conn as unknown as EngineSocketInternals;
-  const transport = conn.transport;
-  const ws = transport?.socket as WebSocketLike | undefined;
-  if (
-    transport?.name !== 'websocket' ||
-    !Array.isArray(conn.writeBuffer) ||
-    typeof ws?.send !== 'function' ||
-    typeof ws.readyState !== 'number'
-  ) {
-    throw new DirectLinkError(
-      'the relay needs engine.io over a ws websocket (transport "websocket", a write buffer, a ws socket): has socket.io changed?',
-    );
-  }
+  const { conn, ws } = internals(socket);
   return {
     send(bytes: Uint8Array): void {
       if (conn.readyState !== 'open') return;
@@ -85,26 +81,66 @@ export function directLink(socket: Socket): MemberLink {
   };
 }
 
+/** Where {@link attachAppHandler} put itself, by websocket, to undo it. */
+const attached = new WeakMap<
+  WebSocketLike,
+  { readonly ours: MessageListener; readonly engine: MessageListener }
+>();
+
 /**
- * Routes `socket`'s app message frames to `handler` from now on, past socket.io's event
- * dispatch; {@link detachAppHandler} undoes it (call it on `disconnect`).
- * @throws DirectLinkError when the server was not created with Concord's parser
+ * Hands `socket`'s app message frames (binary websocket messages whose first byte is `TAG_APP`)
+ * to `handler` from now on, past engine.io and socket.io; {@link detachAppHandler} undoes it
+ * (call it on `disconnect`). The handler gets a view of the message without its tag byte, and
+ * should catch its own errors.
+ * @throws DirectLinkError when the connection is not engine.io over a `ws` websocket with
+ *   exactly one `message` listener (engine.io's), or a handler is attached already
  */
 export function attachAppHandler(socket: Socket, handler: AppMessageHandler): void {
-  decoderOf(socket).setAppHandler(handler);
-}
-
-/** Stops routing `socket`'s app message frames past socket.io (they reach its listeners again). */
-export function detachAppHandler(socket: Socket): void {
-  decoderOf(socket).setAppHandler(null);
-}
-
-function decoderOf(socket: Socket): ConcordDecoder {
-  const decoder = (socket.client as unknown as { decoder?: unknown }).decoder;
-  if (!(decoder instanceof ConcordDecoder)) {
+  const { conn, ws } = internals(socket);
+  const listeners = ws.listeners('message') as MessageListener[];
+  if (attached.has(ws) || listeners.length !== 1) {
     throw new DirectLinkError(
-      "the connection's socket.io decoder is not Concord's: create the server with { parser: concordParser }",
+      `expected engine.io's one message listener on the websocket, found ${listeners.length}${attached.has(ws) ? ' and a handler attached already' : ''}`,
     );
   }
-  return decoder;
+  const engine = listeners[0];
+  const ours: MessageListener = (data, isBinary) => {
+    if (isBinary && data instanceof Uint8Array && data[0] === TAG_APP && conn.readyState === 'open')
+      handler(data.subarray(1));
+    else engine.call(ws, data, isBinary);
+  };
+  ws.removeListener('message', engine);
+  ws.on('message', ours);
+  attached.set(ws, { ours, engine });
+}
+
+/** Gives `socket`'s messages back to engine.io alone (does nothing when none was attached). */
+export function detachAppHandler(socket: Socket): void {
+  const ws = (socket.conn as unknown as EngineSocketInternals).transport?.socket as
+    | WebSocketLike
+    | undefined;
+  const a = ws === undefined ? undefined : attached.get(ws);
+  if (ws === undefined || a === undefined) return;
+  ws.removeListener('message', a.ours);
+  ws.on('message', a.engine);
+  attached.delete(ws);
+}
+
+/** The engine.io socket of `socket` and its `ws` websocket, checked. */
+function internals(socket: Socket): { conn: EngineSocketInternals; ws: WebSocketLike } {
+  const conn = socket.conn as unknown as EngineSocketInternals;
+  const transport = conn.transport;
+  const ws = transport?.socket as WebSocketLike | undefined;
+  if (
+    transport?.name !== 'websocket' ||
+    !Array.isArray(conn.writeBuffer) ||
+    typeof ws?.send !== 'function' ||
+    typeof ws.listeners !== 'function' ||
+    typeof ws.readyState !== 'number'
+  ) {
+    throw new DirectLinkError(
+      'the relay needs engine.io over a ws websocket (transport "websocket", a write buffer, a ws socket): has engine.io changed?',
+    );
+  }
+  return { conn, ws };
 }

@@ -157,6 +157,14 @@ describe('MatchLogWriter', () => {
       [7, 1, [1, 0x0a, 0xff, 0x10], 116.7],
       [123_456_789, 15, [0xde, 0xad, 0xbe, 0xef], 1e21],
       [5, 3, [9, 8, 7, 6], 5e-7],
+      [6, 2, [0, 1, 2, 3], 0.30000000000000004],
+      // Times in tenths of a ms, as the relay writes them.
+      ...Array.from({ length: 500 }, (_, i): [number, number, number[], number] => [
+        i + 10,
+        i % 16,
+        [i & 0xff, 1, 2, 3],
+        Math.round(i * 1234.567) / 10,
+      ]),
     ];
     const viaAppend = header();
     const viaTemplate = header();

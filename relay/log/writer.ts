@@ -440,18 +440,29 @@ export class MatchLogWriter {
     this.reserve(INPUT_LINE_MAX_BYTES);
     const b = this.pending;
     let p = this.pendingBytes;
-    p += INPUT_PREFIX.copy(b, p); // {"type":"input","f":
+    b.set(INPUT_PREFIX, p);
+    p += INPUT_PREFIX.length; // {"type":"input","f":
     p = writeDecimal(b, p, frame);
-    p += INPUT_SLOT.copy(b, p); // ,"s":
+    b.set(INPUT_SLOT, p);
+    p += INPUT_SLOT.length; // ,"s":
     p = writeDecimal(b, p, slot);
-    p += INPUT_BYTES_KEY.copy(b, p); // ,"in":"
+    b.set(INPUT_BYTES_KEY, p);
+    p += INPUT_BYTES_KEY.length; // ,"in":"
     for (let i = 0; i < 4; i++) {
       b[p++] = HEX_DIGIT[input[i] >> 4];
       b[p++] = HEX_DIGIT[input[i] & 15];
     }
-    p += INPUT_MS.copy(b, p); // ","ms":
+    b.set(INPUT_MS, p);
+    p += INPUT_MS.length; // ","ms":
+    const tenths = Math.round(ms * 10);
     if (Number.isSafeInteger(ms)) p = writeDecimal(b, p, ms);
-    else p += b.write(String(ms), p, 'latin1'); // JSON.stringify's form of a finite number
+    else if (tenths / 10 === ms && tenths < 1e15) {
+      // The relay's times are in tenths of a ms: ms is the double nearest to "a.d", so that is
+      // its shortest round-trip form, JSON.stringify's.
+      p = writeDecimal(b, p, Math.floor(tenths / 10));
+      b[p++] = 0x2e; // .
+      b[p++] = 0x30 + (tenths % 10);
+    } else p += b.write(String(ms), p, 'latin1'); // JSON.stringify's form of a finite number
     b[p++] = 0x7d; // }
     b[p++] = 0x0a; // \n
     this.pendingBytes = p;
