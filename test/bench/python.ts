@@ -1,0 +1,323 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { SimRunner } from '../../client/session/runner.ts';
+import { SyncSession } from '../../client/session/session.ts';
+import type { SaveStrategy, SessionEvent, SessionRequest } from '../../client/session/types.ts';
+import {
+  duel,
+  type Frame,
+  type Input,
+  initStateHash,
+  Prng,
+  randomDuelInput,
+  type Sim,
+  stateHash,
+} from '../../sim/index.ts';
+import { createPythonSim, loadConcordPyodide } from '../../sim/python/index.ts';
+import { type Measured, measure, printTable } from './measure.ts';
+
+const WINDOW = 8;
+const PLAYERS = 2;
+/** The kitchen scene's session settings (relay scene table): what a peer of that scene runs. */
+const SCENE = { inputDelay: 1, maxPredictionWindow: WINDOW, hashInterval: 10 } as const;
+const LOAD_RUNS = 3;
+const CREATE_RUNS = 7;
+const KITCHEN = fileURLToPath(new URL('../../examples/kitchen.py', import.meta.url));
+const PYODIDE_MODULE = fileURLToPath(new URL('../../sim/python/pyodide.ts', import.meta.url));
+
+/**
+ * What a Python sim costs a peer, beside the built-in duel sim in the same run (both 2 players):
+ * Pyodide load time in Node (a fresh process per run, median of 3), environment create time, per
+ * frame step / save (`get_state`) / load (`set_state`) / encode / hash, and one full-window
+ * (8-frame) rollback as a peer's {@link SimRunner} carries out the requests a real
+ * {@link SyncSession} makes: ring saving (load + 8 × (step + save)), sparse saving frame by frame
+ * (load + 8 × step + 1 save) and sparse saving batched (load + `stepMany(8)` + 1 save). Times are
+ * medians (p50) in µs; `npm run bench -- python`.
+ */
+export async function pythonBench(): Promise<Record<string, unknown>> {
+  await initStateHash();
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'cpu',
+    cores: os.cpus().length,
+    node: process.version,
+    loadavg1: os.loadavg()[0],
+  };
+
+  // Pyodide load: a fresh Node process each time, as a bot, a replay or the relay pays it.
+  const loadMs: number[] = [];
+  for (let i = 0; i < LOAD_RUNS; i++) loadMs.push(await pyodideLoadInFreshProcess());
+  let t = performance.now(); // clock-ok: a benchmark
+  const pyodide = await loadConcordPyodide();
+  const inProcessLoadMs = performance.now() - t; // clock-ok
+
+  const source = readFileSync(KITCHEN, 'utf8');
+  const createMs: number[] = [];
+  for (let i = 0; i < CREATE_RUNS; i++) {
+    t = performance.now(); // clock-ok
+    const s = createPythonSim(pyodide, { source, players: PLAYERS, seed: i + 1 });
+    createMs.push(performance.now() - t); // clock-ok
+    s.dispose();
+  }
+  const duelCreateRuns: number[] = [];
+  for (let i = 0; i < CREATE_RUNS; i++) {
+    t = performance.now(); // clock-ok
+    duel.create({ players: PLAYERS, seed: i + 1 });
+    duelCreateRuns.push(performance.now() - t); // clock-ok
+  }
+  const duelCreateMs = median(duelCreateRuns);
+
+  const kitchen = () => createPythonSim(pyodide, { source, players: PLAYERS, seed: 1 });
+  const duelSim = () => duel.create({ players: PLAYERS, seed: 1 });
+  const rngK = Prng.fromSeed(5);
+  const kitchenInput = (): Input[] => Array.from({ length: PLAYERS }, () => press(rngK.nextInt(6)));
+  const rngD = Prng.fromSeed(5);
+  const duelInput = (): Input[] =>
+    Array.from({ length: PLAYERS }, () => randomDuelInput(rngD.nextU32()));
+
+  const perFrame = {
+    kitchen: await perFrameCosts(kitchen(), kitchenInput),
+    duel: await perFrameCosts(duelSim(), duelInput),
+  };
+
+  const ring = rollbackScenario('ring');
+  const sparse = rollbackScenario('sparse');
+  const rollback = {
+    kitchen: await rollbackCosts(kitchen, ring, sparse),
+    duel: await rollbackCosts(duelSim, ring, sparse),
+  };
+
+  const us = (m: Measured) => m.p50Us;
+  const rows: string[][] = [];
+  const row = (name: string, k: Measured | number | null, d: Measured | number | null) => {
+    const v = (x: Measured | number | null) =>
+      x === null ? '-' : (typeof x === 'number' ? x : us(x)).toFixed(1);
+    const ratio =
+      k !== null && d !== null
+        ? ((typeof k === 'number' ? k : us(k)) / (typeof d === 'number' ? d : us(d))).toFixed(0)
+        : '-';
+    rows.push([name, v(k), v(d), ratio === '-' ? '-' : `${ratio}×`]);
+  };
+  const loadMedianMs = median(loadMs);
+  const createMedianMs = median(createMs);
+  row('Pyodide load, fresh process (ms, median of 3)', loadMedianMs, null);
+  row('Pyodide load in this process (ms)', inProcessLoadMs, null);
+  row(`create env (ms, median of ${CREATE_RUNS})`, createMedianMs, duelCreateMs);
+  row('step', perFrame.kitchen.step, perFrame.duel.step);
+  row('save (get_state)', perFrame.kitchen.save, perFrame.duel.save);
+  row('load (set_state)', perFrame.kitchen.load, perFrame.duel.load);
+  row('encode (canonical bytes)', perFrame.kitchen.encode, perFrame.duel.encode);
+  row('hash (xxhash64 of the bytes)', perFrame.kitchen.hash, perFrame.duel.hash);
+  row('rollback ring: load + 8 × (step + save)', rollback.kitchen.ring, rollback.duel.ring);
+  row('rollback sparse: load + 8 × step + save', rollback.kitchen.sparse, rollback.duel.sparse);
+  row(
+    'rollback sparse batched: load + stepMany(8) + save',
+    rollback.kitchen.sparseBatched,
+    rollback.duel.sparseBatched,
+  );
+  printTable(
+    `Python (kitchen) vs TypeScript (duel), ${PLAYERS} players, rollback window ${WINDOW}, ` +
+      `p50 µs unless marked (${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ` +
+      `load average ${machine.loadavg1.toFixed(2)})`,
+    ['operation', 'kitchen', 'duel', 'kitchen/duel'],
+    rows,
+  );
+
+  const ringUs = us(rollback.kitchen.ring);
+  const sparseUs = us(rollback.kitchen.sparse);
+  const batchedUs = us(rollback.kitchen.sparseBatched);
+  const cheaper = batchedUs <= ringUs ? 'sparse (batched)' : 'ring';
+  const factor = batchedUs <= ringUs ? ringUs / batchedUs : batchedUs / ringUs;
+  const best = Math.min(ringUs, batchedUs);
+  const verdict =
+    `verdict: for the Python kitchen sim ${cheaper} saving is cheaper, ${factor.toFixed(1)}× ` +
+    `(8-frame rollback: ring ${(ringUs / 1000).toFixed(2)} ms, sparse ${(sparseUs / 1000).toFixed(2)} ms, ` +
+    `sparse batched ${(batchedUs / 1000).toFixed(2)} ms); the cheaper one is ` +
+    `${best < 2000 ? 'under' : 'OVER'} 2 ms (${(best / 1000).toFixed(2)} ms), ring is ` +
+    `${ringUs < 2000 ? 'under' : 'over'} 2 ms. Duel: ring ${us(rollback.duel.ring).toFixed(1)} µs, ` +
+    `sparse ${us(rollback.duel.sparse).toFixed(1)} µs.`;
+  console.log(`\n${verdict}`);
+
+  const figures = (m: Record<string, Measured>) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v]));
+  return {
+    machine,
+    players: PLAYERS,
+    window: WINDOW,
+    pyodideLoadMs: { runs: loadMs, median: loadMedianMs, inProcess: inProcessLoadMs },
+    createMs: { kitchen: { runs: createMs, median: createMedianMs }, duel: duelCreateMs },
+    stateBytes: { kitchen: perFrame.kitchen.stateBytes, duel: perFrame.duel.stateBytes },
+    perFrameUs: {
+      kitchen: figures(perFrame.kitchen.measured),
+      duel: figures(perFrame.duel.measured),
+    },
+    rollbackUs: {
+      kitchen: { ring: ringUs, sparse: sparseUs, sparseBatched: batchedUs },
+      duel: {
+        ring: us(rollback.duel.ring),
+        sparse: us(rollback.duel.sparse),
+        sparseBatched: us(rollback.duel.sparseBatched),
+      },
+      details: { kitchen: rollback.kitchen, duel: rollback.duel },
+    },
+    cheaperSaveStrategy: batchedUs <= ringUs ? 'sparse' : 'ring',
+    cheaperByFactor: factor,
+    rollbackUnder2Ms: best < 2000,
+    verdict,
+  };
+}
+
+/** The kitchen's discrete action `a` (0 noop .. 5 interact) as the input that maps to it. */
+function press(a: number): Input {
+  return { buttons: a === 0 ? 0 : 1 << (a - 1), x: 0, y: 0 };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Imports the adapter's loader and loads Pyodide in a new Node process; returns its ms. */
+async function pyodideLoadInFreshProcess(): Promise<number> {
+  const script =
+    'const t = performance.now();' +
+    `const { loadConcordPyodide } = await import(${JSON.stringify(PYODIDE_MODULE)});` +
+    'await loadConcordPyodide();' +
+    'console.log(JSON.stringify({ ms: performance.now() - t }));';
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    { timeout: 120_000 },
+  );
+  const ms = (JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { ms?: unknown }).ms;
+  if (typeof ms !== 'number') throw new Error(`Pyodide load child printed ${stdout}`);
+  return ms;
+}
+
+interface PerFrame {
+  readonly stateBytes: number;
+  readonly step: Measured;
+  readonly save: Measured;
+  readonly load: Measured;
+  readonly encode: Measured;
+  readonly hash: Measured;
+  readonly measured: Record<string, Measured>;
+}
+
+/** Per-frame costs of `sim` after 300 frames of play, each operation measured on its own. */
+async function perFrameCosts<Snap>(sim: Sim<Snap>, next: () => Input[]): Promise<PerFrame> {
+  for (let f = 0; f < 300; f++) sim.step(next());
+  const inputs = Array.from({ length: 1024 }, next);
+  let i = 0;
+  const snap = sim.save();
+  const bytes = sim.encode(snap);
+  let sink: unknown;
+  const m = await measure({
+    step: () => sim.step(inputs[i++ & 1023]),
+    save: () => {
+      sink = sim.save();
+    },
+    load: () => sim.load(snap),
+    encode: () => {
+      sink = sim.encode(snap);
+    },
+    hash: () => {
+      sink = stateHash(bytes);
+    },
+  });
+  void sink;
+  return {
+    stateBytes: bytes.length,
+    step: m.step,
+    save: m.save,
+    load: m.load,
+    encode: m.encode,
+    hash: m.hash,
+    measured: m,
+  };
+}
+
+/**
+ * The ticks of slot 0 in a 2-player session with the kitchen scene's settings up to and
+ * including one that rolls back exactly {@link WINDOW} frames, and that rollback's requests
+ * (load through the last re-simulated frame's save; the tick's own new frame, checksums and frees
+ * left out so that the slice can run again and again).
+ */
+interface RollbackScenario {
+  readonly strategy: SaveStrategy;
+  /** Every tick's requests before the rollback tick. */
+  readonly before: readonly SessionRequest[][];
+  /** The rollback: load, advances and saves, as the session asked for them. */
+  readonly rollback: readonly SessionRequest[];
+  readonly loadFrame: Frame;
+}
+
+function rollbackScenario(strategy: SaveStrategy): RollbackScenario {
+  const s = new SyncSession({ players: PLAYERS, localSlot: 0, saveStrategy: strategy, ...SCENE });
+  const events: SessionEvent[] = [];
+  s.on((e) => events.push(e));
+  const remote = (f: Frame) => press(1 + (Math.floor(f / 5) % 5));
+  const send = (f: Frame, input: Input) =>
+    s.receive(1, { kind: 'input', frame: f, input, currentFrame: f }, 0);
+  const before: SessionRequest[][] = [];
+  // Play in step (every remote input known a frame ahead) up to confirmed frame 41, chosen so
+  // that no hash-check frame (a multiple of 10) falls inside the window that follows.
+  const settled = 41;
+  for (let f = SCENE.inputDelay; f <= settled; f++) send(f, remote(f));
+  while (s.frame < settled + 1) before.push(s.advanceFrame(press(0), 0).requests);
+  // Withhold the remote inputs while this peer predicts ahead: the ring rolls back to the first
+  // mispredicted frame, sparse saving to its confirmed save.
+  const target = strategy === 'ring' ? settled + 1 + WINDOW : settled + WINDOW;
+  while (s.frame < target) before.push(s.advanceFrame(press(0), 0).requests);
+  const predicted = remote(settled);
+  for (let f = settled + 1; f <= target; f++) send(f, press(predicted.buttons === 1 ? 2 : 1));
+  const tick = s.advanceFrame(press(0), 0).requests;
+  const rb = events.find((e) => e.type === 'rollback');
+  if (rb?.type !== 'rollback' || rb.depth !== WINDOW || rb.toFrame !== target) {
+    throw new Error(
+      `${strategy} scenario did not roll back ${WINDOW} frames: ${JSON.stringify(rb)}`,
+    );
+  }
+  const end = tick.findIndex((r) => r.kind === 'advance' && r.frame === target);
+  const rollback = tick.slice(0, end).filter((r) => r.kind !== 'free' && r.kind !== 'checksum');
+  const shape = rollback.map((r) => r.kind).join(',');
+  const expected =
+    strategy === 'ring'
+      ? ['load', ...Array(WINDOW).fill('advance,save')].join(',')
+      : ['load', ...Array(WINDOW).fill('advance'), 'save'].join(',');
+  if (shape !== expected) throw new Error(`${strategy} rollback requests are ${shape}`);
+  return { strategy, before, rollback, loadFrame: rb.fromFrame };
+}
+
+/** A runner that has carried out the scenario's ticks before the rollback on a fresh sim. */
+function runnerAt<Snap>(sim: Sim<Snap>, sc: RollbackScenario, batchSteps: boolean) {
+  const runner = new SimRunner(sim, { batchSteps });
+  for (const requests of sc.before) runner.run(requests);
+  return runner;
+}
+
+/** The rollback requests of each strategy carried out by a peer's runner, repeatedly. */
+async function rollbackCosts<Snap>(
+  make: () => Sim<Snap>,
+  ring: RollbackScenario,
+  sparse: RollbackScenario,
+): Promise<{ ring: Measured; sparse: Measured; sparseBatched: Measured; batches: number }> {
+  const r = runnerAt(make(), ring, true);
+  const sp = runnerAt(make(), sparse, false);
+  const sb = runnerAt(make(), sparse, true);
+  const m = await measure({
+    ring: () => r.run(ring.rollback),
+    sparse: () => sp.run(sparse.rollback),
+    sparseBatched: () => sb.run(sparse.rollback),
+  });
+  // Each runner re-simulated to the same frame from the same state: their results must agree.
+  const hashOf = (x: SimRunner<Snap>) => stateHash(x.sim.encode(x.sim.save()));
+  const target = sparse.loadFrame + WINDOW;
+  if (sp.sim.frame !== target || sb.sim.frame !== target || hashOf(sp) !== hashOf(sb)) {
+    throw new Error('sparse rollback batched and frame by frame ended in different states');
+  }
+  return { ring: m.ring, sparse: m.sparse, sparseBatched: m.sparseBatched, batches: sb.batches };
+}
