@@ -21,6 +21,7 @@ import {
 } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, initStateHash, NEUTRAL_INPUT } from '../sim/index.ts';
 import { type HeaderRecord, LOG_FORMAT, LogDirectory, simCodeHash } from './log/index.ts';
+import { pyodideFiles } from './pyodide-files.ts';
 import { emptyRoomCounters, MatchRoom, type Member, type RoomCounters } from './room.ts';
 import {
   BUILTIN_PYTHON_SCENES,
@@ -29,7 +30,6 @@ import {
   type PythonSceneOptions,
   type PythonSceneSource,
 } from './scenes.ts';
-import { pyodideFiles } from './pyodide-files.ts';
 import { staticFiles } from './static-files.ts';
 
 /** Settings of {@link startRelay}. */

@@ -1,0 +1,106 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/** The URL path under which the relay serves Pyodide's files. */
+export const PYODIDE_URL_PREFIX = '/pyodide/';
+
+/**
+ * Content types by file extension. Only these kinds of file are served: Pyodide's loader
+ * (`pyodide.mjs`, `pyodide.asm.mjs`, with source maps), its WebAssembly, the standard library
+ * zip, the lock file, and the wheels and zips of extra packages a deployment adds.
+ */
+const TYPES: Record<string, string> = {
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.map': 'application/json',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.zip': 'application/zip',
+  '.whl': 'application/zip',
+  '.tar': 'application/x-tar',
+};
+
+/**
+ * The directory of the installed `pyodide` npm package, found the way Node resolves it from this
+ * file (so it works from a checkout, an installed package and a workspace alike).
+ * @throws Error naming the package when it is not installed
+ */
+export function pyodidePackageDir(): string {
+  const require = createRequire(import.meta.url);
+  let manifest: string;
+  try {
+    manifest = require.resolve('pyodide/package.json');
+  } catch {
+    throw new Error(
+      'the "pyodide" package is not installed (run "npm install"): the relay serves its files to browsers',
+    );
+  }
+  const dir = path.dirname(manifest);
+  for (const f of ['pyodide.mjs', 'pyodide.asm.wasm', 'python_stdlib.zip', 'pyodide-lock.json']) {
+    if (!existsSync(path.join(dir, f))) {
+      throw new Error(`the "pyodide" package at ${dir} lacks ${f}: reinstall it`);
+    }
+  }
+  return dir;
+}
+
+/**
+ * An HTTP handler that serves the installed Pyodide package's files at `/pyodide/<file>` for
+ * GET and HEAD (`pyodide.mjs`, `pyodide.asm.mjs`, `pyodide.asm.wasm` as `application/wasm`,
+ * `python_stdlib.zip`, `pyodide-lock.json`, and any wheel a deployment put next to them), so
+ * that browsers load Python from the relay, never from a CDN. Only plain file names directly in
+ * the package directory are served (no sub-paths, no dot files). Returns false for requests
+ * outside `/pyodide/`, so the relay can try its other routes; answers 404 for a file that is
+ * not there or not of a served kind.
+ *
+ * @param dir the package directory (default {@link pyodidePackageDir})
+ * @throws Error when the package is not installed or incomplete (at creation, not per request)
+ */
+export function pyodideFiles(
+  dir: string = pyodidePackageDir(),
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const base = path.resolve(dir);
+  const notFound = (res: ServerResponse, why: string): void => {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(`${why}\n`);
+  };
+  return (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    if (!pathname.startsWith(PYODIDE_URL_PREFIX)) return false;
+    let name: string;
+    try {
+      name = decodeURIComponent(pathname.slice(PYODIDE_URL_PREFIX.length));
+    } catch {
+      notFound(res, 'bad file name');
+      return true;
+    }
+    const type = TYPES[path.extname(name)];
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/.test(name) || !type) {
+      notFound(res, `not a Pyodide file: ${JSON.stringify(name)}`);
+      return true;
+    }
+    const file = path.join(base, name);
+    stat(file).then(
+      (s) => {
+        if (!s.isFile()) {
+          notFound(res, 'not found');
+          return;
+        }
+        res.writeHead(200, {
+          'content-type': type,
+          'content-length': s.size,
+          // The files belong to the installed version; the lock file names that version.
+          'cache-control': 'no-cache',
+        });
+        if (req.method === 'HEAD') res.end();
+        else createReadStream(file).pipe(res);
+      },
+      () => notFound(res, `no ${name} in the installed Pyodide package`),
+    );
+    return true;
+  };
+}
