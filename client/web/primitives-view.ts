@@ -311,8 +311,9 @@ export class PrimitivesScene extends Phaser.Scene {
           shapes()
             .fillStyle(placeholderColour(p.name), 1)
             .fillRect(p.x, p.y, w, h)
-            .lineStyle(1, 0xffffff, 0.8)
+            .lineStyle(1, 0xffffff, 1)
             .strokeRect(p.x + 0.5, p.y + 0.5, w - 1, h - 1)
+            .lineStyle(2, 0xffffff, 1)
             .lineBetween(p.x, p.y, p.x + w, p.y + h)
             .lineBetween(p.x + w, p.y, p.x, p.y + h);
           const size = Math.max(6, Math.min(12, Math.floor(h / 3)));

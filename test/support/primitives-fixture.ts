@@ -1,0 +1,94 @@
+/**
+ * A browser page for test/primitives-view.test.ts: one {@link createPrimitivesGame} in a fixed
+ * size parent, drawing whatever the test hands to `window.fixture.show`. `?renderer=` picks
+ * Phaser's renderer (`auto`, `webgl` or `canvas`), `?width=` and `?height=` the parent's size in
+ * CSS pixels.
+ */
+import Phaser from 'phaser';
+import type { RendererChoice } from '../../client/web/duel-view.ts';
+import {
+  canvasSizeFor,
+  createPrimitivesGame,
+  type PrimitivesScene,
+} from '../../client/web/primitives-view.ts';
+import type { DrawPrimitive } from '../../sim/python/index.ts';
+
+const params = new URLSearchParams(location.search);
+const renderer = (params.get('renderer') ?? 'auto') as RendererChoice;
+const parent = document.createElement('div');
+parent.id = 'game';
+parent.style.width = `${Number(params.get('width') ?? 800)}px`;
+parent.style.height = `${Number(params.get('height') ?? 400)}px`;
+document.body.style.margin = '0';
+document.body.append(parent);
+
+let current: readonly DrawPrimitive[] | null = null;
+const view = createPrimitivesGame(parent, () => current, renderer);
+const scene = (): PrimitivesScene => view.game.scene.getScene('primitives') as PrimitivesScene;
+
+/** Counts rendered display frames, so that the test can wait for a draw to reach the canvas. */
+let renders = 0;
+view.game.events.on('postrender', () => {
+  renders++;
+});
+
+/** What the test drives and reads. */
+const fixture = {
+  /** Hands over primitives; returns once two more frames have rendered. */
+  async show(primitives: readonly DrawPrimitive[] | null): Promise<void> {
+    current = primitives;
+    const target = renders + 2;
+    while (renders < target) await new Promise((r) => requestAnimationFrame(r));
+  },
+  /** Replaces entry `i` of the array shown now, keeping the array itself (its identity). */
+  async mutateInPlace(i: number, p: DrawPrimitive): Promise<void> {
+    (current as DrawPrimitive[])[i] = p;
+    const target = renders + 2;
+    while (renders < target) await new Promise((r) => requestAnimationFrame(r));
+  },
+  /** The colour of one canvas pixel as the renderer drew it, `[r, g, b, a]`. */
+  pixel(x: number, y: number): Promise<[number, number, number, number]> {
+    return new Promise((resolve) => {
+      view.game.renderer.snapshotPixel(x, y, (c) => {
+        const colour = c as Phaser.Display.Color;
+        resolve([colour.red, colour.green, colour.blue, colour.alpha]);
+      });
+    });
+  },
+  renderer: () => view.renderer(),
+  canvasSize: () => view.canvasSize(),
+  lastError: () => view.lastError()?.message ?? null,
+  /** The visible Text objects: content, position, origin, font size and colour. */
+  texts: () =>
+    scene()
+      .children.list.filter(
+        (o): o is Phaser.GameObjects.Text => o instanceof Phaser.GameObjects.Text && o.visible,
+      )
+      .map((t) => ({
+        text: t.text,
+        x: t.x,
+        y: t.y,
+        originX: t.originX,
+        originY: t.originY,
+        fontSize: String(t.style.fontSize),
+        color: String(t.style.color),
+      })),
+  pooledTexts: () => scene().pooledTexts,
+  canvasSizeFor,
+  /** Where the canvas is on the page and how big it is shown, in CSS pixels. */
+  canvasBox: () => {
+    const r = view.game.canvas.getBoundingClientRect();
+    const p = parent.getBoundingClientRect();
+    return {
+      left: r.left - p.left,
+      top: r.top - p.top,
+      width: r.width,
+      height: r.height,
+      canvasWidth: view.game.canvas.width,
+      canvasHeight: view.game.canvas.height,
+    };
+  },
+  destroy: () => view.destroy(),
+};
+
+(window as unknown as { fixture: typeof fixture }).fixture = fixture;
