@@ -24,6 +24,8 @@ const PLAYERS = 2;
 /** The kitchen scene's session settings (relay scene table): what a peer of that scene runs. */
 const SCENE = { inputDelay: 1, maxPredictionWindow: WINDOW, hashInterval: 10 } as const;
 const LOAD_RUNS = 3;
+/** Busy share of the whole machine, in % of one core, below which it counts as quiet. */
+const QUIET_CPU_PCT = 20;
 const CREATE_RUNS = 7;
 const KITCHEN = fileURLToPath(new URL('../../examples/kitchen.py', import.meta.url));
 const PYODIDE_MODULE = fileURLToPath(new URL('../../sim/python/pyodide.ts', import.meta.url));
@@ -35,7 +37,7 @@ const PYODIDE_MODULE = fileURLToPath(new URL('../../sim/python/pyodide.ts', impo
  * (8-frame) rollback as a peer's {@link SimRunner} carries out the requests a real
  * {@link SyncSession} makes: ring saving (load + 8 × (step + save)), sparse saving frame by frame
  * (load + 8 × step + 1 save) and sparse saving batched (load + `stepMany(8)` + 1 save). Times are
- * medians (p50) in µs; `npm run bench -- python`.
+ * medians (p50) in µs; `npm run bench -- python [--quiet-wait=S]`.
  */
 export async function pythonBench(): Promise<Record<string, unknown>> {
   await initStateHash();
@@ -43,10 +45,17 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
     cpu: os.cpus()[0]?.model ?? 'cpu',
     cores: os.cpus().length,
     node: process.version,
-    loadavg1: os.loadavg()[0],
+  };
+
+  const waitMs = quietWaitSeconds() * 1000;
+  /** The machine's busy share (% of a core) in the second before each group of measurements. */
+  const otherCpuPct: Record<string, number> = {};
+  const quiet = async (group: string) => {
+    if (waitMs > 0) otherCpuPct[group] = Math.round(await waitForQuiet(waitMs));
   };
 
   // Pyodide load: a fresh Node process each time, as a bot, a replay or the relay pays it.
+  await quiet('pyodideLoad');
   const loadMs: number[] = [];
   for (let i = 0; i < LOAD_RUNS; i++) loadMs.push(await pyodideLoadInFreshProcess());
   let t = performance.now(); // clock-ok: a benchmark
@@ -77,17 +86,17 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
   const duelInput = (): Input[] =>
     Array.from({ length: PLAYERS }, () => randomDuelInput(rngD.nextU32()));
 
-  const perFrame = {
-    kitchen: await perFrameCosts(kitchen(), kitchenInput),
-    duel: await perFrameCosts(duelSim(), duelInput),
-  };
+  await quiet('perFrameKitchen');
+  const kitchenFrame = await perFrameCosts(kitchen(), kitchenInput);
+  await quiet('perFrameDuel');
+  const perFrame = { kitchen: kitchenFrame, duel: await perFrameCosts(duelSim(), duelInput) };
 
   const ring = rollbackScenario('ring');
   const sparse = rollbackScenario('sparse');
-  const rollback = {
-    kitchen: await rollbackCosts(kitchen, ring, sparse),
-    duel: await rollbackCosts(duelSim, ring, sparse),
-  };
+  await quiet('rollbackKitchen');
+  const kitchenRollback = await rollbackCosts(kitchen, ring, sparse);
+  await quiet('rollbackDuel');
+  const rollback = { kitchen: kitchenRollback, duel: await rollbackCosts(duelSim, ring, sparse) };
 
   const us = (m: Measured) => m.p50Us;
   const rows: string[][] = [];
@@ -120,7 +129,7 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
   printTable(
     `Python (kitchen) vs TypeScript (duel), ${PLAYERS} players, rollback window ${WINDOW}, ` +
       `p50 µs unless marked (${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ` +
-      `load average ${machine.loadavg1.toFixed(2)})`,
+      `other processes before each group: ${Object.values(otherCpuPct).join(', ') || '-'} % of a core)`,
     ['operation', 'kitchen', 'duel', 'kitchen/duel'],
     rows,
   );
@@ -144,6 +153,7 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
     Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v]));
   return {
     machine,
+    otherCpuPct,
     players: PLAYERS,
     window: WINDOW,
     pyodideLoadMs: { runs: loadMs, median: loadMedianMs, inProcess: inProcessLoadMs },
@@ -320,4 +330,49 @@ async function rollbackCosts<Snap>(
     throw new Error('sparse rollback batched and frame by frame ended in different states');
   }
   return { ring: m.ring, sparse: m.sparse, sparseBatched: m.sparseBatched, batches: sb.batches };
+}
+
+/**
+ * `--quiet-wait=S` (or `CONCORD_BENCH_QUIET_WAIT_SECONDS`): before each group of measurements,
+ * wait up to S seconds (default 30) for a second in which the machine's other processes used
+ * less than {@link QUIET_CPU_PCT} % of a core. 0 measures at once.
+ */
+function quietWaitSeconds(): number {
+  const flag = process.argv.find((a) => a.startsWith('--quiet-wait='));
+  const text = flag
+    ? flag.slice('--quiet-wait='.length)
+    : process.env.CONCORD_BENCH_QUIET_WAIT_SECONDS;
+  if (text === undefined || text === '') return 30;
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < 0)
+    throw new Error(`quiet-wait: expected seconds >= 0, got "${text}"`);
+  return v;
+}
+
+/** Busy and idle time of all cores since boot, ms. */
+function machineTimes(): { busy: number; idle: number } {
+  let busy = 0;
+  let idle = 0;
+  for (const c of os.cpus()) {
+    busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+    idle += c.times.idle;
+  }
+  return { busy, idle };
+}
+
+/**
+ * Waits (this process idle) until the machine was quiet for a whole second or `maxWaitMs`
+ * passed; returns the last second's busy share of the machine, % of one core.
+ */
+async function waitForQuiet(maxWaitMs: number): Promise<number> {
+  const deadline = performance.now() + maxWaitMs; // clock-ok: a benchmark
+  let pct: number;
+  do {
+    const a = machineTimes();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = machineTimes();
+    const busy = b.busy - a.busy;
+    pct = (busy / (busy + b.idle - a.idle)) * os.cpus().length * 100;
+  } while (pct > QUIET_CPU_PCT && performance.now() < deadline); // clock-ok
+  return pct;
 }
