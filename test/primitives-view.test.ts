@@ -35,6 +35,7 @@ interface Fixture {
     color: string;
   }[];
   pooledTexts(): number;
+  pixelScale(): number;
   canvasSizeFor(p: readonly DrawPrimitive[]): { width: number; height: number };
   canvasBox(): {
     left: number;
@@ -177,9 +178,11 @@ describe.each(['canvas', 'webgl'])('the primitives view, %s renderer', (renderer
       expect(await fx.canvasSize()).toEqual({ width: 336, height: 264 });
       expect(await fx.lastError()).toBeNull();
 
-      // Canvas pixels: 336 × 264, shown scaled to the parent's height, centred.
+      // 336 × 264 primitive pixels, shown scaled to the parent's height, centred.
       const box = await fx.canvasBox();
-      expect([box.canvasWidth, box.canvasHeight]).toEqual([336, 264]);
+      // Drawn at 2 canvas pixels per primitive pixel: shown 400 px high, 264 would blur.
+      expect(await fx.pixelScale()).toBe(2);
+      expect([box.canvasWidth, box.canvasHeight]).toEqual([672, 528]);
       expect(box.height).toBeCloseTo(PARENT.height, 0);
       expect(box.width).toBeCloseTo((PARENT.height * 336) / 264, 0);
       expect(box.left).toBeCloseTo((PARENT.width - box.width) / 2, 0);

@@ -32,8 +32,8 @@ export interface PrimitivesGame {
   /** The renderer Phaser chose: `webgl`, `canvas`, or `none` while it is still booting. */
   renderer(): string;
   /**
-   * The canvas size in canvas pixels (the primitives' coordinate space) once the first
-   * primitives fixed it, else null.
+   * The canvas size in the primitives' pixels once the first primitives fixed it, else null.
+   * The canvas element has a whole multiple of it (see {@link pixelScaleFor}).
    */
   canvasSize(): { readonly width: number; readonly height: number } | null;
   /** The last drawing error (a bad colour), or null when the last primitives drew cleanly. */
@@ -150,6 +150,30 @@ export function canvasSizeFor(primitives: readonly DrawPrimitive[]): {
   return { width: Math.ceil(right), height: Math.ceil(bottom) };
 }
 
+/** Most canvas pixels per primitive pixel. */
+const MAX_PIXEL_SCALE = 4;
+/** Longest canvas side, in canvas pixels, that the pixel scale may reach. */
+const MAX_CANVAS_SIDE = 4096;
+
+/**
+ * Canvas pixels per primitive pixel: the whole number that makes the canvas at least as large as
+ * it is shown in `parent` (in device pixels) when fitted there, so that the browser scales the
+ * canvas down or not at all, never up (which blurs). 1 to 4, and no canvas side over 4096.
+ * Fixed at the first draw: a parent that grows later shows the canvas scaled up.
+ */
+export function pixelScaleFor(
+  parent: HTMLElement | null,
+  size: { readonly width: number; readonly height: number },
+): number {
+  const box = parent?.getBoundingClientRect();
+  const fit = box ? Math.min(box.width / size.width, box.height / size.height) : 1;
+  const want = Math.ceil(
+    (Number.isFinite(fit) && fit > 0 ? fit : 1) * (window.devicePixelRatio || 1),
+  );
+  const room = Math.floor(MAX_CANVAS_SIDE / Math.max(size.width, size.height));
+  return Math.max(1, Math.min(MAX_PIXEL_SCALE, want, room));
+}
+
 /** What a pooled Text object shows now, so that unchanged ones are not re-rasterised. */
 interface TextSlot {
   readonly object: Phaser.GameObjects.Text;
@@ -187,6 +211,8 @@ export class PrimitivesScene extends Phaser.Scene {
   size: { readonly width: number; readonly height: number } | null = null;
   /** See {@link PrimitivesGame.lastError}. */
   error: Error | null = null;
+  /** Canvas pixels per primitive pixel (see {@link pixelScaleFor}); 1 before the first draw. */
+  pixelScale = 1;
 
   /** @param source the primitives to draw now, or null before the first frame */
   constructor(private readonly source: () => readonly DrawPrimitive[] | null) {
@@ -208,8 +234,12 @@ export class PrimitivesScene extends Phaser.Scene {
       return;
     }
     if (this.size === null && primitives.length > 0) {
-      this.size = canvasSizeFor(primitives);
-      this.scale.setGameSize(this.size.width, this.size.height);
+      const size = canvasSizeFor(primitives);
+      const k = pixelScaleFor(this.scale.parent as HTMLElement | null, size);
+      this.size = size;
+      this.pixelScale = k;
+      this.scale.setGameSize(size.width * k, size.height * k);
+      this.cameras.main.setZoom(k).centerOn(size.width / 2, size.height / 2);
     }
     try {
       this.draw(primitives);
@@ -332,7 +362,7 @@ export class PrimitivesScene extends Phaser.Scene {
         fontFamily: FONT_FAMILY,
         fontSize: `${DEFAULT_FONT_SIZE}px`,
         color: DEFAULT_TEXT_COLOUR,
-        resolution: TEXT_RESOLUTION,
+        resolution: this.pixelScale * TEXT_RESOLUTION,
       });
       slot = { object, text: '', size: DEFAULT_FONT_SIZE, colour: DEFAULT_TEXT_COLOUR };
       this.texts.push(slot);
@@ -357,8 +387,8 @@ export class PrimitivesScene extends Phaser.Scene {
           fontSize: '13px',
           color: '#ff5252',
           backgroundColor: '#000000',
-          resolution: TEXT_RESOLUTION,
-          wordWrap: { width: Math.max(100, this.scale.width - 8) },
+          resolution: this.pixelScale * TEXT_RESOLUTION,
+          wordWrap: { width: Math.max(100, (this.size?.width ?? INITIAL_WIDTH) - 8) },
         })
         .setDepth(Number.MAX_SAFE_INTEGER);
     }
@@ -374,8 +404,10 @@ export class PrimitivesScene extends Phaser.Scene {
 /**
  * Creates a Phaser game in `parent` that draws what `getPrimitives` returns (see
  * {@link PrimitivesScene}): its canvas takes the size the first primitives ask for (see
- * {@link canvasSizeFor}; fixed from then on) and is scaled to fit `parent`, keeping its aspect
- * ratio, centred. Phaser's own input is off: keys come from the DOM (see `python-input.ts`).
+ * {@link canvasSizeFor}; fixed from then on), drawn at a whole multiple of it (see
+ * {@link pixelScaleFor}) so that it stays sharp, and is scaled to fit `parent` (which must have a
+ * size of its own, as a flex item or with a CSS width and height), keeping its aspect ratio,
+ * centred. Phaser's own input is off: keys come from the DOM (see `python-input.ts`).
  *
  * @param getPrimitives called once per display frame; return the same array while nothing
  *   changed (redrawing happens only when the identity changes), null before the first frame

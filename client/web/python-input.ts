@@ -68,7 +68,7 @@ function isEditable(target: unknown): boolean {
 
 /**
  * Captures the keys of a discrete-action Python environment from the DOM and gives, once per
- * tick, the button bits of the local player's input ({@link sample}).
+ * tick (or display frame), the button bits of the local player's input ({@link sample}).
  *
  * - A held movement key is sent every tick while it is held.
  * - Every press counts at least once, even one shorter than a tick: a key press waits in a
@@ -116,9 +116,10 @@ export class PythonInputCapture {
   }
 
   /**
-   * The button bits for this tick (see {@link PYTHON_BUTTONS}): the oldest press not yet sent,
-   * alone, when there is one; otherwise every held movement key. Call once per tick: each call
-   * consumes a press.
+   * The button bits now (see {@link PYTHON_BUTTONS}): the oldest press not yet sent, alone,
+   * when there is one; otherwise every held movement key. Each call consumes a press, so call it
+   * once per tick, or once per display frame when something downstream turns samples into ticks
+   * (the Python page sends every display frame's sample to its worker's `InputMixer`).
    */
   sample(): number {
     const press = this.pending.shift();

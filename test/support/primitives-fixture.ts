@@ -46,13 +46,21 @@ const fixture = {
     const target = renders + 2;
     while (renders < target) await new Promise((r) => requestAnimationFrame(r));
   },
-  /** The colour of one canvas pixel as the renderer drew it, `[r, g, b, a]`. */
+  /**
+   * The colour that the renderer drew at the centre of pixel (x, y) of the primitives' space,
+   * `[r, g, b, a]` (the canvas has a whole number of its pixels per primitive pixel).
+   */
   pixel(x: number, y: number): Promise<[number, number, number, number]> {
+    const k = scene().pixelScale;
     return new Promise((resolve) => {
-      view.game.renderer.snapshotPixel(x, y, (c) => {
-        const colour = c as Phaser.Display.Color;
-        resolve([colour.red, colour.green, colour.blue, colour.alpha]);
-      });
+      view.game.renderer.snapshotPixel(
+        Math.floor((x + 0.5) * k),
+        Math.floor((y + 0.5) * k),
+        (c) => {
+          const colour = c as Phaser.Display.Color;
+          resolve([colour.red, colour.green, colour.blue, colour.alpha]);
+        },
+      );
     });
   },
   renderer: () => view.renderer(),
@@ -74,6 +82,7 @@ const fixture = {
         color: String(t.style.color),
       })),
   pooledTexts: () => scene().pooledTexts,
+  pixelScale: () => scene().pixelScale,
   canvasSizeFor,
   /** Where the canvas is on the page and how big it is shown, in CSS pixels. */
   canvasBox: () => {
