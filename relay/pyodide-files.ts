@@ -7,19 +7,23 @@ import path from 'node:path';
 /** The URL path under which the relay serves Pyodide's files. */
 export const PYODIDE_URL_PREFIX = '/pyodide/';
 
-/**
- * Content types by file extension. Only these kinds of file are served: Pyodide's loader
- * (`pyodide.mjs`, `pyodide.asm.mjs`, with source maps), its WebAssembly, the standard library
- * zip, the lock file, and the wheels and zips of extra packages a deployment adds.
- */
-const TYPES: Record<string, string> = {
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.map': 'application/json',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.zip': 'application/zip',
+/** Pyodide's own files, with their content types. */
+const CORE_FILES: Record<string, string> = {
+  'pyodide.mjs': 'text/javascript; charset=utf-8',
+  'pyodide.mjs.map': 'application/json',
+  'pyodide.js': 'text/javascript; charset=utf-8',
+  'pyodide.js.map': 'application/json',
+  'pyodide.asm.mjs': 'text/javascript; charset=utf-8',
+  'pyodide.asm.js': 'text/javascript; charset=utf-8',
+  'pyodide.asm.wasm': 'application/wasm',
+  'python_stdlib.zip': 'application/zip',
+  'pyodide-lock.json': 'application/json',
+};
+
+/** Content types of the packages a deployment may add next to them (wheels, zipped libraries). */
+const PACKAGE_TYPES: Record<string, string> = {
   '.whl': 'application/zip',
+  '.zip': 'application/zip',
   '.tar': 'application/x-tar',
 };
 
@@ -50,9 +54,10 @@ export function pyodidePackageDir(): string {
 /**
  * An HTTP handler that serves the installed Pyodide package's files at `/pyodide/<file>` for
  * GET and HEAD (`pyodide.mjs`, `pyodide.asm.mjs`, `pyodide.asm.wasm` as `application/wasm`,
- * `python_stdlib.zip`, `pyodide-lock.json`, and any wheel a deployment put next to them), so
- * that browsers load Python from the relay, never from a CDN. Only plain file names directly in
- * the package directory are served (no sub-paths, no dot files). Returns false for requests
+ * `python_stdlib.zip`, `pyodide-lock.json`, and any wheel or zip a deployment put next to them
+ * for a scene's extra packages), so that browsers load Python from the relay, never from a CDN.
+ * Only those names directly in the package directory are served (no sub-paths, no dot files,
+ * not the package's `package.json` or README). Returns false for requests
  * outside `/pyodide/`, so the relay can try its other routes; answers 404 for a file that is
  * not there or not of a served kind.
  *
@@ -78,7 +83,9 @@ export function pyodideFiles(
       notFound(res, 'bad file name');
       return true;
     }
-    const type = TYPES[path.extname(name)];
+    const type = Object.hasOwn(CORE_FILES, name)
+      ? CORE_FILES[name]
+      : PACKAGE_TYPES[path.extname(name)];
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/.test(name) || !type) {
       notFound(res, `not a Pyodide file: ${JSON.stringify(name)}`);
       return true;

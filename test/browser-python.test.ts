@@ -103,6 +103,7 @@ type Hook = {
   concord: {
     stats(): Stats;
     hashAt(f: number): string | null;
+    workerHashAt(f: number): Promise<string | null>;
     result(): Result | null;
   };
   __probe: Probe;
@@ -235,6 +236,12 @@ describe('two browsers play the kitchen (Python in a Web Worker) through the rel
     const hashes = await Promise.all(pages.map((p) => hashAt(p, checkFrame)));
     expect(hashes[0]).toMatch(/^[0-9a-f]{16}$/);
     expect(hashes[1]).toBe(hashes[0]);
+    // The page's kept hash is the worker session's.
+    const fromWorker = await pages[0].evaluate(
+      (f) => (window as unknown as Hook).concord.workerHashAt(f),
+      checkFrame,
+    );
+    expect(fromWorker).toBe(hashes[0]);
 
     // Play on to the frame limit: both end there, on the same confirmed state.
     await until(

@@ -315,6 +315,7 @@ function hookOf(page: {
     stats: h.stats,
     hashAt: h.hashAt,
     result: h.result,
+    ...(h.workerHashAt ? { workerHashAt: h.workerHashAt } : {}),
   };
 }
 

@@ -62,6 +62,11 @@ export interface ConcordHook {
   hashAt(frame: number): string | null;
   /** The result once the match has ended, else null. */
   result(): PageResult | null;
+  /**
+   * Python scenes only: the hash of confirmed frame `frame` as the worker's session answers it
+   * (`hashAt` answers from the hashes the worker posted as it recorded them).
+   */
+  workerHashAt?(frame: number): Promise<string | null>;
 }
 
 declare global {

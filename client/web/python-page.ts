@@ -47,6 +47,8 @@ export class PythonPage {
   private view: PrimitivesGame | null = null;
   private input: PythonInputCapture | null = null;
   private result: PythonMatchResult | null = null;
+  private nextQueryId = 0;
+  private readonly hashQueries = new Map<number, (hash: string | null) => void>();
 
   /**
    * Starts the worker, which loads Pyodide and the scene's environment at once (before any join).
@@ -78,7 +80,20 @@ export class PythonPage {
       stats: (): PageStats => this.stats(),
       hashAt: (frame: number): string | null => this.hashes.get(frame) ?? null,
       result: (): PythonMatchResult | null => this.result,
+      workerHashAt: (frame: number): Promise<string | null> => this.workerHashAt(frame),
     };
+  }
+
+  /**
+   * Asks the worker's session for the state hash of confirmed frame `frame` (null when it has
+   * none, or before a match); `hashAt` answers the same from the hashes the worker posted.
+   */
+  workerHashAt(frame: number): Promise<string | null> {
+    const id = this.nextQueryId++;
+    return new Promise((resolve) => {
+      this.hashQueries.set(id, resolve);
+      this.post({ type: 'hashAt', id, frame });
+    });
   }
 
   /** Shows the Join button (with the keys). */
@@ -141,7 +156,9 @@ export class PythonPage {
         }
         return;
       case 'hashAt':
-        return; // the hook answers from the hashes the worker posts as they are recorded
+        this.hashQueries.get(m.id)?.(m.hash);
+        this.hashQueries.delete(m.id);
+        return;
       case 'end':
         this.finish(m.result);
         return;

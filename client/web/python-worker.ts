@@ -178,7 +178,8 @@ const MAX_PENDING_PRESSES = 3;
  * keeps acting:
  * - a sample that no tick used and that a different sample then replaced, losing one of its
  *   bits, was a press shorter than a tick (a tap, or an interact press, which the capture sends
- *   alone for one sample): it waits for the next tick (at most 3 wait);
+ *   alone for one sample): it waits for the next tick (at most 3 wait), unless its keys are
+ *   all held again by then;
  * - otherwise a tick uses the newest sample, if it arrived since the last tick or the page sent
  *   it at least twice in a row (a held key); a single sample that a tick already used is not
  *   used again when the page falls silent (an interact press acts once).
@@ -211,6 +212,9 @@ export class InputMixer {
 
   /** The button bits for the next tick (consumes a waiting press, if any). */
   next(): number {
+    // A "press" whose keys are all still held was a held key that a press interrupted (the
+    // capture sends a press alone): the held sample covers it.
+    while (this.presses.length > 0 && (this.presses[0] & ~this.latest) === 0) this.presses.shift();
     const press = this.presses.shift();
     if (press !== undefined) return press;
     const usable = this.fresh || this.repeats >= 2;
