@@ -13,7 +13,7 @@ import { type DelayProxy, startDelayProxy } from './support/delay-proxy.ts';
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 /** The kitchen at 30 frames per second with a frame limit, so the test sees the end too. */
 const SCENE = 'kitchen-test';
-const FRAME_LIMIT = 600;
+const FRAME_LIMIT = 660;
 const PLAY_MS = 9_000;
 
 let tmp: string;
@@ -29,6 +29,7 @@ interface Stats {
   maxRollbackDepth: number;
   rollbackFrames: number;
   stalls: number;
+  hiddenTicks: number;
   desyncs: number;
   agreedChecks: number;
   matchId: string | null;
@@ -243,6 +244,22 @@ describe('two browsers play the kitchen (Python in a Web Worker) through the rel
     );
     expect(fromWorker).toBe(hashes[0]);
 
+    // Page Q goes to a background tab for 2 s: its worker plays on with the neutral input.
+    // (Headless Chromium keeps every page visible; flip the visibility as a background tab does.)
+    const setVisibility = (state: 'hidden' | 'visible') =>
+      pages[1].evaluate((st) => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => st });
+        Object.defineProperty(document, 'hidden', {
+          configurable: true,
+          get: () => st === 'hidden',
+        });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, state);
+    await setVisibility('hidden');
+    await play(pages[0], 2_000, 31);
+    await setVisibility('visible');
+    expect((await stats(pages[1])).hiddenTicks).toBeGreaterThan(20);
+
     // Play on to the frame limit: both end there, on the same confirmed state.
     await until(
       async () => (await Promise.all(pages.map(result))).every((r) => r !== null),
@@ -289,7 +306,7 @@ describe('two browsers play the kitchen (Python in a Web Worker) through the rel
     // long. The bound leaves room for two software-rendered pages, two Pyodide workers and the
     // relay sharing this machine's 2 cores.
     for (const p of probes) expect(p.gaps.length).toBeGreaterThan(PLAY_MS / 100);
-    for (const g of gapP99) expect(g).toBeLessThan(150);
+    for (const g of gapP99) expect(g).toBeLessThan(200);
     for (const g of gapMax) expect(g).toBeLessThan(500);
     for (const p of pages) await p.close();
   }, 240_000);

@@ -48,6 +48,8 @@ export class PythonPage {
   private input: PythonInputCapture | null = null;
   private result: PythonMatchResult | null = null;
   private nextQueryId = 0;
+  /** The last button sample taken (-1: none yet). */
+  private lastSample = -1;
   private readonly hashQueries = new Map<number, (hash: string | null) => void>();
 
   /**
@@ -195,8 +197,11 @@ export class PythonPage {
     const frame = (): void => {
       if (this.phase === 'ended') return;
       if (!isHidden() && this.input) {
-        // Every display frame: the worker turns these samples into one input per tick.
-        this.post({ type: 'input', buttons: this.input.sample() });
+        // Every display frame: the worker turns these samples into one input per tick (a run
+        // of empty samples tells it nothing new after the first).
+        const buttons = this.input.sample();
+        if (buttons !== 0 || this.lastSample !== 0) this.post({ type: 'input', buttons });
+        this.lastSample = buttons;
       }
       this.overlay.update(() => this.stats(), now());
       requestAnimationFrame(frame);
