@@ -117,8 +117,8 @@ const hex = (css: string): Rgba => [
   255,
 ];
 
-async function open(renderer: string): Promise<{ page: Page; fx: Fixture }> {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
+async function open(renderer: string, deviceScaleFactor = 1): Promise<{ page: Page; fx: Fixture }> {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 600 }, deviceScaleFactor });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${baseUrl}/?renderer=${renderer}&width=${PARENT.width}&height=${PARENT.height}`);
@@ -152,7 +152,7 @@ async function expectPixel(fx: Fixture, x: number, y: number, css: string, what:
 }
 
 describe('canvasSizeFor (in the page: the view module needs a browser)', () => {
-  it("takes a leading rect at the origin as the canvas, else the primitives' bounding box", async () => {
+  it('takes a leading rect at the origin as the canvas, else the bounding box; refuses over 4096 a side', async () => {
     const { page, fx } = await open('canvas');
     try {
       expect(await fx.canvasSizeFor(start)).toEqual({ width: 7 * TILE, height: 5 * TILE + 24 });
@@ -163,6 +163,51 @@ describe('canvasSizeFor (in the page: the view module needs a browser)', () => {
           { type: 'sprite', x: 10, y: 70, name: 'chef' },
         ]),
       ).toEqual({ width: 102, height: 102 });
+      // A leading rect away from the origin declares nothing: the bounding box counts.
+      expect(
+        await fx.canvasSizeFor([
+          { type: 'rect', x: 10, y: 10, w: 50, h: 20, color: 'red' },
+          { type: 'text', x: 70, y: 5, text: 'hi', size: 10 },
+        ]),
+      ).toEqual({ width: 80, height: 30 });
+      await expect(
+        fx.canvasSizeFor([
+          { type: 'rect', x: 0, y: 0, w: 300, h: 200, color: 'red' },
+          { type: 'circle', x: 9000, y: 10, r: 5, color: 'red' },
+        ]),
+      ).resolves.toEqual({ width: 300, height: 200 });
+      await expect(
+        fx.canvasSizeFor([
+          { type: 'circle', x: 10, y: 10, r: 5, color: 'red' },
+          { type: 'line', x1: 0, y1: 0, x2: 10, y2: 5000, color: 'red' },
+        ]),
+      ).rejects.toThrow(
+        'render()[1] (line) makes the canvas 5000.5 pixels in height; at most 4096',
+      );
+      // The view reports it and draws the next list.
+      await fx.show([{ type: 'rect', x: 0, y: 0, w: 5000, h: 10, color: 'red' }]);
+      expect(await fx.lastError()).toBe(
+        'render()[0] (rect) makes the canvas 5000 pixels in width; at most 4096',
+      );
+      expect(await fx.canvasSize()).toBeNull();
+      await fx.show([{ type: 'rect', x: 0, y: 0, w: 100, h: 50, color: 'red' }]);
+      expect(await fx.lastError()).toBeNull();
+      expect(await fx.canvasSize()).toEqual({ width: 100, height: 50 });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('draws at enough canvas pixels for the screen: 4 per primitive pixel on a 2x display', async () => {
+    const { page, fx } = await open('canvas', 2);
+    try {
+      await fx.show(start);
+      // 336 × 264 shown 400 CSS px high is 800 device px: 3.03 times, rounded up to 4.
+      expect(await fx.pixelScale()).toBe(4);
+      const box = await fx.canvasBox();
+      expect([box.canvasWidth, box.canvasHeight]).toEqual([4 * 336, 4 * 264]);
+      expect(box.height).toBeCloseTo(PARENT.height, 0);
+      await expectPixel(fx, 72 - 10, 72 + 10, '#3070d0', 'chef 0');
     } finally {
       await page.close();
     }

@@ -36,7 +36,10 @@ export interface PrimitivesGame {
    * The canvas element has a whole multiple of it (see {@link pixelScaleFor}).
    */
   canvasSize(): { readonly width: number; readonly height: number } | null;
-  /** The last drawing error (a bad colour), or null when the last primitives drew cleanly. */
+  /**
+   * The error that stopped the last primitives from being drawn (a bad colour, an oversized
+   * canvas: ConcordError `BAD_STATE` naming the primitive), or null when they drew cleanly.
+   */
   lastError(): Error | null;
   /** Stops the game and removes its canvas. */
   destroy(): void;
@@ -104,47 +107,67 @@ function placeholderColour(name: string): number {
   return Phaser.Display.Color.HSVToRGB(((h >>> 0) % 360) / 360, 0.45, 0.75).color;
 }
 
+/** Longest canvas side, in canvas pixels (browsers refuse canvases much larger). */
+const MAX_CANVAS_SIDE = 4096;
+
 /**
- * The canvas size that the first primitives ask for: the extent of a leading `rect` at the
- * origin (an environment that declares its canvas that way), else the bounding box of all the
- * primitives from the origin (text counts by its anchor and font size, since its width is known
- * only once drawn). At least 1 × 1 pixel.
+ * The canvas size that the first primitives ask for, in their pixels: the extent of a leading
+ * `rect` at the origin (an environment that declares its canvas that way), else the bounding box
+ * of all the primitives from the origin (text counts by its anchor and font size, since its
+ * width is known only once drawn). At least 1 × 1. Whatever lies left of or above the origin is
+ * cut off.
+ * @throws ConcordError `BAD_STATE` when a side would exceed 4096 pixels, naming the primitive
+ *   that reaches furthest
  */
 export function canvasSizeFor(primitives: readonly DrawPrimitive[]): {
   width: number;
   height: number;
 } {
   const first = primitives[0];
-  if (first?.type === 'rect' && first.x === 0 && first.y === 0 && first.w > 0 && first.h > 0) {
-    return { width: Math.ceil(first.w), height: Math.ceil(first.h) };
-  }
   let right = 1;
   let bottom = 1;
-  const grow = (x: number, y: number): void => {
-    if (Number.isFinite(x)) right = Math.max(right, x);
-    if (Number.isFinite(y)) bottom = Math.max(bottom, y);
+  let rightmost = -1;
+  let bottommost = -1;
+  const grow = (i: number, x: number, y: number): void => {
+    if (x > right) [right, rightmost] = [x, i];
+    if (y > bottom) [bottom, bottommost] = [y, i];
   };
-  for (const p of primitives) {
-    switch (p.type) {
-      case 'rect':
-        grow(p.x + p.w, p.y + p.h);
-        break;
-      case 'circle':
-        grow(p.x + p.r, p.y + p.r);
-        break;
-      case 'line': {
-        const half = (p.width ?? 1) / 2;
-        grow(Math.max(p.x1, p.x2) + half, Math.max(p.y1, p.y2) + half);
-        break;
+  if (first?.type === 'rect' && first.x === 0 && first.y === 0 && first.w > 0 && first.h > 0) {
+    grow(0, first.w, first.h);
+  } else {
+    primitives.forEach((p, i) => {
+      switch (p.type) {
+        case 'rect':
+          grow(i, p.x + p.w, p.y + p.h);
+          break;
+        case 'circle':
+          grow(i, p.x + p.r, p.y + p.r);
+          break;
+        case 'line': {
+          const half = (p.width ?? 1) / 2;
+          grow(i, Math.max(p.x1, p.x2) + half, Math.max(p.y1, p.y2) + half);
+          break;
+        }
+        case 'text': {
+          const size = p.size ?? DEFAULT_FONT_SIZE;
+          grow(i, p.x + size, p.y + size);
+          break;
+        }
+        case 'sprite':
+          grow(i, p.x + (p.w ?? SPRITE_PLACEHOLDER_SIZE), p.y + (p.h ?? SPRITE_PLACEHOLDER_SIZE));
+          break;
       }
-      case 'text': {
-        const size = p.size ?? DEFAULT_FONT_SIZE;
-        grow(p.x + size, p.y + size);
-        break;
-      }
-      case 'sprite':
-        grow(p.x + (p.w ?? SPRITE_PLACEHOLDER_SIZE), p.y + (p.h ?? SPRITE_PLACEHOLDER_SIZE));
-        break;
+    });
+  }
+  for (const [extent, i, side] of [
+    [right, rightmost, 'width'],
+    [bottom, bottommost, 'height'],
+  ] as const) {
+    if (!(extent <= MAX_CANVAS_SIDE)) {
+      throw new ConcordError(
+        'BAD_STATE',
+        `render()[${i}] (${primitives[i].type}) makes the canvas ${extent} pixels in ${side}; at most ${MAX_CANVAS_SIDE}`,
+      );
     }
   }
   return { width: Math.ceil(right), height: Math.ceil(bottom) };
@@ -152,8 +175,6 @@ export function canvasSizeFor(primitives: readonly DrawPrimitive[]): {
 
 /** Most canvas pixels per primitive pixel. */
 const MAX_PIXEL_SCALE = 4;
-/** Longest canvas side, in canvas pixels, that the pixel scale may reach. */
-const MAX_CANVAS_SIDE = 4096;
 
 /**
  * Canvas pixels per primitive pixel: the whole number that makes the canvas at least as large as
@@ -198,8 +219,9 @@ interface TextSlot {
  *   `w` × `h` (default 32 × 32) in a colour derived from its name, crossed, with the name on
  *   it. Loading the images a scene ships (by name, from the relay) is future work.
  *
- * A bad colour is reported (console, {@link PrimitivesGame.lastError} and a red message over
- * the canvas) and the whole list is not drawn: never a silently wrong picture.
+ * A bad colour, or a first list that asks for a canvas over 4096 pixels a side, is reported
+ * (console, {@link PrimitivesGame.lastError} and a red message over the canvas) and the whole
+ * list is not drawn: never a silently wrong picture. The next list is drawn as usual.
  */
 export class PrimitivesScene extends Phaser.Scene {
   private last: readonly DrawPrimitive[] | null = null;
@@ -233,15 +255,8 @@ export class PrimitivesScene extends Phaser.Scene {
       this.hideFrom(0, 0);
       return;
     }
-    if (this.size === null && primitives.length > 0) {
-      const size = canvasSizeFor(primitives);
-      const k = pixelScaleFor(this.scale.parent as HTMLElement | null, size);
-      this.size = size;
-      this.pixelScale = k;
-      this.scale.setGameSize(size.width * k, size.height * k);
-      this.cameras.main.setZoom(k).centerOn(size.width / 2, size.height / 2);
-    }
     try {
+      if (this.size === null && primitives.length > 0) this.fixSize(canvasSizeFor(primitives));
       this.draw(primitives);
       this.error = null;
       this.errorText?.setVisible(false);
@@ -249,6 +264,14 @@ export class PrimitivesScene extends Phaser.Scene {
       this.hideFrom(0, 0);
       this.showError(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  private fixSize(size: { readonly width: number; readonly height: number }): void {
+    const k = pixelScaleFor(this.scale.parent as HTMLElement | null, size);
+    this.size = size;
+    this.pixelScale = k;
+    this.scale.setGameSize(size.width * k, size.height * k);
+    this.cameras.main.setZoom(k).centerOn(size.width / 2, size.height / 2);
   }
 
   private draw(primitives: readonly DrawPrimitive[]): void {
