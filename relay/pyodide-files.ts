@@ -57,7 +57,8 @@ export function pyodidePackageDir(): string {
  * `python_stdlib.zip`, `pyodide-lock.json`, and any wheel or zip a deployment put next to them
  * for a scene's extra packages), so that browsers load Python from the relay, never from a CDN.
  * Only those names directly in the package directory are served (no sub-paths, no dot files,
- * not the package's `package.json` or README). Returns false for requests
+ * not the package's `package.json` or README). Each answer has an ETag, and a request that
+ * names the current one gets 304 Not Modified. Returns false for requests
  * outside `/pyodide/`, so the relay can try its other routes; answers 404 for a file that is
  * not there or not of a served kind.
  *
@@ -97,12 +98,16 @@ export function pyodideFiles(
           notFound(res, 'not found');
           return;
         }
-        res.writeHead(200, {
-          'content-type': type,
-          'content-length': s.size,
-          // The files belong to the installed version; the lock file names that version.
-          'cache-control': 'no-cache',
-        });
+        // Revalidated on every load (the URLs carry no version), answered 304 while the
+        // installed file is unchanged: a reload then skips the 12 MB download, and the browser
+        // can reuse the WebAssembly it compiled.
+        const etag = `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`;
+        const headers = { etag, 'cache-control': 'no-cache' };
+        if (req.headers['if-none-match'] === etag) {
+          res.writeHead(304, headers).end();
+          return;
+        }
+        res.writeHead(200, { ...headers, 'content-type': type, 'content-length': s.size });
         if (req.method === 'HEAD') res.end();
         else createReadStream(file).pipe(res);
       },

@@ -169,6 +169,12 @@ describe('two browsers play the kitchen (Python in a Web Worker) through the rel
     const wasm = await fetch(`${relay.url}/pyodide/pyodide.asm.wasm`, { method: 'HEAD' });
     expect(wasm.status).toBe(200);
     expect(wasm.headers.get('content-type')).toBe('application/wasm');
+    const etag = wasm.headers.get('etag');
+    expect(etag).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);
+    const again = await fetch(`${relay.url}/pyodide/pyodide.asm.wasm`, {
+      headers: { 'if-none-match': etag! },
+    });
+    expect(again.status).toBe(304);
     const loader = await fetch(`${relay.url}/pyodide/pyodide.mjs`);
     expect(loader.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(await loader.text()).toContain('loadPyodide');

@@ -76,7 +76,7 @@ export interface WorkerMatchStats extends SessionStats {
   readonly renderMs: number;
   /** Frames stepped in Python, re-simulated ones included. */
   readonly steps: number;
-  /** Re-simulations run as one `stepMany` call into Python (0 when the runner steps per frame). */
+  /** Runs of advances (re-simulations) the runner sent into Python as one `stepMany` call. */
   readonly stepBatches: number;
 }
 
@@ -385,7 +385,7 @@ class PythonMatchLoop {
 
   stats(): WorkerMatchStats {
     const m = this.match;
-    const runner = m.peer.runner as { steps: number; batches?: number };
+    const runner = m.peer.runner;
     return {
       ...m.peer.session.stats(),
       matchId: m.matchId,
@@ -403,7 +403,7 @@ class PythonMatchLoop {
       maxTickMs: this.maxTickMs,
       renderMs: this.renderMs,
       steps: runner.steps,
-      stepBatches: runner.batches ?? 0,
+      stepBatches: runner.batches,
     };
   }
 
