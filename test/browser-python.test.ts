@@ -235,6 +235,7 @@ describe('two browsers play the kitchen (Python in a Web Worker) through the rel
       ),
     );
     const played = await Promise.all(pages.map(stats));
+    await pages[1].screenshot({ path: path.join(ARTIFACTS, 'kitchen.png') });
 
     // A confirmed frame both pages hashed, past the countdown and some play.
     const c = Math.min(...played.map((s) => s.confirmedFrame));
@@ -282,7 +283,7 @@ describe('two browsers play the kitchen (Python in a Web Worker) through the rel
     const finalHashes = await Promise.all(pages.map((p) => hashAt(p, FRAME_LIMIT)));
     expect(finalHashes[0]).toMatch(/^[0-9a-f]{16}$/);
     expect(finalHashes[1]).toBe(finalHashes[0]);
-    await pages[1].screenshot({ path: path.join(ARTIFACTS, 'kitchen.png') });
+    await pages[1].screenshot({ path: path.join(ARTIFACTS, 'kitchen-result.png') });
 
     const s = await Promise.all(pages.map(stats));
     expect(s.every((x) => x.desyncs === 0)).toBe(true);

@@ -193,6 +193,7 @@ export class PythonPage {
     this.screens.hidePanel();
     this.view = createPrimitivesGame(this.screens.gameParent, () => this.primitives, this.renderer);
     this.input = new PythonInputCapture(window);
+    this.screens.setKeys(this.input.bindingsText);
     this.onVisibility();
     const frame = (): void => {
       if (this.phase === 'ended') return;
@@ -221,6 +222,7 @@ export class PythonPage {
     this.phase = 'ended';
     this.result = result;
     this.input?.dispose();
+    this.screens.setKeys(null);
     this.screens.setCountdown(null);
     this.overlay.update(() => this.stats(), Number.POSITIVE_INFINITY);
     this.screens.showPythonResult(result, () => location.reload());

@@ -36,6 +36,7 @@ export class PageScreens {
   private readonly body = byId('panel-body');
   private readonly countdown = byId('countdown');
   private readonly status = byId('status');
+  private readonly keys = byId('keys');
   /** The element the game canvas goes in. */
   readonly gameParent = byId('game');
   /** The stats overlay's element. */
@@ -133,6 +134,12 @@ export class PageScreens {
       el('p', `Match id: ${result.matchId}`, 'mono'),
       button('Play again', onAgain),
     ]);
+  }
+
+  /** Shows the key bindings along the bottom during play (null hides them). */
+  setKeys(text: string | null): void {
+    this.keys.hidden = text === null;
+    this.keys.textContent = text ?? '';
   }
 
   /** Shows an error in the status line (null clears it). */
