@@ -191,9 +191,10 @@ export class PythonPage {
     this.settings = settings;
     this.phase = 'countdown';
     this.screens.hidePanel();
-    this.view = createPrimitivesGame(this.screens.gameParent, () => this.primitives, this.renderer);
     this.input = new PythonInputCapture(window);
+    // Before the view, whose canvas fits the space the key strip leaves.
     this.screens.setKeys(this.input.bindingsText);
+    this.view = createPrimitivesGame(this.screens.gameParent, () => this.primitives, this.renderer);
     this.onVisibility();
     const frame = (): void => {
       if (this.phase === 'ended') return;
