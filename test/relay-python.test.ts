@@ -6,6 +6,7 @@ import { fetchPythonEnv } from '../client/index.ts';
 import type { SceneSettings } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
 import {
+  formatReplay,
   LogError,
   parseMatchLog,
   readMatchLog,
@@ -140,6 +141,11 @@ describe('Python scenes on the relay', () => {
       expect(r.passed).toBe(r.checks);
       expect(r.codeHashMatches).toBe(true);
       expect(r.sourceFile).toEqual({ path: envFile, state });
+      const note = { same: null, changed: 'now holds a different source', missing: 'is gone' }[
+        state
+      ];
+      if (note) expect(formatReplay(r)).toContain(`the file ${envFile} ${note}`);
+      else expect(formatReplay(r)).not.toContain('note: replayed the Python source');
       expect(atFinal).toBe(m.finalHashes[0]);
     };
     await check('same');
