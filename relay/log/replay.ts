@@ -27,7 +27,10 @@ import { simCodeHash } from './sim-code.ts';
 export interface ReplayFrame {
   /** The frame f; `sim` holds S(f). */
   readonly frame: Frame;
-  /** The sim at S(f). Read it, do not step or load it. */
+  /**
+   * The sim at S(f). Read it, do not step or load it, and do not keep it: a Python sim is
+   * disposed when the replay returns.
+   */
   readonly sim: Sim;
   /** Every slot's input for frame f (what takes S(f) to S(f+1)); null at the final frame. */
   readonly inputs: readonly Input[] | null;
