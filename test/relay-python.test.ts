@@ -149,10 +149,11 @@ describe('Python scenes on the relay', () => {
       expect(atFinal).toBe(m.finalHashes[0]);
     };
     await check('same');
-    await writeFile(
-      envFile,
-      (await readFile(envFile, 'utf8')).replace('COOK_TICKS = 20', 'COOK_TICKS = 2'),
-    );
+    // A change that moves the chefs' start: a replay that ran the file would mismatch at once.
+    const original = await readFile(envFile, 'utf8');
+    const changed = original.replace('STARTS = ((1, 1), (5, 3))', 'STARTS = ((1, 2), (5, 3))');
+    expect(changed).not.toBe(original);
+    await writeFile(envFile, changed);
     await check('changed');
     await rm(envFile);
     await check('missing');
