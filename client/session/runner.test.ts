@@ -25,7 +25,7 @@ function sessionTicks(saveStrategy: SaveStrategy, ticks: number): SessionRequest
     hashInterval: 10,
   });
   const remote = (f: number) => press(1 << (Math.floor(f / 3) % 5));
-  const lagOf = (f: number) => 1 + ((f * 7) % 7);
+  const lagOf = (f: number) => 1 + ((f * 5 + (f >> 3)) % 7);
   const out: SessionRequest[][] = [];
   let sentUpTo = 0; // the remote peer stamps frames from its input delay on
   for (let t = 0; t < ticks; t++) {
@@ -71,7 +71,7 @@ describe('SimRunner batches re-simulation into stepMany', () => {
     const a = play(batched, ticks, true);
     const b = play(duel.create({ players: 2, seed: 9 }), ticks, false);
     expect(a.batches).toBeGreaterThan(10);
-    expect(Math.max(...batched.calls)).toBeGreaterThanOrEqual(6);
+    expect(Math.max(...batched.calls)).toBeGreaterThanOrEqual(4);
     expect(a.steps).toBe(b.steps);
     expect(a.hashes.length).toBeGreaterThan(30);
     expect(a.hashes).toEqual(b.hashes);

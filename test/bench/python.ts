@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { SimRunner } from '../../client/session/runner.ts';
+import { type BatchStepper, SimRunner } from '../../client/session/runner.ts';
 import { SyncSession } from '../../client/session/session.ts';
 import type { SaveStrategy, SessionEvent, SessionRequest } from '../../client/session/types.ts';
 import {
@@ -27,6 +27,8 @@ const LOAD_RUNS = 3;
 /** Busy share of the whole machine, in % of one core, below which it counts as quiet. */
 const QUIET_CPU_PCT = 20;
 const CREATE_RUNS = 7;
+const SESSION_TICKS = 400;
+const SESSION_RUNS = 3;
 const KITCHEN = fileURLToPath(new URL('../../examples/kitchen.py', import.meta.url));
 const PYODIDE_MODULE = fileURLToPath(new URL('../../sim/python/pyodide.ts', import.meta.url));
 
@@ -98,6 +100,12 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
   await quiet('rollbackDuel');
   const rollback = { kitchen: kitchenRollback, duel: await rollbackCosts(duelSim, ring, sparse) };
 
+  await quiet('session');
+  const session = {
+    kitchen: sessionCosts(kitchen),
+    duel: sessionCosts(duelSim),
+  };
+
   const us = (m: Measured) => m.p50Us;
   const rows: string[][] = [];
   const row = (name: string, k: Measured | number | null, d: Measured | number | null) => {
@@ -119,12 +127,24 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
   row('load (set_state)', perFrame.kitchen.load, perFrame.duel.load);
   row('encode (canonical bytes)', perFrame.kitchen.encode, perFrame.duel.encode);
   row('hash (xxhash64 of the bytes)', perFrame.kitchen.hash, perFrame.duel.hash);
+  row(`load + ${WINDOW} × step (${WINDOW} calls)`, perFrame.kitchen.stepsSeparately, null);
+  row(`load + stepMany(${WINDOW}) (1 call)`, perFrame.kitchen.stepsBatched, null);
   row('rollback ring: load + 8 × (step + save)', rollback.kitchen.ring, rollback.duel.ring);
   row('rollback sparse: load + 8 × step + save', rollback.kitchen.sparse, rollback.duel.sparse);
   row(
     'rollback sparse batched: load + stepMany(8) + save',
     rollback.kitchen.sparseBatched,
     rollback.duel.sparseBatched,
+  );
+  row(
+    `session, ring: sim µs per tick (${SESSION_TICKS} ticks)`,
+    session.kitchen.ring,
+    session.duel.ring,
+  );
+  row(
+    `session, sparse: sim µs per tick (${SESSION_TICKS} ticks)`,
+    session.kitchen.sparse,
+    session.duel.sparse,
   );
   printTable(
     `Python (kitchen) vs TypeScript (duel), ${PLAYERS} players, rollback window ${WINDOW}, ` +
@@ -146,7 +166,9 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
     `sparse batched ${(batchedUs / 1000).toFixed(2)} ms); the cheaper one is ` +
     `${best < 2000 ? 'under' : 'OVER'} 2 ms (${(best / 1000).toFixed(2)} ms), ring is ` +
     `${ringUs < 2000 ? 'under' : 'over'} 2 ms. Duel: ring ${us(rollback.duel.ring).toFixed(1)} µs, ` +
-    `sparse ${us(rollback.duel.sparse).toFixed(1)} µs.`;
+    `sparse ${us(rollback.duel.sparse).toFixed(1)} µs. Over a whole session with remote inputs 1-7 frames late, ` +
+    `the kitchen's sim time per tick is ${session.kitchen.ring.toFixed(0)} µs with ring saving and ` +
+    `${session.kitchen.sparse.toFixed(0)} µs with sparse (${(session.kitchen.ring / session.kitchen.sparse).toFixed(1)}×).`;
   console.log(`\n${verdict}`);
 
   const figures = (m: Record<string, Measured>) =>
@@ -172,6 +194,7 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
       },
       details: { kitchen: rollback.kitchen, duel: rollback.duel },
     },
+    sessionUsPerTick: session,
     cheaperSaveStrategy: batchedUs <= ringUs ? 'sparse' : 'ring',
     cheaperByFactor: factor,
     rollbackUnder2Ms: best < 2000,
@@ -209,6 +232,9 @@ async function pyodideLoadInFreshProcess(): Promise<number> {
 
 interface PerFrame {
   readonly stateBytes: number;
+  /** Sims with `stepMany` only: the same 8 frames as 8 calls and as one. */
+  readonly stepsSeparately: Measured | null;
+  readonly stepsBatched: Measured | null;
   readonly step: Measured;
   readonly save: Measured;
   readonly load: Measured;
@@ -225,7 +251,23 @@ async function perFrameCosts<Snap>(sim: Sim<Snap>, next: () => Input[]): Promise
   const snap = sim.save();
   const bytes = sim.encode(snap);
   let sink: unknown;
+  const stepper = sim as Partial<BatchStepper>;
+  const eight = Array.from({ length: WINDOW }, (_, k) => inputs[k]);
+  const batch: Record<string, () => void> = stepper.stepMany
+    ? {
+        // The same 8 frames from the same state, once as 8 calls and once as one.
+        [`load + ${WINDOW} × step`]: () => {
+          sim.load(snap);
+          for (const x of eight) sim.step(x);
+        },
+        [`load + stepMany(${WINDOW})`]: () => {
+          sim.load(snap);
+          stepper.stepMany?.(eight);
+        },
+      }
+    : {};
   const m = await measure({
+    ...batch,
     step: () => sim.step(inputs[i++ & 1023]),
     save: () => {
       sink = sim.save();
@@ -241,6 +283,8 @@ async function perFrameCosts<Snap>(sim: Sim<Snap>, next: () => Input[]): Promise
   void sink;
   return {
     stateBytes: bytes.length,
+    stepsSeparately: m[`load + ${WINDOW} × step`] ?? null,
+    stepsBatched: m[`load + stepMany(${WINDOW})`] ?? null,
     step: m.step,
     save: m.save,
     load: m.load,
@@ -375,4 +419,53 @@ async function waitForQuiet(maxWaitMs: number): Promise<number> {
     pct = (busy / (busy + b.idle - a.idle)) * os.cpus().length * 100;
   } while (pct > QUIET_CPU_PCT && performance.now() < deadline); // clock-ok
   return pct;
+}
+
+/**
+ * The request lists of {@link SESSION_TICKS} ticks of slot 0 in a 2-player session with the
+ * kitchen scene's settings, whose remote inputs change every 3 frames and arrive 1-7 ticks
+ * late: about one rollback every 4 ticks, 5-8 frames deep.
+ */
+function laggedSessionTicks(strategy: SaveStrategy): SessionRequest[][] {
+  const s = new SyncSession({ players: PLAYERS, localSlot: 0, saveStrategy: strategy, ...SCENE });
+  const remote = (f: Frame) => press(1 + (Math.floor(f / 3) % 5));
+  const lagOf = (f: Frame) => 1 + ((f * 5 + (f >> 3)) % 7);
+  const out: SessionRequest[][] = [];
+  let sent = 0;
+  for (let t = 0; t < SESSION_TICKS; t++) {
+    while (sent + lagOf(sent) <= t && sent <= s.frame + 1) {
+      s.receive(1, { kind: 'input', frame: sent, input: remote(sent), currentFrame: sent }, t);
+      sent++;
+    }
+    out.push(s.advanceFrame(press(1 + (Math.floor(t / 4) % 5)), t).requests);
+  }
+  return out;
+}
+
+/**
+ * A whole session's sim time per tick, µs: a fresh sim and runner carry out every tick of
+ * {@link laggedSessionTicks} (steps, saves, loads, checksums), median of {@link SESSION_RUNS}
+ * runs per strategy, the strategies interleaved.
+ */
+function sessionCosts<Snap>(make: () => Sim<Snap>): { ring: number; sparse: number } {
+  const ticks = { ring: laggedSessionTicks('ring'), sparse: laggedSessionTicks('sparse') };
+  const runs: { ring: number[]; sparse: number[] } = { ring: [], sparse: [] };
+  const hashes: { ring: string[]; sparse: string[] } = { ring: [], sparse: [] };
+  for (let r = 0; r < SESSION_RUNS; r++) {
+    for (const strategy of ['ring', 'sparse'] as const) {
+      const sim = make();
+      const runner = new SimRunner(sim);
+      const reports = [];
+      const t = performance.now(); // clock-ok: a benchmark
+      for (const requests of ticks[strategy]) reports.push(...runner.run(requests));
+      runs[strategy].push(((performance.now() - t) * 1000) / SESSION_TICKS); // clock-ok
+      hashes[strategy] = reports.map((x) => `${x.frame}:${x.hash}`);
+      (sim as { dispose?: () => void }).dispose?.();
+    }
+  }
+  // Both strategies confirm the same frames with the same inputs: their hashes must agree.
+  if (hashes.ring.length < 10 || hashes.ring.join() !== hashes.sparse.join()) {
+    throw new Error('the ring and sparse sessions reported different confirmed hashes');
+  }
+  return { ring: median(runs.ring), sparse: median(runs.sparse) };
 }
