@@ -38,8 +38,13 @@ const PYODIDE_MODULE = fileURLToPath(new URL('../../sim/python/pyodide.ts', impo
  * frame step / save (`get_state`) / load (`set_state`) / encode / hash, and one full-window
  * (8-frame) rollback as a peer's {@link SimRunner} carries out the requests a real
  * {@link SyncSession} makes: ring saving (load + 8 × (step + save)), sparse saving frame by frame
- * (load + 8 × step + 1 save) and sparse saving batched (load + `stepMany(8)` + 1 save). Times are
- * medians (p50) in µs; `npm run bench -- python [--quiet-wait=S]`.
+ * (load + 8 × step + 1 save) and sparse saving batched (load + `stepMany(8)` + 1 save; duel has
+ * no `stepMany`, so for it this is the frame-by-frame path again), and a whole lagged session's
+ * sim time per tick for ring and sparse saving. Times are medians (p50) in µs;
+ * `npm run bench -- python [--quiet-wait=S]`. Prints a table and a verdict line and returns
+ * every figure (the `--json` object).
+ * @throws Error when a scenario does not produce the rollback it is built for, or when the
+ * strategies' results disagree (a session or runner bug: the figures would be meaningless).
  */
 export async function pythonBench(): Promise<Record<string, unknown>> {
   await initStateHash();
@@ -149,7 +154,9 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
   printTable(
     `Python (kitchen) vs TypeScript (duel), ${PLAYERS} players, rollback window ${WINDOW}, ` +
       `p50 µs unless marked (${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ` +
-      `other processes before each group: ${Object.values(otherCpuPct).join(', ') || '-'} % of a core)`,
+      (waitMs > 0
+        ? `other processes before each group: ${Object.values(otherCpuPct).join(', ')} % of a core)`
+        : 'machine load not checked: --quiet-wait=0)'),
     ['operation', 'kitchen', 'duel', 'kitchen/duel'],
     rows,
   );
@@ -179,8 +186,6 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
     `${fixed(us(rollback.duel.ring))} µs, sparse ${fixed(us(rollback.duel.sparse))} µs.`;
   console.log(`\n${verdict}`);
 
-  const figures = (m: Record<string, Measured>) =>
-    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v]));
   return {
     machine,
     otherCpuPct,
@@ -189,10 +194,7 @@ export async function pythonBench(): Promise<Record<string, unknown>> {
     pyodideLoadMs: { runs: loadMs, median: loadMedianMs, inProcess: inProcessLoadMs },
     createMs: { kitchen: { runs: createMs, median: createMedianMs }, duel: duelCreateMs },
     stateBytes: { kitchen: perFrame.kitchen.stateBytes, duel: perFrame.duel.stateBytes },
-    perFrameUs: {
-      kitchen: figures(perFrame.kitchen.measured),
-      duel: figures(perFrame.duel.measured),
-    },
+    perFrameUs: { kitchen: perFrame.kitchen.measured, duel: perFrame.duel.measured },
     rollbackUs: {
       kitchen: { ring: ringUs, sparse: sparseUs, sparseBatched: batchedUs },
       duel: {
@@ -307,12 +309,7 @@ async function perFrameCosts<Snap>(sim: Sim<Snap>, next: () => Input[]): Promise
   };
 }
 
-/**
- * The ticks of slot 0 in a 2-player session with the kitchen scene's settings up to and
- * including one that rolls back exactly {@link WINDOW} frames, and that rollback's requests
- * (load through the last re-simulated frame's save; the tick's own new frame, checksums and frees
- * left out so that the slice can run again and again).
- */
+/** Slot 0's ticks up to a rollback of exactly {@link WINDOW} frames, and that rollback. */
 interface RollbackScenario {
   readonly strategy: SaveStrategy;
   /** Every tick's requests before the rollback tick. */
@@ -322,6 +319,14 @@ interface RollbackScenario {
   readonly loadFrame: Frame;
 }
 
+/**
+ * Drives a 2-player session with the kitchen scene's settings until one tick rolls back exactly
+ * {@link WINDOW} frames, and cuts that rollback's requests out of the tick (load through the last
+ * re-simulated frame's save; the tick's own new frame, checksums and frees left out so that the
+ * slice can run again and again).
+ * @throws Error when the session does not roll back as planned or asks for other requests than
+ * the strategy's (ring: load + 8 × (advance, save); sparse: load + 8 × advance + save)
+ */
 function rollbackScenario(strategy: SaveStrategy): RollbackScenario {
   const s = new SyncSession({ players: PLAYERS, localSlot: 0, saveStrategy: strategy, ...SCENE });
   const events: SessionEvent[] = [];
@@ -330,8 +335,8 @@ function rollbackScenario(strategy: SaveStrategy): RollbackScenario {
   const send = (f: Frame, input: Input) =>
     s.receive(1, { kind: 'input', frame: f, input, currentFrame: f }, 0);
   const before: SessionRequest[][] = [];
-  // Play in step (every remote input known a frame ahead) up to confirmed frame 41, chosen so
-  // that no hash-check frame (a multiple of 10) falls inside the window that follows.
+  // Every remote input up to frame 41 is known from the start, so frame 41 gets confirmed; 41 is
+  // chosen so that no hash-check frame (a multiple of 10) falls inside the window that follows.
   const settled = 41;
   for (let f = SCENE.inputDelay; f <= settled; f++) send(f, remote(f));
   while (s.frame < settled + 1) before.push(s.advanceFrame(press(0), 0).requests);
@@ -458,20 +463,21 @@ function laggedSessionTicks(strategy: SaveStrategy): SessionRequest[][] {
 /**
  * A whole session's sim time per tick, µs: a fresh sim and runner carry out every tick of
  * {@link laggedSessionTicks} (steps, saves, loads, checksums), median of {@link SESSION_RUNS}
- * runs per strategy, the strategies interleaved.
+ * runs per strategy after one warm-up run, the strategies interleaved.
  */
 function sessionCosts<Snap>(make: () => Sim<Snap>): { ring: number; sparse: number } {
   const ticks = { ring: laggedSessionTicks('ring'), sparse: laggedSessionTicks('sparse') };
   const runs: { ring: number[]; sparse: number[] } = { ring: [], sparse: [] };
   const hashes: { ring: string[]; sparse: string[] } = { ring: [], sparse: [] };
-  for (let r = 0; r < SESSION_RUNS; r++) {
+  // Run 0 warms up (JIT, allocations) and is not counted.
+  for (let r = 0; r <= SESSION_RUNS; r++) {
     for (const strategy of ['ring', 'sparse'] as const) {
       const sim = make();
       const runner = new SimRunner(sim);
       const reports = [];
       const t = performance.now(); // clock-ok: a benchmark
       for (const requests of ticks[strategy]) reports.push(...runner.run(requests));
-      runs[strategy].push(((performance.now() - t) * 1000) / SESSION_TICKS); // clock-ok
+      if (r > 0) runs[strategy].push(((performance.now() - t) * 1000) / SESSION_TICKS); // clock-ok
       hashes[strategy] = reports.map((x) => `${x.frame}:${x.hash}`);
       (sim as { dispose?: () => void }).dispose?.();
     }
