@@ -1,4 +1,5 @@
 import {
+  ConcordError,
   type Frame,
   getSimFactory,
   type Input,
@@ -6,10 +7,18 @@ import {
   type PlayerSlot,
   Prng,
   randomDuelInput,
+  type SimFactory,
 } from '../sim/index.ts';
+import {
+  isPythonSimSpec,
+  type PythonSim,
+  pythonSimFactory,
+  sharedPyodide,
+} from '../sim/python/index.ts';
 import { CorruptingSim } from './faults.ts';
 import { MatchClient, type MatchStart, type ResyncStats } from './match-client.ts';
 import type { LinkImpairment } from './net/index.ts';
+import { findPythonEnv, type PythonEnvSource } from './python-env.ts';
 import { FixedTimestep, type SessionStats, slowdownFor } from './session/index.ts';
 import { RelayConnection } from './transport/relay-connection.ts';
 
@@ -96,15 +105,53 @@ function awaitStart(conn: RelayConnection, send: () => void): Promise<MatchStart
 }
 
 /**
+ * The factory of a Python scene's environment, in the process's shared Pyodide (one interpreter
+ * for every bot of the process, each sim in its own module), with the scene's extra packages.
+ */
+async function pythonFactory(env: PythonEnvSource): Promise<SimFactory> {
+  const pyodide = await sharedPyodide();
+  if (env.packages.length > 0) await pyodide.loadPackage([...env.packages]);
+  return pythonSimFactory({
+    id: env.sim,
+    source: env.source,
+    className: env.className ?? undefined,
+    pyodide,
+  });
+}
+
+/** Actions the default discrete mapping can express: 0 (no button) and 1..16 (bits 0..15). */
+const MAX_MAPPED_ACTIONS = 17;
+
+/**
+ * The input that the default mapping (`discreteActionMapping`) turns into `action`: no button
+ * for 0, else button bit `action - 1`.
+ */
+export function inputForAction(action: number): Input {
+  if (!Number.isInteger(action) || action < 0 || action >= MAX_MAPPED_ACTIONS) {
+    throw new ConcordError('BAD_INPUT', `action ${action} is outside 0..${MAX_MAPPED_ACTIONS - 1}`);
+  }
+  return { buttons: action === 0 ? 0 : 1 << (action - 1), x: 0, y: 0 };
+}
+
+/**
  * A headless peer: joins a scene through the real relay, plays seeded random inputs at the
  * scene's tick rate on the real clock (holding each input for 4-11 frames, as a person would),
  * takes part in hash checks and resyncs like any peer, and after `frames` frames reports its
  * final hash and waits for the relay to end the match. It can corrupt its own state or cut its
  * connection and rejoin (`faults`).
- * @throws Error when the relay cannot be reached or refuses the join
+ *
+ * In a Python scene the bot fetches the environment from the relay (`GET /sims/<scene>`) before
+ * it joins and runs it in the process's shared Pyodide. Its inputs are actions drawn uniformly
+ * from the agent's discrete action space (`actionCounts`, at most the 17 actions the default
+ * mapping can express), turned into buttons by inverting the default mapping; without an
+ * action space, random button bits 0..4.
+ * @throws Error when the relay cannot be reached or refuses the join; ConcordError
+ *   `BAD_CONFIG` when a Python scene's environment cannot be fetched or loaded
  */
 export async function runBot(o: BotOptions): Promise<BotResult> {
   await initStateHash();
+  const env = await findPythonEnv(o.url, o.scene);
+  const python = env ? await pythonFactory(env) : null;
   const connect = () => RelayConnection.connect(o.url, { impairment: o.impairment, seed: o.seed });
   let conn = await connect();
   const start = await awaitStart(conn, () =>
@@ -112,8 +159,18 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
   );
   const faults = o.faults?.(start.slot) ?? {};
   const settings = start.settings;
+  if (isPythonSimSpec(settings.sim) && env?.sim !== settings.sim) {
+    conn.close();
+    throw new ConcordError(
+      'BAD_CONFIG',
+      `scene "${o.scene}" runs ${settings.sim} but the relay served ${env ? env.sim : 'no Python environment'} at /sims/${o.scene}`,
+    );
+  }
+  const factory = python ?? getSimFactory(settings.sim);
+  const pythonSims: PythonSim[] = [];
   const makeMatch = (c: RelayConnection, s: MatchStart): MatchClient => {
-    const inner = getSimFactory(settings.sim).create({ players: settings.players, seed: s.seed });
+    const inner = factory.create({ players: settings.players, seed: s.seed });
+    if (python) pythonSims.push(inner as PythonSim);
     const sim = faults.desyncAt !== undefined ? new CorruptingSim(inner, faults.desyncAt) : inner;
     const m = new MatchClient(
       c,
@@ -136,13 +193,18 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
 
   const rng = Prng.fromSeed(o.seed);
   const isDuel = settings.sim === 'duel';
+  const actionCount = python ? (pythonSims[0].actionCounts[start.slot] ?? null) : null;
   let input: Input = { buttons: 0, x: 0, y: 0 };
   let holdFrames = 0;
   const nextInput = (): Input => {
     if (holdFrames-- <= 0) {
       holdFrames = 4 + rng.nextInt(8);
       const u = rng.nextU32();
-      input = isDuel ? randomDuelInput(u) : { buttons: u & 0xffff, x: 0, y: 0 };
+      if (isDuel) input = randomDuelInput(u);
+      else if (actionCount !== null)
+        input = inputForAction(u % Math.min(actionCount, MAX_MAPPED_ACTIONS));
+      else if (python) input = { buttons: u & 0x1f, x: 0, y: 0 };
+      else input = { buttons: u & 0xffff, x: 0, y: 0 };
     }
     return input;
   };
@@ -214,6 +276,7 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     loop();
   });
   conn.close();
+  for (const sim of pythonSims) sim.dispose();
   // Desyncs and resyncs seen before a drop count too.
   const all = [...previous, match];
   const resync: ResyncStats = {

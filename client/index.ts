@@ -2,7 +2,13 @@
  * client/: one peer. The sync session, the in-process network harness, the connection to the
  * relay, the match client that joins them, and headless bots. The relay imports only this entry.
  */
-export { type BotFaults, type BotOptions, type BotResult, runBot } from './bot.ts';
+export {
+  type BotFaults,
+  type BotOptions,
+  type BotResult,
+  inputForAction,
+  runBot,
+} from './bot.ts';
 export { CorruptingSim, corruptOneField } from './faults.ts';
 export {
   MatchClient,
@@ -11,5 +17,6 @@ export {
   type ResyncStats,
 } from './match-client.ts';
 export * from './net/index.ts';
+export { fetchPythonEnv, findPythonEnv, type PythonEnvSource } from './python-env.ts';
 export * from './session/index.ts';
 export { RelayConnection, type RelayConnectionOptions } from './transport/relay-connection.ts';

@@ -1,14 +1,26 @@
 import path from 'node:path';
 import { type BotResult, deriveSeed, type LinkImpairment, runBot } from '../client/index.ts';
 import type { SceneSettings } from '../protocol/index.ts';
+import { BUILTIN_SCENES, type PythonSceneOptions, pythonSceneSettings } from './scenes.ts';
 import { type Relay, startRelay } from './server.ts';
 
 /** Settings of {@link runBots}. */
 export interface BotsOptions {
   /** A running relay; when absent a relay is started on a free loopback port and stopped after. */
   readonly url?: string;
-  /** Scene to join (default `duel` for 2 players, else `duel-N`). */
+  /**
+   * Scene to join (default: the `sim`'s scene with `sim`, else `duel` for 2 players and `duel-N`
+   * for N).
+   */
   readonly scene?: string;
+  /**
+   * A Python environment `python:FILE[:CLASS]` (FILE relative to the cwd) to play on the relay
+   * started here, in a scene of its own for `players` players with the Python defaults (see
+   * `pythonSceneSettings`), named after the file unless `scene` names it. Not with `url`.
+   */
+  readonly sim?: string;
+  /** Frames per second of the `sim`'s scene (default 30). */
+  readonly tickRate?: number;
   readonly matches: number;
   readonly players: number;
   readonly frames: number;
@@ -28,6 +40,8 @@ export interface BotsOptions {
   readonly dropForMs?: number;
   /** Scenes of the relay started here (default: the built-in ones). */
   readonly scenes?: Readonly<Record<string, SceneSettings>>;
+  /** Relay-side options of the Python scenes of the relay started here, by scene name. */
+  readonly python?: Readonly<Record<string, PythonSceneOptions>>;
 }
 
 /** Percentiles of a sample, in ms. */
@@ -101,11 +115,25 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
   const logsDir = o.logsDir ?? './logs';
   let relay: Relay | null = null;
   let url = o.url;
+  let scenes = o.scenes;
+  let python = o.python;
+  let simScene: string | undefined;
+  if (o.sim !== undefined) {
+    if (url) throw new Error('sim starts a relay of its own: give a sim or a url, not both');
+    const settings = pythonSceneSettings(o.sim, {
+      name: o.scene,
+      players: o.players,
+      tickRate: o.tickRate,
+    });
+    simScene = settings.name;
+    scenes = { ...(scenes ?? BUILTIN_SCENES), [settings.name]: settings };
+    python = { ...python, [settings.name]: { baseDir: process.cwd() } };
+  }
   if (!url) {
-    relay = await startRelay({ port: 0, host: '127.0.0.1', logsDir, scenes: o.scenes });
+    relay = await startRelay({ port: 0, host: '127.0.0.1', logsDir, scenes, python });
     url = relay.url;
   }
-  const scene = o.scene ?? (o.players === 2 ? 'duel' : `duel-${o.players}`);
+  const scene = o.scene ?? simScene ?? (o.players === 2 ? 'duel' : `duel-${o.players}`);
   const impairment: LinkImpairment = {
     latencyMs: o.latencyMs,
     jitterMs: o.jitterMs,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runBots } from './bots.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
+import { BUILTIN_SCENES, pythonSceneSettings } from './scenes.ts';
 import { startRelay } from './server.ts';
 
 function int(name: string, min: number, max: number) {
@@ -45,33 +46,72 @@ program
   .option('--host <host>', 'interface to listen on (default: all)')
   .option('--logs <dir>', 'directory of match logs', './logs')
   .option('--web <dir>', 'built web client to serve at /', DEFAULT_WEB_ROOT)
-  .action(async (opts: { port: number; host?: string; logs: string; web: string }) => {
-    const relay = await startRelay({
-      port: opts.port,
-      host: opts.host,
-      logsDir: opts.logs,
-      webRoot: opts.web,
-      onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
-    });
-    console.log(
-      `concord relay listening on ${relay.url} (logs in ${opts.logs}, page from ${opts.web})`,
-    );
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      console.log(`${signal}: closing matches and flushing logs`);
-      relay.close(`relay stopped by ${signal}`).then(
-        () => process.exit(0),
-        (err) => {
-          console.error(err);
-          process.exit(1);
-        },
+  .option(
+    '--sim <spec>',
+    'also serve a Python environment python:FILE[:CLASS] (FILE relative to the cwd) as a scene',
+  )
+  .option('--scene <name>', "the --sim scene's name (default: from the file's name)")
+  .option('--players <n>', 'players of the --sim scene', int('--players', 1, 16), 2)
+  .option(
+    '--tick-rate <fps>',
+    'frames per second of the --sim scene',
+    int('--tick-rate', 1, 240),
+    30,
+  )
+  .action(
+    async (opts: {
+      port: number;
+      host?: string;
+      logs: string;
+      web: string;
+      sim?: string;
+      scene?: string;
+      players: number;
+      tickRate: number;
+    }) => {
+      if (opts.scene !== undefined && opts.sim === undefined) {
+        throw new InvalidArgumentError('--scene names the --sim scene: give --sim too');
+      }
+      const extra = opts.sim
+        ? pythonSceneSettings(opts.sim, {
+            name: opts.scene,
+            players: opts.players,
+            tickRate: opts.tickRate,
+          })
+        : null;
+      const relay = await startRelay({
+        port: opts.port,
+        host: opts.host,
+        logsDir: opts.logs,
+        webRoot: opts.web,
+        scenes: extra ? { ...BUILTIN_SCENES, [extra.name]: extra } : BUILTIN_SCENES,
+        python: extra ? { [extra.name]: { baseDir: process.cwd() } } : undefined,
+        onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
+      });
+      if (extra)
+        console.log(
+          `scene "${extra.name}": ${extra.sim}, ${extra.players} players, ${extra.tickRate} fps`,
+        );
+      console.log(
+        `concord relay listening on ${relay.url} (logs in ${opts.logs}, page from ${opts.web})`,
       );
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        console.log(`${signal}: closing matches and flushing logs`);
+        relay.close(`relay stopped by ${signal}`).then(
+          () => process.exit(0),
+          (err) => {
+            console.error(err);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    },
+  );
 
 program
   .command('bots')
@@ -79,7 +119,19 @@ program
     'play matches with headless bots through a relay (its own on loopback without --url)',
   )
   .option('--url <url>', 'relay to join (default: start one on a free loopback port)')
-  .option('--scene <name>', 'scene to join (default duel, or duel-N for N players)')
+  .option(
+    '--scene <name>',
+    'scene to join (default duel, or duel-N for N players; with --sim, the name of its scene)',
+  )
+  .option(
+    '--sim <spec>',
+    'play a Python environment python:FILE[:CLASS] (FILE relative to the cwd) on a relay started here',
+  )
+  .option(
+    '--tick-rate <fps>',
+    'frames per second of the --sim scene (default 30)',
+    int('--tick-rate', 1, 240),
+  )
   .option('--matches <n>', 'matches to play', int('--matches', 1, 10_000), 1)
   .option('--players <n>', 'players per match', int('--players', 1, 16), 2)
   .option('--frames <n>', 'frames per match', int('--frames', 1, 10_000_000), 600)
@@ -112,6 +164,8 @@ program
     async (opts: {
       url?: string;
       scene?: string;
+      sim?: string;
+      tickRate?: number;
       matches: number;
       players: number;
       frames: number;
@@ -136,9 +190,19 @@ program
       ) {
         throw new InvalidArgumentError('--drop-peer, --drop-at and --drop-for go together');
       }
+      if (opts.sim !== undefined && opts.url !== undefined) {
+        throw new InvalidArgumentError(
+          '--sim starts a relay of its own; to join a Python scene on a running relay use --url and --scene',
+        );
+      }
+      if (opts.tickRate !== undefined && opts.sim === undefined) {
+        throw new InvalidArgumentError('--tick-rate sets the --sim scene: give --sim too');
+      }
       const report = await runBots({
         url: opts.url,
         scene: opts.scene,
+        sim: opts.sim,
+        tickRate: opts.tickRate,
         matches: opts.matches,
         players: opts.players,
         frames: opts.frames,

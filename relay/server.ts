@@ -21,7 +21,8 @@ import {
 } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, initStateHash, NEUTRAL_INPUT } from '../sim/index.ts';
 import { attachAppHandler, detachAppHandler, directLink } from './direct-link.ts';
-import { LOG_FORMAT, LogDirectory, simCodeHash } from './log/index.ts';
+import { type HeaderRecord, LOG_FORMAT, LogDirectory, simCodeHash } from './log/index.ts';
+import { pyodideFiles } from './pyodide-files.ts';
 import {
   emptyRoomCounters,
   MatchRoom,
@@ -29,7 +30,13 @@ import {
   type MemberLink,
   type RoomCounters,
 } from './room.ts';
-import { BUILTIN_SCENES } from './scenes.ts';
+import {
+  BUILTIN_PYTHON_SCENES,
+  BUILTIN_SCENES,
+  loadPythonScenes,
+  type PythonSceneOptions,
+  type PythonSceneSource,
+} from './scenes.ts';
 import { staticFiles } from './static-files.ts';
 
 /** Settings of {@link startRelay}. */
@@ -42,6 +49,13 @@ export interface RelayOptions {
   readonly logsDir?: string;
   /** The scenes served, by name (default {@link BUILTIN_SCENES}). */
   readonly scenes?: Readonly<Record<string, SceneSettings>>;
+  /**
+   * Relay-side options of Python scenes, by scene name: where a relative file is resolved and
+   * which extra Pyodide packages peers load. Merged over {@link BUILTIN_PYTHON_SCENES} (which
+   * resolves `kitchen`'s file against the package root); a Python scene without an entry reads
+   * its file relative to the cwd.
+   */
+  readonly python?: Readonly<Record<string, PythonSceneOptions>>;
   /** Most frames an input may run ahead of the room's slowest player (default 1024). */
   readonly maxFramesAhead?: number;
   /** Directory of the built web client to serve at `/` (default: none). */
@@ -93,11 +107,18 @@ interface Peer {
  * message. Hash reports are compared per frame and the verdict recorded and sent to the room.
  * Refused messages get an error reply and are counted; they never reach another peer.
  *
- * @throws when the port cannot be bound
+ * Python scenes (sim `python:FILE[:CLASS]`): the relay reads each file once here and never runs
+ * it (no Pyodide); `GET /sims/<scene>` serves `{sim, className, source, codeHash, packages}` to
+ * the peers (404 `{error}` for an unknown or non-Python scene), the log header records the
+ * source and its hash, and a departed player's input is the neutral input.
+ *
+ * @throws ConcordError `BAD_CONFIG` naming the scene and file when a Python scene's file cannot
+ *   be read; an Error when the port cannot be bound
  */
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   await initStateHash();
   const scenes = options.scenes ?? BUILTIN_SCENES;
+  const pythonScenes = loadPythonScenes(scenes, { ...BUILTIN_PYTHON_SCENES, ...options.python });
   const logsDir = options.logsDir ?? './logs';
   const logs = new LogDirectory(logsDir);
   const maxAhead = options.maxFramesAhead ?? 1024;
@@ -118,6 +139,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   };
 
   const web = options.webRoot ? staticFiles(options.webRoot) : null;
+  const pyodide = options.webRoot ? pyodideFiles() : null; // Pyodide for the page's Python worker
   const http: HttpServer = createServer((req, res) => {
     if (options.http?.(req, res)) return;
     if (req.method === 'GET' && req.url === '/healthz') {
@@ -131,7 +153,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       );
       return;
     }
-    if (web?.(req, res)) return;
+    if (req.method === 'GET' && req.url?.startsWith('/sims/')) {
+      serveSim(pythonScenes, req.url, res);
+      return;
+    }
+    if (pyodide?.(req, res) || web?.(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   });
@@ -175,21 +201,21 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     const stamp = new Date().toISOString(); // clock-ok: log header start time
     const matchId = `${stamp.slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(4).toString('hex')}`;
     const seed = randomInt(0, 2 ** 32);
-    const header = {
+    const python = pythonScenes.get(scene);
+    const header: HeaderRecord = {
       type: 'header' as const,
       format: LOG_FORMAT,
       matchId,
       scene: settings,
-      sim: { id: settings.sim, codeHash: simCodeHash(settings.sim) },
+      sim: python
+        ? pythonHeaderSim(python)
+        : { id: settings.sim, codeHash: simCodeHash(settings.sim) },
       seed,
       players: peers.map((p, slot) => ({ slot, participantId: p.participantId })),
       startTime: stamp,
     };
     const log = await logs.open(matchId, header);
-    const sim = getSimFactory(settings.sim).create({ players: settings.players, seed });
-    const defaults = Array.from({ length: settings.players }, (_, slot) =>
-      encodeInput(sim.defaultInput?.(slot) ?? NEUTRAL_INPUT),
-    );
+    const defaults = defaultInputs(settings, seed, python !== undefined);
     const room = new MatchRoom(
       matchId,
       settings,
@@ -431,4 +457,62 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       http.closeAllConnections?.();
     },
   };
+}
+
+/** The log header's `sim` of a Python scene: the source travels with the log. */
+function pythonHeaderSim(python: PythonSceneSource): HeaderRecord['sim'] {
+  return {
+    id: python.sim,
+    codeHash: python.codeHash,
+    source: python.source,
+    className: python.className,
+    ...(python.packages.length > 0 ? { packages: [...python.packages] } : {}),
+  };
+}
+
+/**
+ * The encoded input the relay plays for a departed player: the sim's default input, or the
+ * neutral input for a Python sim (the relay never loads Pyodide; its adapter's default is neutral).
+ */
+function defaultInputs(settings: SceneSettings, seed: number, python: boolean): Uint8Array[] {
+  const sim = python
+    ? null
+    : getSimFactory(settings.sim).create({ players: settings.players, seed });
+  return Array.from({ length: settings.players }, (_, slot) =>
+    encodeInput(sim?.defaultInput?.(slot) ?? NEUTRAL_INPUT),
+  );
+}
+
+/** `GET /sims/<scene>`: a Python scene's environment as JSON, else 404 with `{error}`. */
+function serveSim(
+  pythonScenes: ReadonlyMap<string, PythonSceneSource>,
+  url: string,
+  res: ServerResponse,
+): void {
+  const raw = url.slice('/sims/'.length).split('?')[0];
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    name = raw;
+  }
+  const python = pythonScenes.get(name);
+  if (!python) {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: `no Python scene "${name.slice(0, 100)}" on this relay` }));
+    return;
+  }
+  const body = JSON.stringify({
+    sim: python.sim,
+    className: python.className,
+    source: python.source,
+    codeHash: python.codeHash,
+    packages: python.packages,
+  });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-cache',
+  });
+  res.end(body);
 }

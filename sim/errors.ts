@@ -1,6 +1,9 @@
 /**
  * Codes of {@link ConcordError}. One code per kind of failure, stable across versions so that
- * tools and tests can match on them.
+ * tools and tests can match on them. `ENV_ERROR`: a Python environment's own code raised while
+ * the sim ran it (`step`, `get_state`, `set_state`, `render`); the message holds the Python
+ * traceback. Distinct from `BAD_STATE` (a state that has no canonical encoding) and `BAD_CONFIG`
+ * (a sim or environment that cannot load).
  */
 export type ConcordErrorCode =
   | 'SYNC_TEST_MISMATCH'
@@ -8,6 +11,7 @@ export type ConcordErrorCode =
   | 'BAD_INPUT'
   | 'BAD_STATE'
   | 'BAD_CONFIG'
+  | 'ENV_ERROR'
   | 'HASH_NOT_READY'
   | 'SNAPSHOT_MISSING'
   | 'UNKNOWN_SIM';

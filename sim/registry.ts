@@ -6,13 +6,20 @@ const factories = new Map<string, SimFactory>([[duel.id, duel as SimFactory]]);
 
 /**
  * The built-in sim registered under `id`.
- * @throws ConcordError `UNKNOWN_SIM` naming the id and the known ones.
+ * @throws ConcordError `UNKNOWN_SIM` naming the id and the known ones; for a Python environment
+ *   (`python:FILE[:CLASS]`), saying that it has no built-in factory (its factory is made from
+ *   its source by `pythonSimFactory` in `sim/python/`).
  */
 export function getSimFactory(id: string): SimFactory {
   const f = factories.get(id);
-  if (!f)
-    throw new ConcordError('UNKNOWN_SIM', `unknown sim "${id}" (known: ${simIds().join(', ')})`);
-  return f;
+  if (f) return f;
+  if (id.startsWith('python:')) {
+    throw new ConcordError(
+      'UNKNOWN_SIM',
+      `sim "${id}" is a Python environment, not a built-in sim: make its factory from its source with pythonSimFactory (sim/python/)`,
+    );
+  }
+  throw new ConcordError('UNKNOWN_SIM', `unknown sim "${id}" (known: ${simIds().join(', ')})`);
 }
 
 /** Ids of the built-in sims, sorted. */

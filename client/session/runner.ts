@@ -1,7 +1,33 @@
-import { ConcordError, type Frame, type Sim, stateHash } from '../../sim/index.ts';
+import { ConcordError, type Frame, type Input, type Sim, stateHash } from '../../sim/index.ts';
 import type { ChecksumReport, SessionRequest } from './types.ts';
 
 const MAX_POOLED = 64;
+
+type AdvanceRequest = Extract<SessionRequest, { kind: 'advance' }>;
+
+/**
+ * A sim that can advance several frames in one call, equivalent to calling `step` once per entry
+ * (a Python sim's `stepMany`: one call across the JavaScript–Python boundary per re-simulation
+ * instead of one per frame).
+ */
+export interface BatchStepper {
+  stepMany(inputs: readonly (readonly Input[])[]): void;
+}
+
+/** Options of {@link SimRunner}. */
+export interface SimRunnerOptions {
+  /**
+   * Run consecutive `advance` requests (those with no save, load or checksum between them, as a
+   * sparse-saving re-simulation asks) as one `stepMany` call when the sim has one. Default true;
+   * false steps frame by frame (for comparisons). Sims without `stepMany` always step per frame.
+   */
+  readonly batchSteps?: boolean;
+}
+
+function batchStepper(sim: object): BatchStepper | null {
+  const s = sim as Partial<BatchStepper>;
+  return typeof s.stepMany === 'function' ? (s as BatchStepper) : null;
+}
 
 /**
  * Carries out a session's requests on a sim in this thread, keeping the saved snapshots by
@@ -14,18 +40,28 @@ export class SimRunner<Snap> {
   private readonly pool: Snap[] = [];
   /** Steps taken, re-simulated ones included. */
   steps = 0;
+  /** `stepMany` calls made (each for two or more consecutive advances). */
+  batches = 0;
+  private readonly stepper: BatchStepper | null;
 
-  constructor(readonly sim: Sim<Snap>) {}
+  constructor(
+    readonly sim: Sim<Snap>,
+    options: SimRunnerOptions = {},
+  ) {
+    this.stepper = options.batchSteps === false ? null : batchStepper(sim);
+  }
 
   /**
-   * Runs the requests in order.
+   * Runs the requests in order; a run of consecutive `advance` requests goes to the sim's
+   * `stepMany` in one call when it has one (see {@link SimRunnerOptions.batchSteps}).
    * @returns the state hash of every `checksum` request, in order
    * @throws ConcordError `SNAPSHOT_MISSING` when a load or checksum names a frame not saved, and
    * `BAD_STATE` when a request's frame does not match the sim's (a session bug, never ignored).
    */
   run(requests: readonly SessionRequest[]): ChecksumReport[] {
     const reports: ChecksumReport[] = [];
-    for (const r of requests) {
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i];
       switch (r.kind) {
         case 'save':
           this.expectFrame(r.frame, 'save');
@@ -38,11 +74,19 @@ export class SimRunner<Snap> {
           this.sim.load(this.sim.decode(r.state));
           this.expectFrame(r.frame, 'restore');
           break;
-        case 'advance':
+        case 'advance': {
           this.expectFrame(r.frame, 'advance');
-          this.sim.step(r.inputs);
-          this.steps++;
+          let end = i + 1;
+          while (end < requests.length && requests[end].kind === 'advance') end++;
+          if (this.stepper && end - i > 1) {
+            this.stepMany(requests.slice(i, end) as AdvanceRequest[]);
+            i = end - 1;
+          } else {
+            this.sim.step(r.inputs);
+            this.steps++;
+          }
           break;
+        }
         case 'checksum': {
           const state = this.sim.encode(this.snapshot(r.frame));
           reports.push({ frame: r.frame, hash: stateHash(state), state });
@@ -70,6 +114,24 @@ export class SimRunner<Snap> {
   encodedSnapshot(frame: Frame): Uint8Array | null {
     const s = this.snapshots.get(frame);
     return s === undefined ? null : this.sim.encode(s);
+  }
+
+  /** Consecutive advances from the sim's frame, checked to follow on from each other. */
+  private stepMany(advances: readonly AdvanceRequest[]): void {
+    const first = advances[0].frame;
+    advances.forEach((a, k) => {
+      if (a.frame !== first + k) {
+        throw new ConcordError(
+          'BAD_STATE',
+          `advance for frame ${a.frame} but the sim will be at frame ${first + k}`,
+          a.frame,
+        );
+      }
+    });
+    this.stepper!.stepMany(advances.map((a) => a.inputs));
+    this.steps += advances.length;
+    this.batches++;
+    this.expectFrame(first + advances.length, 'stepMany');
   }
 
   private snapshot(frame: Frame): Snap {

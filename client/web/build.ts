@@ -1,11 +1,37 @@
 import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Files copied as they are next to the bundle. */
 const STATIC_FILES = ['index.html', 'style.css'];
+
+/** Where the relay serves Pyodide's loader (relay/pyodide-files.ts), imported at runtime. */
+const PYODIDE_MODULE_URL = '/pyodide/pyodide.mjs';
+
+/**
+ * The files every build must write, relative to its output directory (the page, the Python
+ * scenes' worker, the HTML and the style); {@link buildWebClient} fails when one is missing.
+ */
+export const WEB_CLIENT_OUTPUTS: readonly string[] = [
+  'app.js',
+  'python-worker.js',
+  'index.html',
+  'style.css',
+];
+
+/**
+ * Leaves the `pyodide` package out of the worker's bundle: its import becomes a runtime import of
+ * the relay's copy (`/pyodide/pyodide.mjs`), which loads the WebAssembly and the standard library
+ * next to it. Bundling it would break its own file lookups and double the worker's size.
+ */
+const pyodideFromRelay: Plugin = {
+  name: 'pyodide-from-relay',
+  setup(b) {
+    b.onResolve({ filter: /^pyodide$/ }, () => ({ path: PYODIDE_MODULE_URL, external: true }));
+  },
+};
 
 /** What {@link buildWebClient} wrote. */
 export interface WebClientBuild {
@@ -13,7 +39,8 @@ export interface WebClientBuild {
   readonly outDir: string;
   /**
    * The files written, relative to `outDir`, sorted: `app.js`, `app.js.LEGAL.txt` (the bundled
-   * libraries' licence comments), `app.js.map`, `index.html`, `style.css`.
+   * libraries' licence comments), `app.js.map`, `index.html`, `python-worker.js` and its
+   * `.map`, `style.css`.
    */
   readonly files: string[];
 }
@@ -23,19 +50,21 @@ export interface WebClientBuild {
  * the protocol, the sim, socket.io-client, msgpackr, xxhash-wasm with its WebAssembly inline,
  * Phaser) with esbuild into one minified ES2022 module `app.js` with a source map, for the
  * browser platform, so that an import of a Node built-in fails the build instead of the page;
- * then copies `index.html` and `style.css`. Every file the page needs is in `outDir`: the relay
- * serves them, nothing comes from a CDN. The directory is emptied first.
+ * bundles the Python scenes' Web Worker (`client/web/python-worker.ts`: the session, the protocol,
+ * socket.io-client, the Python adapter) the same way into `python-worker.js`, with the `pyodide`
+ * import left as a runtime import of `/pyodide/pyodide.mjs`, which the relay serves from the
+ * installed package; then copies `index.html` and `style.css`. Every file the page needs is in
+ * `outDir` or served by the relay: nothing comes from a CDN. The directory is emptied first.
  *
  * @param outDir where to write (default `dist/web`, relative to the working directory)
- * @throws the esbuild error (with its messages) when the bundle does not build
+ * @throws the esbuild error (with its messages) when a bundle does not build, or an Error naming
+ *   an expected output ({@link WEB_CLIENT_OUTPUTS}) that is missing
  */
 export async function buildWebClient(outDir = 'dist/web'): Promise<WebClientBuild> {
   const out = path.resolve(outDir);
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
-  await build({
-    entryPoints: [path.join(HERE, 'main.ts')],
-    outfile: path.join(out, 'app.js'),
+  const common = {
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -44,9 +73,24 @@ export async function buildWebClient(outDir = 'dist/web'): Promise<WebClientBuil
     sourcemap: true,
     legalComments: 'linked',
     logLevel: 'silent',
-  });
+  } as const;
+  await Promise.all([
+    build({
+      ...common,
+      entryPoints: [path.join(HERE, 'main.ts')],
+      outfile: path.join(out, 'app.js'),
+    }),
+    build({
+      ...common,
+      entryPoints: [path.join(HERE, 'python-worker.ts')],
+      outfile: path.join(out, 'python-worker.js'),
+      plugins: [pyodideFromRelay],
+    }),
+  ]);
   for (const f of STATIC_FILES) await copyFile(path.join(HERE, f), path.join(out, f));
   const files = (await readdir(out)).sort();
+  const missing = WEB_CLIENT_OUTPUTS.filter((f) => !files.includes(f));
+  if (missing.length > 0) throw new Error(`the web build did not write ${missing.join(', ')}`);
   return { outDir: out, files };
 }
 

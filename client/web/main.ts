@@ -1,8 +1,12 @@
 /**
- * The browser page that plays duel through the relay it was served by: join a scene's queue
+ * The browser page that plays a scene through the relay it was served by: join a scene's queue
  * (`?scene=`, default `duel`; `?participant=` the experiment's id for this person), wait while
  * the room fills, count down, play, show the result and the match id. `?renderer=canvas|webgl`
  * forces a renderer; `?autojoin=0` waits for the Join button instead of joining on load.
+ *
+ * Which page runs depends on the scene: when the relay serves a Python environment for it
+ * (`GET /sims/<scene>` answers 200) the Python page (`python-page.ts`, the match in a Web Worker
+ * that hosts Pyodide); when it answers 404, the duel page below.
  */
 import type { ServerMessage } from '../../protocol/index.ts';
 import { duel, duelView, initStateHash } from '../../sim/index.ts';
@@ -14,7 +18,8 @@ import { createDuelGame, type DuelGame, type RendererChoice } from './duel-view.
 import { DuelInputCapture } from './input.ts';
 import { type LoopEnd, MatchLoop } from './match-loop.ts';
 import { StatsOverlay } from './overlay.ts';
-import { idleStats, type PagePhase, type PageStats } from './page-stats.ts';
+import { type ConcordHook, idleStats, type PagePhase, type PageStats } from './page-stats.ts';
+import { PythonPage } from './python-page.ts';
 import { duelResult, type MatchResult } from './result.ts';
 import { PageScreens } from './ui.ts';
 
@@ -274,6 +279,10 @@ class DuelPage {
       hiddenTicks: r.loop.hiddenTicks,
       droppedMs: r.loop.droppedMs,
       renderer: r.view.renderer(),
+      pyodideLoadMs: null,
+      lastRollbackMs: null,
+      maxRollbackMs: null,
+      stepBatches: null,
     };
   }
 }
@@ -282,20 +291,58 @@ function readRenderer(v: string | null): RendererChoice {
   return v === 'canvas' || v === 'webgl' ? v : 'auto';
 }
 
+/**
+ * Whether the relay runs `scene` as a Python environment: `GET /sims/<scene>` answers 200 for a
+ * Python scene and 404 for any other (or unknown) scene.
+ * @throws Error naming the status when the relay answers anything else, or cannot be reached
+ */
+async function isPythonScene(scene: string): Promise<boolean> {
+  const res = await fetch(`/sims/${encodeURIComponent(scene)}`);
+  if (res.status === 200) return true;
+  if (res.status === 404) return false;
+  throw new Error(`the relay answered ${res.status} when asked about scene "${scene}"`);
+}
+
+/** The hook's shape before the page knows which kind of scene it plays. */
+function hookOf(page: {
+  hook(): Omit<ConcordHook, 'phase'> & { phase(): PagePhase };
+}): ConcordHook {
+  const h = page.hook();
+  return {
+    get phase() {
+      return h.phase();
+    },
+    stats: h.stats,
+    hashAt: h.hashAt,
+    result: h.result,
+    ...(h.workerHashAt ? { workerHashAt: h.workerHashAt } : {}),
+  };
+}
+
 const params = new URLSearchParams(location.search);
-const page = new DuelPage(
-  params.get('scene') || 'duel',
-  params.get('participant') || null,
-  readRenderer(params.get('renderer')),
-);
-const hook = page.hook();
+const scene = params.get('scene') || 'duel';
+const renderer = readRenderer(params.get('renderer'));
+const participantId = params.get('participant') || null;
 window.concord = {
-  get phase() {
-    return hook.phase();
-  },
-  stats: hook.stats,
-  hashAt: hook.hashAt,
-  result: hook.result,
+  phase: 'idle',
+  stats: () => idleStats('idle'),
+  hashAt: () => null,
+  result: () => null,
 };
-if (params.get('autojoin') === '0') page.showJoin();
-else void page.join();
+const screens = new PageScreens();
+screens.setTitle(`Concord · ${scene}`);
+isPythonScene(scene).then(
+  (python) => {
+    const page = python
+      ? new PythonPage(scene, participantId, renderer)
+      : new DuelPage(scene, participantId, renderer);
+    window.concord = hookOf(page);
+    if (params.get('autojoin') === '0') page.showJoin();
+    else void page.join();
+  },
+  (err: unknown) => {
+    screens.setError(
+      `Cannot start: ${err instanceof Error ? err.message : String(err)}. Reload to try again.`,
+    );
+  },
+);

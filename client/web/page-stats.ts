@@ -1,4 +1,5 @@
 import type { SessionStats } from '../session/index.ts';
+import type { PythonMatchResult } from './python-worker.ts';
 import type { MatchResult } from './result.ts';
 
 /**
@@ -35,7 +36,18 @@ export interface PageStats extends MaybeSessionStats {
   readonly droppedMs: number;
   /** The renderer Phaser chose, once the view exists. */
   readonly renderer: 'webgl' | 'canvas' | null;
+  /** Python scenes: time the worker took to load Pyodide, in ms (null for TypeScript sims). */
+  readonly pyodideLoadMs: number | null;
+  /** Python scenes: duration of the worker's last tick that rolled back, in ms. */
+  readonly lastRollbackMs: number | null;
+  /** Python scenes: duration of the worker's costliest tick that rolled back, in ms. */
+  readonly maxRollbackMs: number | null;
+  /** Python scenes: re-simulations the worker ran as one `stepMany` call into Python. */
+  readonly stepBatches: number | null;
 }
+
+/** A match's outcome as the hook reports it: a duel's, or a Python scene's. */
+export type PageResult = MatchResult | PythonMatchResult;
 
 /**
  * `window.concord`: a hook for tests and debugging, present from the moment the page loads (with
@@ -49,7 +61,12 @@ export interface ConcordHook {
   /** The state hash (16 hex digits) of confirmed frame `frame`, or null when not (yet) hashed. */
   hashAt(frame: number): string | null;
   /** The result once the match has ended, else null. */
-  result(): MatchResult | null;
+  result(): PageResult | null;
+  /**
+   * Python scenes only: the hash of confirmed frame `frame` as the worker's session answers it
+   * (`hashAt` answers from the hashes the worker posted as it recorded them).
+   */
+  workerHashAt?(frame: number): Promise<string | null>;
 }
 
 declare global {
@@ -88,5 +105,9 @@ export function idleStats(phase: PagePhase): PageStats {
     hiddenTicks: 0,
     droppedMs: 0,
     renderer: null,
+    pyodideLoadMs: null,
+    lastRollbackMs: null,
+    maxRollbackMs: null,
+    stepBatches: null,
   };
 }

@@ -1,4 +1,5 @@
 import { SLOT_COLOURS } from './duel-view.ts';
+import type { PythonMatchResult } from './python-worker.ts';
 import { type MatchResult, resultHeadline } from './result.ts';
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -35,19 +36,35 @@ export class PageScreens {
   private readonly body = byId('panel-body');
   private readonly countdown = byId('countdown');
   private readonly status = byId('status');
+  private readonly keys = byId('keys');
   /** The element the game canvas goes in. */
   readonly gameParent = byId('game');
   /** The stats overlay's element. */
   readonly overlay = byId('overlay');
 
-  /** Shows the Join button for `scene`. */
-  showJoin(scene: string, onJoin: () => void): void {
-    this.show([el('p', `Scene: ${scene}`), button('Join', onJoin)]);
+  /** Shows the Join button for `scene`, with `notes` (e.g. the keys) in small print under it. */
+  showJoin(scene: string, onJoin: () => void, notes: readonly string[] = []): void {
+    this.show([
+      el('p', `Scene: ${scene}`),
+      button('Join', onJoin),
+      ...notes.map((n) => el('p', n, 'small')),
+    ]);
   }
 
   /** Shows that the page is connecting to the relay. */
   showConnecting(): void {
-    this.show([el('p', 'Connecting to the relay…')]);
+    this.showMessage('Connecting to the relay…');
+  }
+
+  /** Shows a line of progress (e.g. "Loading Python…") and nothing else. */
+  showMessage(text: string): void {
+    this.show([el('p', text)]);
+  }
+
+  /** Sets the panel's heading (the page's title names the scene). */
+  setTitle(text: string): void {
+    byId('title').textContent = text;
+    document.title = text;
   }
 
   /** Shows the waiting room: `waiting` of `players` are queued (0 before the first count). */
@@ -94,6 +111,35 @@ export class PageScreens {
       el('p', `Match id: ${result.matchId}`, 'mono'),
       button('Play again', onAgain),
     ]);
+  }
+
+  /**
+   * Shows the result of a Python scene's match: how it ended, the environment's score when it
+   * keeps one, this player's slot, the frame and the match id, and a button to play again.
+   */
+  showPythonResult(result: PythonMatchResult, onAgain: () => void): void {
+    const headline = result.kind === 'error' ? 'The match stopped' : 'Match over';
+    const where = result.confirmed
+      ? `confirmed frame ${result.frame}`
+      : `frame ${result.frame} (not yet confirmed)`;
+    this.show([
+      el('p', headline, 'big'),
+      ...(result.score !== null ? [el('p', `Score: ${result.score}`, 'big')] : []),
+      el('p', `You are player ${result.slot + 1} (slot ${result.slot}).`),
+      el(
+        'p',
+        `${result.score !== null ? 'Score' : 'State'} at ${where}; ${result.reason}.`,
+        'small',
+      ),
+      el('p', `Match id: ${result.matchId}`, 'mono'),
+      button('Play again', onAgain),
+    ]);
+  }
+
+  /** Shows the key bindings along the bottom during play (null hides them). */
+  setKeys(text: string | null): void {
+    this.keys.hidden = text === null;
+    this.keys.textContent = text ?? '';
   }
 
   /** Shows an error in the status line (null clears it). */

@@ -19,6 +19,7 @@ export {
   formatRecord,
   type HashRecord,
   type HeaderRecord,
+  type HeaderSim,
   type InputRecord,
   isValidMatchId,
   LOG_FORMAT,
@@ -28,6 +29,7 @@ export {
   type LogRecord,
   type LogSceneSettings,
   MAX_LOG_PLAYERS,
+  MAX_LOG_SOURCE,
   MAX_LOG_STRING,
   parseRecord,
   type VerdictRecord,
@@ -36,6 +38,7 @@ export {
 export {
   type CheckSource,
   formatReplay,
+  type PythonSourceFile,
   type ReplayDisconnect,
   type ReplayFrame,
   type ReplayMismatch,

@@ -132,8 +132,10 @@ describe('parseRecord', () => {
       expect(err.code).toBe('DAMAGED');
       expect(err.message).toMatch(message);
     }
-    const v2 = thrown(() => parseRecord(JSON.stringify({ ...header, format: 3 }), 1));
-    expect(v2.code).toBe('BAD_FORMAT_VERSION');
+    const future = thrown(() =>
+      parseRecord(JSON.stringify({ ...header, format: LOG_FORMAT + 1 }), 1),
+    );
+    expect(future.code).toBe('BAD_FORMAT_VERSION');
     // A scene setting this reader does not know is kept, not refused.
     const extra = { ...header, scene: { ...header.scene, broadcastDivisor: 2 } };
     expect(parseRecord(JSON.stringify(extra), 1)).toEqual(extra);
@@ -149,7 +151,7 @@ describe('parseMatchLog', () => {
       [new TextEncoder().encode(JSON.stringify(header).slice(0, 50)), 'TRUNCATED'],
       [logOf(input(2, 0)), 'NO_HEADER'],
       [logOf('{"type":"header",'), 'DAMAGED'],
-      [logOf({ ...header, format: 3 }), 'BAD_FORMAT_VERSION'],
+      [logOf({ ...header, format: LOG_FORMAT + 1 }), 'BAD_FORMAT_VERSION'],
       [logOf({ ...header, seed: 'x' }), 'DAMAGED'],
     ];
     for (const [bytes, code] of cases) {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { initStateHash } from '../../sim/index.ts';
 import {
   type BodyRecord,
   type HeaderRecord,
@@ -46,6 +47,7 @@ export function recordLine(index: number): number {
  * @throws LogError `IO` when the file cannot be read, and whatever {@link parseMatchLog} throws.
  */
 export async function readMatchLog(path: string): Promise<MatchLog> {
+  await initStateHash(); // a Python header's source is checked against its hash
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -70,9 +72,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * A last line without '\n' is a record cut by a crash: it is ignored and reported in
  * `truncated`/`truncatedLine`.
  *
+ * A header of a Python sim carries the environment's source; it must hash to the header's
+ * `codeHash` (a changed or damaged source is `DAMAGED`, naming the header), which needs
+ * `initStateHash()` to have completed ({@link readMatchLog} sees to it).
+ *
  * @throws LogError `NO_HEADER` for an empty log or one whose first record is not a header;
  *   `TRUNCATED` when the header line itself is cut; `BAD_FORMAT_VERSION` for another format;
- *   `DAMAGED` when the header line is not a valid header.
+ *   `DAMAGED` when the header line is not a valid header. ConcordError `HASH_NOT_READY` for a
+ *   Python header before `initStateHash()`.
  */
 export function parseMatchLog(bytes: Uint8Array, path: string | null = null): MatchLog {
   const name = path ?? 'match log';

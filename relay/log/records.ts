@@ -1,5 +1,5 @@
 /**
- * The records of a match log (format 1) and their validation. A log is JSON Lines: one record
+ * The records of a match log (formats 1 to 3) and their validation. A log is JSON Lines: one record
  * per line, UTF-8, each line ended by '\n'; the first record is the header. See
  * `docs/match-logs.md` for the meaning of every field.
  *
@@ -9,13 +9,16 @@
  * reader.
  */
 
+import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim/python/index.ts';
+
 /**
  * The log format version this code writes. It reads this one and every earlier one: format 2
- * added the desync, resync, converged, away and reconnect records to format 1.
+ * added the desync, resync, converged, away and reconnect records to format 1; format 3 added
+ * Python sims to the header (`sim.source`, `sim.className`, `sim.packages`).
  */
-export const LOG_FORMAT = 2;
+export const LOG_FORMAT = 3;
 /** The formats this code reads. */
-const READABLE_FORMATS: readonly number[] = [1, 2];
+const READABLE_FORMATS: readonly number[] = [1, 2, 3];
 
 /** Most players a match can have (the session's range). */
 export const MAX_LOG_PLAYERS = 16;
@@ -88,6 +91,28 @@ export interface LogPlayer {
   readonly participantId: string | null;
 }
 
+/**
+ * The sim of a match as its header records it. For a built-in sim, its id and the code hash of
+ * its TypeScript source (see `simCodeHash`). For a Python environment (id `python:FILE[:CLASS]`),
+ * the environment travels with the log: its source text, `codeHash` = `pythonSourceHash(source)`,
+ * the class to run and any extra Pyodide packages, so that a replay needs nothing but the log.
+ */
+export interface HeaderSim {
+  /** The sim id, equal to the scene's `sim`. */
+  readonly id: string;
+  /** xxhash64 of the sim's source, 16 lowercase hex digits. */
+  readonly codeHash: string;
+  /** Python sims only (required for them): the environment's source text, at most 4 MiB. */
+  readonly source?: string;
+  /** Python sims only (required for them): CLASS of the sim spec, or null when it names none. */
+  readonly className?: string | null;
+  /** Python sims only, optional: extra Pyodide packages loaded before the environment. */
+  readonly packages?: readonly string[];
+}
+
+/** Longest Python source a header may carry, in UTF-16 code units. */
+export const MAX_LOG_SOURCE = 4 * 1024 * 1024;
+
 /** First record of every log. */
 export interface HeaderRecord {
   readonly type: 'header';
@@ -96,8 +121,8 @@ export interface HeaderRecord {
   /** The match id, also the file name: 1–128 of `A–Z a–z 0–9 _ -`. */
   readonly matchId: string;
   readonly scene: LogSceneSettings;
-  /** The sim and the xxhash64 of its source (16 lowercase hex digits, see `simCodeHash`). */
-  readonly sim: { readonly id: string; readonly codeHash: string };
+  /** The sim and the xxhash64 of its source; see {@link HeaderSim}. */
+  readonly sim: HeaderSim;
   /** Match seed, a 32-bit unsigned integer. */
   readonly seed: number;
   /** One entry per slot, in slot order. */
@@ -348,12 +373,13 @@ function checkHeader(o: Obj): void {
   checkScene(o.scene);
   const scene = o.scene as unknown as LogSceneSettings;
   if (!isObject(o.sim)) throw new Invalid('"sim" must be an object {id, codeHash}');
-  onlyKeys(o.sim, ['id', 'codeHash'], '"sim"');
+  onlyKeys(o.sim, ['id', 'codeHash', 'source', 'className', 'packages'], '"sim"');
   const simId = str(o.sim, 'id');
   hex(o.sim, 'codeHash', HEX16, 16);
   if (simId !== scene.sim) {
     throw new Invalid(`"sim.id" is "${simId}" but the scene's sim is "${scene.sim}"`);
   }
+  checkHeaderSim(o.sim, simId, o.format as number);
   int(o, 'seed', 0, 0xffffffff);
   const players = o.players;
   if (!Array.isArray(players) || players.length !== scene.players) {
@@ -368,6 +394,55 @@ function checkHeader(o: Obj): void {
   const t = o.startTime;
   if (typeof t !== 'string' || !ISO_UTC.test(t) || !Number.isFinite(Date.parse(t))) {
     throw new Invalid(`"startTime" must be an ISO 8601 UTC time, got ${JSON.stringify(t)}`);
+  }
+}
+
+/**
+ * The Python fields of a header's sim: present exactly for `python:` ids, the class as the spec
+ * names it, and a source that hashes to the recorded code hash (so a damaged or edited source
+ * is refused before a replay runs it).
+ */
+function checkHeaderSim(sim: Obj, simId: string, format: number): void {
+  const python = isPythonSimSpec(simId);
+  if (!python) {
+    for (const k of ['source', 'className', 'packages']) {
+      if (k in sim) throw new Invalid(`"sim.${k}" is only for Python sims (id python:...)`);
+    }
+    return;
+  }
+  if (format < 3) throw new Invalid(`a Python sim ("${simId}") needs log format 3 or later`);
+  let spec: { className: string | null };
+  try {
+    spec = parsePythonSimSpec(simId);
+  } catch (err) {
+    throw new Invalid(`"sim.id": ${(err as Error).message}`);
+  }
+  const source = sim.source;
+  if (typeof source !== 'string' || source.length > MAX_LOG_SOURCE) {
+    throw new Invalid(
+      `"sim.source" must be the Python environment's source (a string of at most ${MAX_LOG_SOURCE} characters)`,
+    );
+  }
+  if (sim.className !== spec.className) {
+    throw new Invalid(
+      `"sim.className" must be ${JSON.stringify(spec.className)} (from "${simId}"), got ${JSON.stringify(sim.className)}`,
+    );
+  }
+  if ('packages' in sim) {
+    const p = sim.packages;
+    if (
+      !Array.isArray(p) ||
+      p.length > 64 ||
+      !p.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 100)
+    ) {
+      throw new Invalid('"sim.packages" must be an array of at most 64 package names');
+    }
+  }
+  const computed = pythonSourceHash(source);
+  if (computed !== sim.codeHash) {
+    throw new Invalid(
+      `"sim.source" hashes to ${computed}, not the recorded codeHash ${String(sim.codeHash)}: the source in the header was changed or damaged`,
+    );
   }
 }
 
@@ -486,7 +561,7 @@ function checkBody(o: Obj): void {
 }
 
 /**
- * Validates a parsed value as a record of format 1 and returns it typed (the same object).
+ * Validates a parsed value as a record (formats 1 to 3) and returns it typed (the same object).
  * @param lineNo the 1-based line it came from, for the error (null when it came from no line)
  * @param code the error code for an invalid record: `DAMAGED` when reading (default),
  *   `BAD_RECORD` when writing

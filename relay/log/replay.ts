@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   decodeInput,
   type Frame,
@@ -7,16 +10,27 @@ import {
   NEUTRAL_INPUT,
   type PlayerSlot,
   type Sim,
+  type SimFactory,
   stateHash,
 } from '../../sim/index.ts';
+import {
+  parsePythonSimSpec,
+  pythonSimFactory,
+  pythonSourceHash,
+  sharedPyodide,
+} from '../../sim/python/index.ts';
 import { type LogDamage, type MatchLog, readMatchLog, recordLine } from './reader.ts';
+import type { HeaderRecord } from './records.ts';
 import { simCodeHash } from './sim-code.ts';
 
 /** What {@link ReplayOptions.onFrame} sees of one frame. */
 export interface ReplayFrame {
   /** The frame f; `sim` holds S(f). */
   readonly frame: Frame;
-  /** The sim at S(f). Read it, do not step or load it. */
+  /**
+   * The sim at S(f). Read it, do not step or load it, and do not keep it: a Python sim is
+   * disposed when the replay returns.
+   */
   readonly sim: Sim;
   /** Every slot's input for frame f (what takes S(f) to S(f+1)); null at the final frame. */
   readonly inputs: readonly Input[] | null;
@@ -61,15 +75,31 @@ export interface ReplayDisconnect {
   readonly lastFrame: Frame;
 }
 
+/**
+ * How the Python file a log's sim id names compares with the source the log carries (the replay
+ * always runs the log's source).
+ */
+export interface PythonSourceFile {
+  /** The file looked at: FILE of the sim id against the cwd, else against the package root. */
+  readonly path: string;
+  /** `same`: its text hashes to the log's codeHash; `changed`: it differs; `missing`: unreadable. */
+  readonly state: 'same' | 'changed' | 'missing';
+}
+
 /** What a replay found. */
 export interface ReplayResult {
   readonly path: string | null;
   readonly matchId: string;
-  /** The sim as the header records it. */
+  /** The sim as the header records it (without a Python source text). */
   readonly sim: { readonly id: string; readonly codeHash: string };
+  /** For a Python sim: the file its id names, as it is now; null for other sims. */
+  readonly sourceFile: PythonSourceFile | null;
   readonly players: number;
   readonly seed: number;
-  /** The code hash of the sim's source in this checkout. */
+  /**
+   * The code hash of the source replayed: the sim's source in this checkout, or for a Python sim
+   * the source the log carries (then always equal to the recorded one).
+   */
   readonly codeHash: string;
   /** False when the sim's source differs from the one that played the match. */
   readonly codeHashMatches: boolean;
@@ -125,8 +155,13 @@ interface Check {
  * Input of slot s at frame f: the sim's default (`defaultInput(s)`, else neutral) when f is
  * below the scene's inputDelay or above the slot's disconnect `lastFrame`, else its input record.
  *
+ * A Python sim (id `python:FILE[:CLASS]`) runs from the source in the header, in the process's
+ * shared Pyodide (loaded on first use, 2–3 s), whether or not FILE still exists or still holds
+ * that source; `sourceFile` says how FILE compares.
+ *
  * @throws LogError when the log cannot be read or has no valid header (see `readMatchLog`);
- *   ConcordError `UNKNOWN_SIM` for a sim this checkout does not have.
+ *   ConcordError `UNKNOWN_SIM` for a sim this checkout does not have; `BAD_CONFIG` when a Python
+ *   environment cannot load; `ENV_ERROR` when it raises.
  */
 export async function replayMatchLog(
   path: string,
@@ -138,11 +173,73 @@ export async function replayMatchLog(
 /** {@link replayMatchLog} for a log already read. */
 export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Promise<ReplayResult> {
   await initStateHash();
+  const { header } = log;
+  const prepared = await prepareSim(header);
+  const sim = prepared.factory.create({ players: header.scene.players, seed: header.seed });
+  try {
+    return replayWith(log, sim, prepared.codeHash, prepared.sourceFile, options);
+  } finally {
+    (sim as Sim & { dispose?: () => void }).dispose?.();
+  }
+}
+
+/** The package root, for a Python file that the built-in scenes resolve against it. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface PreparedSim {
+  readonly factory: SimFactory;
+  readonly codeHash: string;
+  readonly sourceFile: PythonSourceFile | null;
+}
+
+/** The factory of the header's sim: a built-in one, or the Python source the header carries. */
+async function prepareSim(header: HeaderRecord): Promise<PreparedSim> {
+  const { id, source, className, packages } = header.sim;
+  if (source === undefined) {
+    return { factory: getSimFactory(id), codeHash: simCodeHash(id), sourceFile: null };
+  }
+  const pyodide = await sharedPyodide();
+  if (packages && packages.length > 0) await pyodide.loadPackage([...packages]);
+  const factory = await pythonSimFactory({
+    id,
+    source,
+    className: className ?? undefined,
+    pyodide,
+  });
+  return {
+    factory,
+    codeHash: pythonSourceHash(source),
+    sourceFile: await compareSourceFile(id, header.sim.codeHash),
+  };
+}
+
+async function compareSourceFile(simId: string, codeHash: string): Promise<PythonSourceFile> {
+  const { file } = parsePythonSimSpec(simId);
+  const candidates = path.isAbsolute(file)
+    ? [file]
+    : [path.resolve(file), path.resolve(PACKAGE_ROOT, file)];
+  for (const p of candidates) {
+    let text: string;
+    try {
+      text = await readFile(p, 'utf8');
+    } catch {
+      continue;
+    }
+    return { path: p, state: pythonSourceHash(text) === codeHash ? 'same' : 'changed' };
+  }
+  return { path: candidates[0], state: 'missing' };
+}
+
+function replayWith(
+  log: MatchLog,
+  sim: Sim,
+  codeHash: string,
+  sourceFile: PythonSourceFile | null,
+  options: ReplayOptions,
+): ReplayResult {
   const { header, records } = log;
   const players = header.scene.players;
   const inputDelay = header.scene.inputDelay;
-  const sim = getSimFactory(header.sim.id).create({ players, seed: header.seed });
-  const codeHash = simCodeHash(header.sim.id);
   const defaults = Array.from(
     { length: players },
     (_, s) => sim.defaultInput?.(s) ?? NEUTRAL_INPUT,
@@ -267,6 +364,7 @@ export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Pro
     path: log.path,
     matchId: header.matchId,
     sim: { id: header.sim.id, codeHash: header.sim.codeHash },
+    sourceFile,
     players,
     seed: header.seed,
     codeHash,
@@ -326,6 +424,12 @@ export function formatReplay(r: ReplayResult): string {
   if (r.repaired.length > 0) {
     out.push(
       `${r.repaired.length} recorded hashes belong to repaired desyncs (the damaged peers' line of play)`,
+    );
+  }
+  if (r.sourceFile && r.sourceFile.state !== 'same') {
+    out.push(
+      `note: replayed the Python source carried by the log; the file ${r.sourceFile.path} ` +
+        (r.sourceFile.state === 'missing' ? 'is gone' : 'now holds a different source'),
     );
   }
   if (!r.codeHashMatches) {

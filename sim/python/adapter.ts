@@ -67,12 +67,23 @@ export interface PythonSimOptions extends PythonEnvOptions {
   readonly seed: number;
 }
 
-/** A Python environment run as a Concord sim, with what bots, views and exports need. */
+/**
+ * A Python environment run as a Concord sim, with what bots, views and exports need. When the
+ * environment's own code raises in `step`, `get_state`, `set_state` or `render`, the calls throw
+ * ConcordError `ENV_ERROR` with the Python traceback; a state or step result that JSON cannot
+ * carry unchanged throws `BAD_STATE`.
+ */
 export interface PythonSim extends Sim<PythonSnap> {
   /** The environment's class name. */
   readonly className: string;
   /** The agent id of each player slot (`possible_agents`, `agents`, or the slots 0..N-1). */
   readonly agentIds: readonly (string | number)[];
+  /**
+   * Per player slot, the number of discrete actions of its agent (`action_space(agent).n`, as
+   * PettingZoo spells it, or Gymnasium's attribute `action_space.n`; actions are 0..n-1), or null
+   * when the environment has no action space or not a discrete one. Bots draw from it.
+   */
+  readonly actionCounts: readonly (number | null)[];
   /** Whether the environment has a `render()` method. */
   readonly hasRender: boolean;
   /**
@@ -128,10 +139,12 @@ function driverClass(pyodide: PyodideInterface): PyCallable {
 }
 
 /**
- * Python's exception as a ConcordError: the driver's own kinds by their message, anything else
- * with its traceback. `code` is the kind for state problems and for the environment's own errors.
+ * Python's exception as a ConcordError: the driver's own kinds by their message (a config
+ * problem is `BAD_CONFIG`, a state without a canonical encoding `BAD_STATE`, or `BAD_CONFIG`
+ * while loading), anything the environment's own code raised with its traceback, as `code`:
+ * `BAD_CONFIG` while loading, `ENV_ERROR` afterwards.
  */
-function fromPython(err: unknown, code: 'BAD_CONFIG' | 'BAD_STATE', what: string, frame?: number) {
+function fromPython(err: unknown, code: 'BAD_CONFIG' | 'ENV_ERROR', what: string, frame?: number) {
   if (err instanceof ConcordError) return err;
   const e = err as { type?: unknown; message?: unknown };
   const text = typeof e?.message === 'string' ? e.message.trimEnd() : String(err);
@@ -139,7 +152,9 @@ function fromPython(err: unknown, code: 'BAD_CONFIG' | 'BAD_STATE', what: string
     const last = text.slice(text.lastIndexOf('\n') + 1);
     const message = last.slice(last.indexOf(': ') + 2);
     // A state problem found while loading is a configuration problem of the environment.
-    return new ConcordError(e.type === 'ConcordConfigError' ? 'BAD_CONFIG' : code, message, frame);
+    const kind =
+      e.type === 'ConcordConfigError' || code === 'BAD_CONFIG' ? 'BAD_CONFIG' : 'BAD_STATE';
+    return new ConcordError(kind, message, frame);
   }
   return new ConcordError(code, `${what} raised:\n${text}`, frame);
 }
@@ -158,6 +173,7 @@ class PythonSimImpl implements PythonSim {
   readonly players: number;
   readonly className: string;
   readonly agentIds: readonly (string | number)[];
+  readonly actionCounts: readonly (number | null)[];
   readonly hasRender: boolean;
   frame: Frame = 0;
   private readonly driver: PyProxy;
@@ -186,6 +202,7 @@ class PythonSimImpl implements PythonSim {
     const info = JSON.parse(infoCall() as string) as {
       className: string;
       agentIds: (string | number)[];
+      actionCounts: (number | null)[];
       hasRender: boolean;
     };
     (infoCall as unknown as PyProxy).destroy();
@@ -194,6 +211,7 @@ class PythonSimImpl implements PythonSim {
     ) as unknown as DriverCalls;
     this.className = info.className;
     this.agentIds = Object.freeze(info.agentIds);
+    this.actionCounts = Object.freeze(info.actionCounts);
     this.hasRender = info.hasRender;
     this.id = options.id ?? `python:${info.className}`;
     this.players = options.players;
@@ -217,7 +235,7 @@ class PythonSimImpl implements PythonSim {
     try {
       this.py.step(text);
     } catch (err) {
-      throw fromPython(err, 'BAD_STATE', `${this.className}.step`, this.frame);
+      throw fromPython(err, 'ENV_ERROR', `${this.className}.step`, this.frame);
     }
     this.frame++;
   }
@@ -227,7 +245,7 @@ class PythonSimImpl implements PythonSim {
     try {
       this.py.run_steps(text);
     } catch (err) {
-      throw fromPython(err, 'BAD_STATE', `${this.className}.step`, this.frame);
+      throw fromPython(err, 'ENV_ERROR', `${this.className}.step`, this.frame);
     }
     this.frame += inputs.length;
   }
@@ -239,7 +257,7 @@ class PythonSimImpl implements PythonSim {
       envText = this.py.save_env(this.strict) as string;
       randomText = this.py.save_random() as string | undefined;
     } catch (err) {
-      throw fromPython(err, 'BAD_STATE', `${this.className}.get_state`, this.frame);
+      throw fromPython(err, 'ENV_ERROR', `${this.className}.get_state`, this.frame);
     }
     if (randomText !== undefined) this.lastRandom = JSON.parse(randomText) as JsonValue;
     return { frame: this.frame, env: JSON.parse(envText) as JsonValue, random: this.lastRandom };
@@ -255,7 +273,7 @@ class PythonSimImpl implements PythonSim {
           : JSON.stringify(snapshot.random);
       this.py.load(JSON.stringify(snapshot.env), randomText);
     } catch (err) {
-      throw fromPython(err, 'BAD_STATE', `${this.className}.set_state`, snapshot.frame);
+      throw fromPython(err, 'ENV_ERROR', `${this.className}.set_state`, snapshot.frame);
     }
     this.lastRandom = snapshot.random;
     this.frame = snapshot.frame;
@@ -301,7 +319,7 @@ class PythonSimImpl implements PythonSim {
     try {
       text = this.py.last_step() as string | undefined;
     } catch (err) {
-      throw fromPython(err, 'BAD_STATE', `${this.className}.step result`, this.frame);
+      throw fromPython(err, 'ENV_ERROR', `${this.className}.step result`, this.frame);
     }
     return text === undefined ? null : (JSON.parse(text) as PythonStepResult);
   }
@@ -311,7 +329,7 @@ class PythonSimImpl implements PythonSim {
     try {
       text = this.py.render() as string | undefined;
     } catch (err) {
-      throw fromPython(err, 'BAD_STATE', `${this.className}.render`, this.frame);
+      throw fromPython(err, 'ENV_ERROR', `${this.className}.render`, this.frame);
     }
     if (text === undefined) return null;
     return checkDrawPrimitives(JSON.parse(text), `${this.className}.render()`);

@@ -118,6 +118,29 @@ def find_class(module, class_name):
             "name it with className")
     return found[0]
 
+def action_count(env, name, agent):
+    """n of a discrete action space (Gymnasium's Discrete), else None.
+
+    PettingZoo spells it action_space(agent), Gymnasium an attribute action_space; a dict keyed
+    by agent id is accepted too."""
+    space = getattr(env, "action_space", None)
+    if space is None:
+        return None
+    try:
+        if type(space) is dict:
+            space = space.get(agent)
+        elif callable(space) and not hasattr(space, "n"):
+            space = space(agent)
+    except Exception as e:
+        raise ConcordConfigError(
+            f"Python environment {name}: action_space({agent!r}) raised "
+            f"{type(e).__name__}: {e}") from None
+    n = getattr(space, "n", None)
+    if n is None or type(n) is bool or not hasattr(n, "__index__"):
+        return None
+    n = n.__index__()
+    return n if 1 <= n <= MAX_SAFE else None
+
 class Driver:
     def __init__(self, source, class_name, players, seed, kwargs_json):
         check_hash_seed()
@@ -154,6 +177,7 @@ class Driver:
                 raise ConcordConfigError(
                     f"Python environment {name}: agent id {a!r} is not a string or an integer")
         self.agent_ids = ids
+        self.action_counts = [action_count(env, name, a) for a in ids]
         self.env_step = env.step
         self.env_get_state = env.get_state
         self.env_set_state = env.set_state
@@ -186,6 +210,7 @@ class Driver:
 
     def info(self):
         return json.dumps({"className": self.name, "agentIds": self.agent_ids,
+                           "actionCounts": self.action_counts,
                            "hasRender": self.env_render is not None})
 
     def _step(self, actions):

@@ -23,3 +23,10 @@ export {
   sharedPyodide,
 } from './pyodide.ts';
 export { checkDrawPrimitives, type DrawPrimitive } from './render.ts';
+export {
+  isPythonSimSpec,
+  PYTHON_SIM_PREFIX,
+  type PythonSimSpec,
+  parsePythonSimSpec,
+  pythonSourceHash,
+} from './source.ts';

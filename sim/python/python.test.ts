@@ -13,7 +13,9 @@ import {
   loadConcordPyodide,
   type PythonSim,
   type PythonSimOptions,
+  parsePythonSimSpec,
   pythonSimFactory,
+  pythonSourceHash,
   sharedPyodide,
 } from './index.ts';
 
@@ -351,5 +353,137 @@ class Fruit:
     const unseeded = await loadPyodide();
     expect(unseeded.runPython(probe)).not.toBe(shared.runPython(probe));
     expectConcordError(() => sim(fruit, { pyodide: unseeded }), 'BAD_CONFIG', /PYTHONHASHSEED=0/);
+  });
+});
+
+describe('sim specs and source hashes', () => {
+  it('parses python:FILE[:CLASS] and refuses malformed specs, naming them', () => {
+    expect(parsePythonSimSpec('python:examples/kitchen.py')).toEqual({
+      file: 'examples/kitchen.py',
+      className: null,
+    });
+    expect(parsePythonSimSpec('python:/tmp/envs/grid.py:GridWorld')).toEqual({
+      file: '/tmp/envs/grid.py',
+      className: 'GridWorld',
+    });
+    const bad: [string, RegExp][] = [
+      ['duel', /does not start with "python:"/],
+      ['python:', /no file/],
+      ['python::Kitchen', /no file/],
+      ['python:kitchen', /does not end in \.py/],
+      ['python:kitchen.py:', /empty class name/],
+      ['python:kitchen.py:9Lives', /not a Python identifier/],
+      ['python:a.py:B:C', /more than one ":"/],
+    ];
+    for (const [spec, pattern] of bad) {
+      const err = expectConcordError(() => parsePythonSimSpec(spec), 'BAD_CONFIG', pattern);
+      expect(err.message).toContain(JSON.stringify(spec));
+    }
+  });
+
+  it('hashes the UTF-8 bytes of the source as xxhash64, 16 hex digits', () => {
+    const h = pythonSourceHash(KITCHEN);
+    expect(h).toMatch(/^[0-9a-f]{16}$/);
+    expect(h).toBe(stateHash(new TextEncoder().encode(KITCHEN)));
+    expect(pythonSourceHash(`${KITCHEN}\n`)).not.toBe(h);
+    // Not the UTF-16 code units: "é" is two bytes in UTF-8.
+    expect(pythonSourceHash('é')).toBe(stateHash(new Uint8Array([0xc3, 0xa9])));
+  });
+});
+
+describe('action spaces', () => {
+  it("reports action_space(agent).n per slot (PettingZoo), an attribute's n (Gymnasium), else null", () => {
+    const k = sim(KITCHEN);
+    expect(k.actionCounts).toEqual([6, 6]);
+    k.dispose();
+    expect(sim(COUNTER).actionCounts).toEqual([null, null]);
+    const gym = COUNTER.replace(
+      'class Counter:',
+      'class Space:\n    n = 4\n\nclass Counter:\n    action_space = Space()',
+    );
+    expect(sim(gym).actionCounts).toEqual([4, 4]);
+    const perAgent = COUNTER.replace(
+      'class Counter:',
+      'class Space:\n    def __init__(self, n):\n        self.n = n\n\nclass Counter:\n' +
+        '    def action_space(self, agent):\n        return Space(3 + agent)',
+    );
+    expect(sim(perAgent).actionCounts).toEqual([3, 4]);
+    const box = COUNTER.replace(
+      'class Counter:',
+      'class Box:\n    shape = (2,)\n\nclass Counter:\n    action_space = Box()',
+    );
+    expect(sim(box).actionCounts).toEqual([null, null]);
+  });
+
+  it('refuses an action_space that raises, naming it', () => {
+    const raising = COUNTER.replace(
+      'class Counter:',
+      'class Counter:\n    def action_space(self, agent):\n        raise KeyError(agent)',
+    );
+    expectConcordError(() => sim(raising), 'BAD_CONFIG', /action_space\(0\) raised KeyError/);
+  });
+});
+
+describe('errors of the environment', () => {
+  const raisingIn = (method: string, line: string) =>
+    COUNTER.replace(`    def ${method}(self`, `    def ${method}(self`).replace(
+      new RegExp(`(    def ${method}\\(self[^\\n]*\\n)`),
+      `$1        ${line}\n`,
+    );
+
+  it('reports an exception raised in step as ENV_ERROR with the traceback and the frame', () => {
+    const s = sim(raisingIn('step', 'if self.n > 2: 1 / 0'));
+    s.step([press(2), press(1)]);
+    const err = expectConcordError(
+      () => s.step([press(0), press(0)]),
+      'ENV_ERROR',
+      /Counter\.step raised:[\s\S]*Traceback[\s\S]*ZeroDivisionError/,
+    );
+    expect(err.frame).toBe(1);
+    // The same through the batched re-simulation call.
+    const t = sim(raisingIn('step', 'if self.n > 2: 1 / 0'));
+    expectConcordError(
+      () =>
+        t.stepMany([
+          [press(2), press(1)],
+          [press(0), press(0)],
+        ]),
+      'ENV_ERROR',
+      /ZeroDivisionError/,
+    );
+  });
+
+  it('reports exceptions in get_state, set_state and render as ENV_ERROR', () => {
+    const saving = sim(raisingIn('get_state', 'if self.n: raise RuntimeError("no save")'));
+    const snap = saving.save();
+    saving.step([press(1), press(0)]);
+    expectConcordError(() => saving.save(), 'ENV_ERROR', /get_state raised:[\s\S]*no save/);
+    const loading = sim(raisingIn('set_state', 'if state["n"] == 5: raise ValueError("five")'));
+    expectConcordError(
+      () => loading.load({ ...snap, env: { n: 5 } }),
+      'ENV_ERROR',
+      /set_state raised:[\s\S]*ValueError: five/,
+    );
+    const drawing = sim(`${COUNTER}    def render(self):\n        return [][0]\n`);
+    expectConcordError(() => drawing.render(), 'ENV_ERROR', /render raised:[\s\S]*IndexError/);
+  });
+
+  it('keeps BAD_STATE for a state JSON cannot carry, and BAD_CONFIG for one raising at load', () => {
+    const s = sim(COUNTER.replace('return {"n": self.n}', 'return {"n": self.n or 0.5}'), {
+      strictStates: true,
+    });
+    const nan = COUNTER.replace(
+      'return {"n": self.n}',
+      'return {"n": self.n if self.n < 3 else float("nan")}',
+    );
+    const t = sim(nan);
+    t.step([press(2), press(1)]);
+    expectConcordError(() => t.save(), 'BAD_STATE', /not JSON-compatible|non-finite/);
+    expect(s.save().env).toEqual({ n: 0.5 });
+    expectConcordError(
+      () => sim(raisingIn('reset', 'raise OSError("no reset")')),
+      'BAD_CONFIG',
+      /loading the Python environment raised:[\s\S]*no reset/,
+    );
   });
 });

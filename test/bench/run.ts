@@ -1,16 +1,19 @@
 import { deltaBench } from './delta.ts';
+import { pythonBench } from './python.ts';
 import { relayBench } from './relay.ts';
 import { rollbackBench } from './rollback.ts';
 
 /**
  * `npm run bench [-- SUITE] [-- --json]`: runs a benchmark suite and prints a table, or with
- * `--json` one JSON object (the tables then go to stderr). Suites: `rollback` (default), `relay`
- * (flags such as `--seconds=5 --bots=100,500`: see test/bench/relay.ts).
+ * `--json` one JSON object (the tables then go to stderr). Suites: `rollback` (default), `delta`,
+ * `relay` (flags such as `--seconds=5 --bots=100,500`: see test/bench/relay.ts), `python` (the
+ * kitchen Python sim beside duel: Pyodide load, per-frame costs, an 8-frame rollback).
  */
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   rollback: rollbackBench,
   delta: deltaBench,
   relay: relayBench,
+  python: pythonBench,
 };
 
 const args = process.argv.slice(2);

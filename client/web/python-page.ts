@@ -1,0 +1,250 @@
+/**
+ * The page for a Python scene (one whose `GET /sims/<scene>` answers 200): the same join,
+ * waiting, countdown and result screens as the duel page, with the match itself in a Web Worker
+ * (`python-worker.ts`) that hosts Pyodide. The page only captures keys, draws the draw
+ * primitives the worker sends, and keeps the stats and confirmed state hashes it reports, so a
+ * rollback in Python never delays a display frame or a key press.
+ */
+import type { SceneSettings } from '../../protocol/index.ts';
+import type { DrawPrimitive } from '../../sim/python/index.ts';
+import type { RendererChoice } from './duel-view.ts';
+import { StatsOverlay } from './overlay.ts';
+import { idleStats, type PagePhase, type PageStats } from './page-stats.ts';
+import { createPrimitivesGame, type PrimitivesGame } from './primitives-view.ts';
+import { PYTHON_BINDINGS_TEXT, PythonInputCapture } from './python-input.ts';
+import type {
+  PageToWorker,
+  PythonMatchResult,
+  WorkerMatchStats,
+  WorkerToPage,
+} from './python-worker.ts';
+import { PageScreens } from './ui.ts';
+
+/** Where the page's build puts the worker's bundle. */
+export const PYTHON_WORKER_URL = '/python-worker.js';
+/** Confirmed state hashes kept for `hashAt` (the newest ones). */
+const MAX_KEPT_HASHES = 4096;
+
+const isHidden = (): boolean => document.visibilityState === 'hidden';
+const now = (): number => performance.now(); // clock-ok: the overlay's redraw pacing
+
+/** The Python page's state machine: idle → waiting → countdown → playing → ended. */
+export class PythonPage {
+  private phase: PagePhase = 'idle';
+  private readonly worker: Worker;
+  private readonly screens = new PageScreens();
+  private readonly overlay = new StatsOverlay(this.screens.overlay);
+  /** Pyodide and the environment are loaded in the worker. */
+  private ready = false;
+  /** The page asked to join and the worker has not answered with a queue count yet. */
+  private joining = false;
+  private loadError: string | null = null;
+  private pyodideLoadMs: number | null = null;
+  private settings: SceneSettings | null = null;
+  private workerStats: WorkerMatchStats | null = null;
+  private primitives: DrawPrimitive[] | null = null;
+  private readonly hashes = new Map<number, string>();
+  private view: PrimitivesGame | null = null;
+  private input: PythonInputCapture | null = null;
+  private result: PythonMatchResult | null = null;
+  private nextQueryId = 0;
+  /** The last button sample taken (-1: none yet). */
+  private lastSample = -1;
+  private readonly hashQueries = new Map<number, (hash: string | null) => void>();
+
+  /**
+   * Starts the worker, which loads Pyodide and the scene's environment at once (before any join).
+   * @param scene the Python scene's name
+   * @param participantId the experiment's id for this person, sent with the join
+   * @param renderer Phaser's renderer for the view
+   */
+  constructor(
+    private readonly scene: string,
+    private readonly participantId: string | null,
+    private readonly renderer: RendererChoice,
+  ) {
+    this.screens.setTitle(`Concord · ${scene}`);
+    this.overlay.bindKeys(window);
+    document.addEventListener('visibilitychange', () => this.onVisibility());
+    this.worker = new Worker(PYTHON_WORKER_URL, { type: 'module', name: `concord-${scene}` });
+    this.worker.onmessage = (e: MessageEvent<WorkerToPage>) => this.onWorkerMessage(e.data);
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      this.onFatal(`The Python worker failed: ${e.message || 'it could not start'}`);
+    };
+    this.post({ type: 'init', scene });
+  }
+
+  /** The hook's view of the page (see `ConcordHook`); `hashAt` answers from the kept hashes. */
+  hook() {
+    return {
+      phase: (): PagePhase => this.phase,
+      stats: (): PageStats => this.stats(),
+      hashAt: (frame: number): string | null => this.hashes.get(frame) ?? null,
+      result: (): PythonMatchResult | null => this.result,
+      workerHashAt: (frame: number): Promise<string | null> => this.workerHashAt(frame),
+    };
+  }
+
+  /**
+   * Asks the worker's session for the state hash of confirmed frame `frame` (null when it has
+   * none, or before a match); `hashAt` answers the same from the hashes the worker posted.
+   */
+  workerHashAt(frame: number): Promise<string | null> {
+    const id = this.nextQueryId++;
+    return new Promise((resolve) => {
+      this.hashQueries.set(id, resolve);
+      this.post({ type: 'hashAt', id, frame });
+    });
+  }
+
+  /** Shows the Join button (with the keys). */
+  showJoin(): void {
+    this.phase = 'idle';
+    this.screens.showJoin(this.scene, () => this.join(), [`Keys: ${PYTHON_BINDINGS_TEXT}`]);
+  }
+
+  /** Asks the worker to join the scene's queue (it waits for Pyodide if still loading). */
+  join(): void {
+    if (this.loadError !== null) {
+      this.screens.showMessage(this.loadError);
+      return;
+    }
+    this.screens.setError(null);
+    this.phase = 'waiting';
+    this.joining = true;
+    this.screens.showMessage(this.ready ? 'Joining…' : 'Loading Python…');
+    this.post({ type: 'join', participantId: this.participantId });
+  }
+
+  private cancel(): void {
+    if (this.phase !== 'waiting') return;
+    this.joining = false;
+    this.post({ type: 'cancel' });
+    this.showJoin();
+  }
+
+  private post(m: PageToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  private onWorkerMessage(m: WorkerToPage): void {
+    switch (m.type) {
+      case 'status':
+        if (this.phase === 'waiting' && this.joining) this.screens.showMessage(m.text);
+        return;
+      case 'ready':
+        this.ready = true;
+        this.pyodideLoadMs = m.pyodideLoadMs;
+        console.info(
+          `concord: Pyodide loaded in ${m.pyodideLoadMs.toFixed(0)} ms, ${m.sim} (${m.codeHash}) in ${m.envFetchMs.toFixed(0)} ms`,
+        );
+        return;
+      case 'waiting':
+        if (this.phase !== 'waiting') return;
+        this.joining = false;
+        this.screens.showWaiting(m.waiting, m.players, () => this.cancel());
+        return;
+      case 'start':
+        if (this.phase === 'waiting') this.start(m.settings);
+        return;
+      case 'frame':
+        this.onFrame(m);
+        return;
+      case 'hash':
+        this.hashes.set(m.frame, m.hash);
+        if (this.hashes.size > MAX_KEPT_HASHES) {
+          this.hashes.delete(this.hashes.keys().next().value as number);
+        }
+        return;
+      case 'hashAt':
+        this.hashQueries.get(m.id)?.(m.hash);
+        this.hashQueries.delete(m.id);
+        return;
+      case 'end':
+        this.finish(m.result);
+        return;
+      case 'error':
+        if (m.fatal) this.onFatal(m.message);
+        else {
+          this.screens.setError(m.message);
+          if (this.phase === 'waiting' && m.refused === 'join') this.showJoin();
+        }
+        return;
+      case 'closed':
+        this.screens.setError(`Lost the connection to the relay (${m.reason}).`);
+        if (this.phase === 'waiting' || this.phase === 'idle') this.showJoin();
+        return;
+    }
+  }
+
+  /** An error the worker cannot recover from: during a match the worker's `end` follows. */
+  private onFatal(message: string): void {
+    this.screens.setError(message);
+    if (this.settings !== null) return;
+    this.loadError = message;
+    this.phase = 'idle';
+    this.screens.showMessage(message);
+  }
+
+  private start(settings: SceneSettings): void {
+    this.settings = settings;
+    this.phase = 'countdown';
+    this.screens.hidePanel();
+    this.input = new PythonInputCapture(window);
+    // Before the view, whose canvas fits the space the key strip leaves.
+    this.screens.setKeys(this.input.bindingsText);
+    this.view = createPrimitivesGame(this.screens.gameParent, () => this.primitives, this.renderer);
+    this.onVisibility();
+    const frame = (): void => {
+      if (this.phase === 'ended') return;
+      if (!isHidden() && this.input) {
+        // Every display frame: the worker turns these samples into one input per tick (a run
+        // of empty samples tells it nothing new after the first).
+        const buttons = this.input.sample();
+        if (buttons !== 0 || this.lastSample !== 0) this.post({ type: 'input', buttons });
+        this.lastSample = buttons;
+      }
+      this.overlay.update(() => this.stats(), now());
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  }
+
+  private onFrame(m: Extract<WorkerToPage, { type: 'frame' }>): void {
+    this.workerStats = m.stats;
+    if (m.primitives !== null) this.primitives = m.primitives;
+    if (this.phase === 'ended') return;
+    this.phase = m.inCountdown ? 'countdown' : 'playing';
+    this.screens.setCountdown(m.countdown);
+  }
+
+  private finish(result: PythonMatchResult): void {
+    this.phase = 'ended';
+    this.result = result;
+    this.input?.dispose();
+    this.screens.setKeys(null);
+    this.screens.setCountdown(null);
+    this.overlay.update(() => this.stats(), Number.POSITIVE_INFINITY);
+    this.screens.showPythonResult(result, () => location.reload());
+  }
+
+  private onVisibility(): void {
+    const hidden = isHidden();
+    if (hidden) this.input?.releaseAll();
+    this.post({ type: 'visibility', hidden });
+  }
+
+  private stats(): PageStats {
+    const w = this.workerStats;
+    const base = idleStats(this.phase);
+    if (!w) return { ...base, pyodideLoadMs: this.pyodideLoadMs };
+    return {
+      ...w,
+      phase: this.phase,
+      hidden: isHidden(),
+      renderer: (this.view?.renderer() as PageStats['renderer']) ?? null,
+      pyodideLoadMs: this.pyodideLoadMs,
+    };
+  }
+}
