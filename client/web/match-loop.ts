@@ -11,6 +11,38 @@ export const RELAY_PING_INTERVAL_MS = 1000;
 /** Real time the "3-2-1" countdown lasts, in ms (turned into whole frames per tick rate). */
 export const COUNTDOWN_MS = 2400;
 
+/**
+ * Frames of the "3-2-1" countdown of a scene: {@link COUNTDOWN_MS} in whole frames at its tick
+ * rate, at most half of its frame limit (when it has one). Local inputs of these frames are the
+ * sim's default input on every peer, so nobody moves before "GO".
+ */
+export function countdownFramesFor(settings: {
+  readonly tickRate: number;
+  readonly frames: Frame;
+}): Frame {
+  const countdown = Math.round((COUNTDOWN_MS / 1000) * settings.tickRate);
+  return settings.frames > 0 ? Math.min(countdown, Math.floor(settings.frames / 2)) : countdown;
+}
+
+/**
+ * The client↔relay round-trip probe behind the overlay's ping: sends a `ping` every
+ * {@link RELAY_PING_INTERVAL_MS} of local time (the relay's `pong` echoes `sentMs`).
+ */
+export class RelayPinger {
+  private nextPingMs = 0;
+  private pingId = 0;
+
+  constructor(private readonly conn: Pick<RelayConnection, 'send'>) {}
+
+  /** Sends a ping when one is due at local time `nowMs` (ms, `performance.now()`). */
+  update(nowMs: number): void {
+    if (nowMs < this.nextPingMs) return;
+    this.nextPingMs = nowMs + RELAY_PING_INTERVAL_MS;
+    this.conn.send({ kind: 'ping', id: this.pingId, sentMs: nowMs });
+    this.pingId = (this.pingId + 1) >>> 0;
+  }
+}
+
 /** What the view draws: the states before and after the last tick, and how far between them. */
 export interface DuelDrawState {
   /** S(f-1) as drawn before the last tick (after a rollback: what was on screen). */
@@ -59,8 +91,7 @@ export class MatchLoop {
   private readonly timestep: FixedTimestep;
   private readonly scratch: Int32Array;
   private lastMs: number | null = null;
-  private nextPingMs = 0;
-  private pingId = 0;
+  private readonly pinger: RelayPinger;
   private prev: DuelView;
   private cur: DuelView;
   private finalHash: string | null = null;
@@ -74,14 +105,14 @@ export class MatchLoop {
 
   constructor(
     private readonly match: MatchClient<Int32Array>,
-    private readonly conn: RelayConnection,
+    conn: RelayConnection,
     private readonly capture: ConfirmedCapture<Int32Array>,
     private readonly input: DuelInputCapture,
   ) {
     const s = match.settings;
     this.timestep = new FixedTimestep({ tickRate: s.tickRate });
-    const countdown = Math.round((COUNTDOWN_MS / 1000) * s.tickRate);
-    this.countdownFrames = s.frames > 0 ? Math.min(countdown, Math.floor(s.frames / 2)) : countdown;
+    this.countdownFrames = countdownFramesFor(s);
+    this.pinger = new RelayPinger(conn);
     const sim = match.peer.runner.sim;
     this.idleInput = sim.defaultInput?.(match.slot) ?? NEUTRAL_INPUT;
     this.scratch = sim.save().slice();
@@ -130,11 +161,7 @@ export class MatchLoop {
     if (this.ended) return;
     const elapsed = this.lastMs === null ? 0 : nowMs - this.lastMs;
     this.lastMs = nowMs;
-    if (nowMs >= this.nextPingMs) {
-      this.nextPingMs = nowMs + RELAY_PING_INTERVAL_MS;
-      this.conn.send({ kind: 'ping', id: this.pingId, sentMs: nowMs });
-      this.pingId = (this.pingId + 1) >>> 0;
-    }
+    this.pinger.update(nowMs);
     const ticks = this.timestep.update(elapsed);
     const session = this.match.peer.session;
     for (let i = 0; i < ticks; i++) {

@@ -25,7 +25,7 @@ import { fetchPythonEnv, type PythonEnvSource } from '../python-env.ts';
 import { FixedTimestep, type SessionStats, slowdownFor } from '../session/index.ts';
 import { RelayConnection } from '../transport/relay-connection.ts';
 import { type ConfirmedCapture, captureConfirmedState } from './confirmed-capture.ts';
-import { COUNTDOWN_MS, RELAY_PING_INTERVAL_MS } from './match-loop.ts';
+import { countdownFramesFor, RelayPinger } from './match-loop.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The page ↔ worker protocol
@@ -279,8 +279,7 @@ class PythonMatchLoop {
   private readonly timestep: FixedTimestep;
   private readonly idleInput: Input;
   private lastMs: number | null = null;
-  private nextPingMs = 0;
-  private pingId = 0;
+  private readonly pinger: RelayPinger;
   private finalHash: string | null = null;
   private aloneSince: Frame | null = null;
   private lastPostMs = Number.NEGATIVE_INFINITY;
@@ -298,15 +297,15 @@ class PythonMatchLoop {
 
   constructor(
     readonly match: MatchClient<PythonSnap>,
-    private readonly conn: RelayConnection,
+    conn: RelayConnection,
     private readonly py: PythonSim,
     private readonly capture: ConfirmedCapture<PythonSnap>,
     private readonly post: (m: WorkerToPage) => void,
   ) {
     const s = match.settings;
     this.timestep = new FixedTimestep({ tickRate: s.tickRate });
-    const countdown = Math.round((COUNTDOWN_MS / 1000) * s.tickRate);
-    this.countdownFrames = s.frames > 0 ? Math.min(countdown, Math.floor(s.frames / 2)) : countdown;
+    this.countdownFrames = countdownFramesFor(s);
+    this.pinger = new RelayPinger(conn);
     this.idleInput = py.defaultInput?.(match.slot) ?? NEUTRAL_INPUT;
     match.peer.session.on((e) => {
       if (e.type !== 'confirmedHash') return;
@@ -329,11 +328,7 @@ class PythonMatchLoop {
     if (this.ended) return;
     const elapsed = this.lastMs === null ? 0 : nowMs - this.lastMs;
     this.lastMs = nowMs;
-    if (nowMs >= this.nextPingMs) {
-      this.nextPingMs = nowMs + RELAY_PING_INTERVAL_MS;
-      this.conn.send({ kind: 'ping', id: this.pingId, sentMs: nowMs });
-      this.pingId = (this.pingId + 1) >>> 0;
-    }
+    this.pinger.update(nowMs);
     const session = this.match.peer.session;
     const ticks = this.match.ready ? this.timestep.update(elapsed) : 0;
     let changed = false;
