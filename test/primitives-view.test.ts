@@ -5,10 +5,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Input } from '../sim/index.ts';
 import { type DrawPrimitive, loadPythonSim, type PythonSim } from '../sim/python/index.ts';
+import { launchChromium } from './support/chromium.ts';
 
 // The kitchen's real render() output (examples/kitchen.py under Pyodide in Node), drawn by the
 // real Phaser view in real Chromium, read back pixel by pixel from each renderer.
@@ -95,11 +96,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
   await mkdir(ARTIFACTS, { recursive: true });
 }, 120_000);
 

@@ -17,8 +17,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { type DrawPrimitive, loadPythonSim } from '../../sim/python/index.ts';
+import { launchChromium } from './chromium.ts';
 
 const steps = Number(process.argv[2] ?? 400);
 if (!Number.isInteger(steps) || steps < 20) {
@@ -63,11 +63,7 @@ const server = http.createServer((req, res) => {
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-background-networking', '--no-first-run'],
-});
+const browser = await launchChromium();
 
 const quantiles = (xs: number[]): { p50: number; p90: number; p99: number } => {
   const s = [...xs].sort((a, b) => a - b);
