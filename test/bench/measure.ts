@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Bench } from 'tinybench';
 
 /** One measured operation: mean, median and p99 time per call in µs. */
@@ -46,4 +47,43 @@ export function printTable(title: string, header: string[], rows: (string | numb
     );
     if (j === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   });
+}
+
+/** Busy share of the whole machine, in % of one core, below which it counts as quiet. */
+export const QUIET_CPU_PCT = 20;
+
+/** Busy and idle time of all cores since boot, ms (from `os.cpus()`). */
+export function machineTimes(): { busy: number; idle: number } {
+  let busy = 0;
+  let idle = 0;
+  for (const c of os.cpus()) {
+    busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+    idle += c.times.idle;
+  }
+  return { busy, idle };
+}
+
+/** Busy share of the whole machine between two {@link machineTimes}, in % of one core. */
+export function busyPct(
+  a: { busy: number; idle: number },
+  b: { busy: number; idle: number },
+): number {
+  const busy = b.busy - a.busy;
+  return (busy / (busy + b.idle - a.idle)) * os.cpus().length * 100;
+}
+
+/**
+ * Waits until the machine was quiet (below {@link QUIET_CPU_PCT} % of a core) for a whole second
+ * (this process is idle meanwhile), or `maxWaitMs` passed; returns the last second's busy share,
+ * % of one core. Benchmarks call it before each group of measurements on a shared machine.
+ */
+export async function waitForQuiet(maxWaitMs: number): Promise<number> {
+  const deadline = performance.now() + maxWaitMs;
+  let pct: number;
+  do {
+    const before = machineTimes();
+    await new Promise((r) => setTimeout(r, 1000));
+    pct = busyPct(before, machineTimes());
+  } while (pct > QUIET_CPU_PCT && performance.now() < deadline);
+  return pct;
 }

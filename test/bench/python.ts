@@ -17,15 +17,13 @@ import {
   stateHash,
 } from '../../sim/index.ts';
 import { createPythonSim, loadConcordPyodide } from '../../sim/python/index.ts';
-import { type Measured, measure, printTable } from './measure.ts';
+import { type Measured, measure, printTable, QUIET_CPU_PCT, waitForQuiet } from './measure.ts';
 
 const WINDOW = 8;
 const PLAYERS = 2;
 /** The kitchen scene's session settings (relay scene table): what a peer of that scene runs. */
 const SCENE = { inputDelay: 1, maxPredictionWindow: WINDOW, hashInterval: 10 } as const;
 const LOAD_RUNS = 3;
-/** Busy share of the whole machine, in % of one core, below which it counts as quiet. */
-const QUIET_CPU_PCT = 20;
 const CREATE_RUNS = 7;
 const SESSION_TICKS = 400;
 const SESSION_RUNS = 3;
@@ -409,34 +407,6 @@ function quietWaitSeconds(): number {
   if (!Number.isFinite(v) || v < 0)
     throw new Error(`quiet-wait: expected seconds >= 0, got "${text}"`);
   return v;
-}
-
-/** Busy and idle time of all cores since boot, ms. */
-function machineTimes(): { busy: number; idle: number } {
-  let busy = 0;
-  let idle = 0;
-  for (const c of os.cpus()) {
-    busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
-    idle += c.times.idle;
-  }
-  return { busy, idle };
-}
-
-/**
- * Waits (this process idle) until the machine was quiet for a whole second or `maxWaitMs`
- * passed; returns the last second's busy share of the machine, % of one core.
- */
-async function waitForQuiet(maxWaitMs: number): Promise<number> {
-  const deadline = performance.now() + maxWaitMs; // clock-ok: a benchmark
-  let pct: number;
-  do {
-    const a = machineTimes();
-    await new Promise((r) => setTimeout(r, 1000));
-    const b = machineTimes();
-    const busy = b.busy - a.busy;
-    pct = (busy / (busy + b.idle - a.idle)) * os.cpus().length * 100;
-  } while (pct > QUIET_CPU_PCT && performance.now() < deadline); // clock-ok
-  return pct;
 }
 
 /**

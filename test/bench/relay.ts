@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { BUILTIN_SCENES } from '../../relay/scenes.ts';
-import { printTable } from './measure.ts';
+import { busyPct, machineTimes, printTable, QUIET_CPU_PCT, waitForQuiet } from './measure.ts';
 import { type LoadResult, type RelayKind, RelayLoad } from './relay-load.ts';
 import { benchScript, RelayProcess, type RelayUsage } from './relay-process.ts';
 
@@ -71,8 +70,6 @@ const TICK_RATE = 60;
 const SLOTS_PER_FRAME = 16;
 const DRAIN_MS = 5000;
 const SCENE = 'duel';
-/** Busy share of the whole machine, in % of one core, below which it counts as quiet. */
-const QUIET_CPU_PCT = 20;
 
 const SCRIPTS: Record<RelayKind, string> = {
   concord: benchScript('relay-server.ts'),
@@ -128,38 +125,6 @@ export function relayBenchSettings(): RelayBenchSettings {
 function dirBytes(dir: string): number {
   if (!fs.existsSync(dir)) return 0;
   return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
-}
-
-/** Busy and idle time of all cores since boot, ms. */
-function machineTimes(): { busy: number; idle: number } {
-  let busy = 0;
-  let idle = 0;
-  for (const c of os.cpus()) {
-    busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
-    idle += c.times.idle;
-  }
-  return { busy, idle };
-}
-
-/** Busy share of the whole machine between two {@link machineTimes}, in % of one core. */
-function busyPct(a: { busy: number; idle: number }, b: { busy: number; idle: number }): number {
-  const busy = b.busy - a.busy;
-  return (busy / (busy + b.idle - a.idle)) * os.cpus().length * 100;
-}
-
-/**
- * Waits until the machine was quiet for a whole second (this process is idle meanwhile), or
- * `maxWaitMs` passed; returns the last second's busy share, % of one core.
- */
-async function waitForQuiet(maxWaitMs: number): Promise<number> {
-  const deadline = performance.now() + maxWaitMs;
-  let pct = Number.NaN;
-  do {
-    const before = machineTimes();
-    await new Promise((r) => setTimeout(r, 1000));
-    pct = busyPct(before, machineTimes());
-  } while (pct > QUIET_CPU_PCT && performance.now() < deadline);
-  return pct;
 }
 
 /** A usage query whose failure is kept until it is awaited (never an unhandled rejection). */
