@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebClient } from '../client/web/build.ts';
 import { BUILTIN_PYTHON_SCENES, BUILTIN_SCENES } from '../relay/scenes.ts';
 import { type Relay, startRelay } from '../relay/server.ts';
-import { launchChromium } from './support/chromium.ts';
+import { launchChromium, until } from './support/chromium.ts';
 import { type DelayProxy, startDelayProxy } from './support/delay-proxy.ts';
 
 // Real Chromium (Debian's package) playing the kitchen, a Python environment run by Pyodide in
@@ -105,14 +105,6 @@ const hashAt = (page: Page, frame: number): Promise<string | null> =>
   page.evaluate((f) => (window as unknown as Hook).concord.hashAt(f), frame);
 const result = (page: Page): Promise<Result | null> =>
   page.evaluate(() => (window as unknown as Hook).concord.result());
-
-async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Walks the chefs around with held arrow keys and WASD, pressing interact now and then. */
 async function play(page: Page, ms: number, seed: number): Promise<void> {

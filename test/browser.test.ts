@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebClient } from '../client/web/build.ts';
 import { type Relay, startRelay } from '../relay/server.ts';
-import { launchChromium } from './support/chromium.ts';
+import { launchChromium, until } from './support/chromium.ts';
 import { type DelayProxy, startDelayProxy } from './support/delay-proxy.ts';
 
 // Real Chromium (Debian's package) driving the real page, through the real relay on loopback.
@@ -58,14 +58,6 @@ const hashAt = (page: Page, frame: number): Promise<string | null> =>
       (window as unknown as { concord: { hashAt(f: number): string | null } }).concord.hashAt(f),
     frame,
   );
-
-async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Holds random movement keys and clicks for `ms`, like a restless player. */
 async function play(page: Page, ms: number, seed: number): Promise<void> {

@@ -1,3 +1,4 @@
+/** Helpers of the real-browser tests: this machine's Chromium, and polling a page. */
 import { type Browser, chromium } from 'playwright-core';
 
 /** Where Debian's `chromium` package puts the browser (`.ci/run` installs it when missing). */
@@ -22,4 +23,20 @@ export function launchChromium(): Promise<Browser> {
       '--disable-quic',
     ],
   });
+}
+
+/**
+ * Polls `cond` every 50 ms until it holds.
+ * @throws Error "timed out waiting for <what>" after `timeoutMs`
+ */
+export async function until(
+  cond: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
