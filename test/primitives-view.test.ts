@@ -1,15 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Input } from '../sim/index.ts';
 import { type DrawPrimitive, loadPythonSim, type PythonSim } from '../sim/python/index.ts';
 import { launchChromium } from './support/chromium.ts';
+import { type FixtureServer, serveFixturePage } from './support/primitives-fixture-server.ts';
 
 // The kitchen's real render() output (examples/kitchen.py under Pyodide in Node), drawn by the
 // real Phaser view in real Chromium, read back pixel by pixel from each renderer.
@@ -48,8 +45,7 @@ interface Fixture {
   };
 }
 
-let tmp: string;
-let server: http.Server;
+let fixture: FixtureServer | undefined;
 let baseUrl: string;
 let browser: Browser;
 let sim: PythonSim;
@@ -67,35 +63,8 @@ beforeAll(async () => {
   sim.step([right, idle]);
   moved = sim.render() as DrawPrimitive[];
 
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'concord-primitives-'));
-  await build({
-    entryPoints: [path.join(import.meta.dirname, 'support/primitives-fixture.ts')],
-    outfile: path.join(tmp, 'fixture.js'),
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    logLevel: 'silent',
-  });
-  await writeFile(
-    path.join(tmp, 'index.html'),
-    '<!doctype html><html><head><meta charset="utf-8"></head><body><script type="module" src="fixture.js"></script></body></html>',
-  );
-  const files: Record<string, [string, string]> = {
-    '/': ['index.html', 'text/html'],
-    '/fixture.js': ['fixture.js', 'text/javascript'],
-  };
-  server = http.createServer((req, res) => {
-    const file = files[new URL(req.url ?? '/', 'http://x').pathname];
-    if (!file) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': file[1] });
-    res.end(readFileSync(path.join(tmp, file[0])));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fixture = await serveFixturePage();
+  baseUrl = fixture.url;
   browser = await launchChromium();
   await mkdir(ARTIFACTS, { recursive: true });
 }, 120_000);
@@ -103,8 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   sim?.dispose();
   await browser?.close();
-  await new Promise((r) => (server ? server.close(r) : r(undefined)));
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 const hex = (css: string): Rgba => [

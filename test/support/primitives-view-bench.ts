@@ -11,14 +11,10 @@
  * (SwiftShader), so its figures are an upper bound for a real machine.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { type DrawPrimitive, loadPythonSim } from '../../sim/python/index.ts';
 import { launchChromium } from './chromium.ts';
+import { serveFixturePage } from './primitives-fixture-server.ts';
 
 const steps = Number(process.argv[2] ?? 400);
 if (!Number.isInteger(steps) || steps < 20) {
@@ -42,27 +38,8 @@ for (let f = 0; f < 40; f++) {
 }
 sim.dispose();
 
-const tmp = await mkdtemp(path.join(os.tmpdir(), 'concord-primitives-bench-'));
-await build({
-  entryPoints: [path.join(here, 'primitives-fixture.ts')],
-  outfile: path.join(tmp, 'fixture.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  logLevel: 'silent',
-});
-await writeFile(
-  path.join(tmp, 'index.html'),
-  '<!doctype html><meta charset="utf-8"><script type="module" src="fixture.js"></script>',
-);
-const server = http.createServer((req, res) => {
-  const js = req.url?.startsWith('/fixture.js');
-  res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' });
-  res.end(readFileSync(path.join(tmp, js ? 'fixture.js' : 'index.html')));
-});
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const fixture = await serveFixturePage();
+const url = fixture.url;
 const browser = await launchChromium();
 
 const quantiles = (xs: number[]): { p50: number; p90: number; p99: number } => {
@@ -105,6 +82,5 @@ try {
   }
 } finally {
   await browser.close();
-  server.close();
-  await rm(tmp, { recursive: true, force: true });
+  await fixture.close();
 }
