@@ -15,11 +15,11 @@ import {
   pythonSimFactory,
   sharedPyodide,
 } from '../sim/python/index.ts';
+import { FixedTimestep, type SessionStats, slowdownFor } from '../sim/sync/index.ts';
 import { CorruptingSim } from './faults.ts';
 import { MatchClient, type MatchStart, type ResyncStats } from './match-client.ts';
 import type { LinkImpairment } from './net/index.ts';
 import { findPythonEnv, type PythonEnvSource } from './python-env.ts';
-import { FixedTimestep, type SessionStats, slowdownFor } from './session/index.ts';
 import { RelayConnection } from './transport/relay-connection.ts';
 
 /** Faults a bot injects into its own match, for tests and pilots. */
@@ -77,7 +77,7 @@ export interface BotResult {
   readonly agreedChecks: number;
   readonly resync: ResyncStats;
   /** Times this bot rejoined after a drop. */
-  readonly reconnects: number;
+  readonly rejoins: number;
   /**
    * True when this bot left for good (a drop without return) or the relay refused its rejoin
    * (the grace period had passed): the match went on without it.
@@ -214,7 +214,7 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
   const timeoutMs = o.timeoutMs ?? ((3 * finalFrame) / settings.tickRate) * 1000 + 60_000;
   const began = now();
   let finalHash: string | null = null;
-  let reconnects = 0;
+  let rejoins = 0;
   let lost = false;
   let dropped = faults.dropAt === undefined;
   const previous: MatchClient[] = [];
@@ -234,10 +234,15 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     });
     try {
       const again = await awaitStart(conn, () =>
-        conn.send({ kind: 'rejoin', matchId: start.matchId, token: start.token }),
+        conn.send({
+          kind: 'rejoin',
+          matchId: start.matchId,
+          token: start.token,
+          participantId: o.participantId ?? null,
+        }),
       );
       match = makeMatch(conn, again);
-      reconnects++;
+      rejoins++;
     } catch {
       lost = true;
     }
@@ -299,7 +304,7 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     desyncs: resync.desyncs,
     agreedChecks: sum(all, (m) => m.agreedChecks),
     resync,
-    reconnects,
+    rejoins,
     lost,
     endReason: match.endReason,
     stats: match.peer.session.stats(),

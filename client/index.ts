@@ -1,5 +1,5 @@
 /**
- * client/: one peer. The sync session, the in-process network harness, the connection to the
+ * client/: one peer. The in-process network harness, the connection to the
  * relay, the match client that joins them, and headless bots. The relay imports only this entry.
  */
 export {
@@ -18,5 +18,4 @@ export {
 } from './match-client.ts';
 export * from './net/index.ts';
 export { fetchPythonEnv, findPythonEnv, type PythonEnvSource } from './python-env.ts';
-export * from './session/index.ts';
 export { RelayConnection, type RelayConnectionOptions } from './transport/relay-connection.ts';

@@ -1,4 +1,4 @@
-import type { SceneSettings, ServerMessage } from '../protocol/index.ts';
+import { SCENE_LIMITS, type SceneSettings, type ServerMessage } from '../protocol/index.ts';
 import {
   applyStateDelta,
   createStateDeltaFromSignature,
@@ -14,7 +14,7 @@ import {
   type Sim,
   stateHash,
 } from '../sim/index.ts';
-import { type AdvanceResult, type SessionMessage, SessionPeer } from './session/index.ts';
+import { type AdvanceResult, type SessionMessage, SessionPeer } from '../sim/sync/index.ts';
 import type { RelayConnection } from './transport/relay-connection.ts';
 
 /** The relay's `start` (or `rejoined`) message: which match, which slot, seed and settings. */
@@ -135,6 +135,7 @@ export class MatchClient<Snap = unknown> {
         maxPredictionWindow: s.mode === 'lockstep' ? undefined : s.maxPredictionWindow,
         saveStrategy: s.saveStrategy,
         hashInterval: s.hashInterval,
+        maxFramesAhead: SCENE_LIMITS.framesAhead.max,
       },
       (messages) => this.sendAll(messages),
     );

@@ -55,7 +55,7 @@ const settingsArb: fc.Arbitrary<SceneSettings> = fc.record({
   hashInterval: fc.integer({ min: 1, max: 256 }),
   frames: fc.integer({ min: 0, max: 10_000_000 }),
   hashIntervalMax: fc.integer({ min: 256, max: 65_536 }),
-  reconnectGraceMs: fc.integer({ min: 0, max: 600_000 }),
+  rejoinGraceMs: fc.integer({ min: 0, max: 600_000 }),
   onPlayerLost: fc.constantFrom('continue', 'end'),
 });
 
@@ -96,6 +96,7 @@ const clientArb: fc.Arbitrary<ClientMessage> = fc.oneof(
     kind: fc.constant('rejoin' as const),
     matchId: printableArb(1, 64),
     token: printableArb(1, 256),
+    participantId: fc.option(printableArb(1, 128), { nil: null }),
   }),
 );
 
@@ -162,6 +163,12 @@ const serverArb: fc.Arbitrary<ServerMessage> = fc.oneof(
     },
     { requiredKeys: ['kind', 'code', 'message'] },
   ),
+  fc.record({
+    kind: fc.constant('peerAway' as const),
+    slot: slotArb,
+    lastFrame: fc.integer({ min: -1, max: MAX_FRAME }),
+  }),
+  fc.record({ kind: fc.constant('peerRejoined' as const), slot: slotArb }),
 );
 
 // ---------------------------------------------------------------- helpers
@@ -196,7 +203,7 @@ const settings: SceneSettings = {
   hashInterval: 10,
   frames: 0,
   hashIntervalMax: 480,
-  reconnectGraceMs: 10_000,
+  rejoinGraceMs: 10_000,
   onPlayerLost: 'continue',
 };
 
@@ -305,7 +312,7 @@ describe('round trip', () => {
       hashInterval: 65_536,
       frames: 10_000_000,
       hashIntervalMax: 65_536,
-      reconnectGraceMs: 600_000,
+      rejoinGraceMs: 600_000,
     };
     const clients: ClientMessage[] = [
       { kind: 'join', scene: 'z'.repeat(64), participantId: '~'.repeat(128) },
@@ -326,7 +333,12 @@ describe('round trip', () => {
       },
       { kind: 'resyncRequest', frame: MAX_FRAME, signature: new Uint8Array(64 * 1024) },
       { kind: 'stateFailed', frame: MAX_FRAME },
-      { kind: 'rejoin', matchId: '~'.repeat(64), token: '~'.repeat(256) },
+      {
+        kind: 'rejoin',
+        matchId: '~'.repeat(64),
+        token: '~'.repeat(256),
+        participantId: '~'.repeat(128),
+      },
     ];
     for (const m of clients) expect(decodeClientMessage(encodeClientMessage(m))).toEqual(m);
     const servers: ServerMessage[] = [
@@ -587,7 +599,7 @@ describe('decoders refuse invalid bytes', () => {
     for (const code of [12, 99, -1, 1.5, 'input', null, true]) {
       expectCode(() => decodeClientMessage(pack([code, 1])), 'UNKNOWN_KIND');
     }
-    expectCode(() => decodeServerMessage(pack([13, 'x'])), 'UNKNOWN_KIND');
+    expectCode(() => decodeServerMessage(pack([15, 'x'])), 'UNKNOWN_KIND');
   });
 
   it('not an array, an empty array, not MessagePack, trailing or missing bytes', () => {

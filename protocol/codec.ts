@@ -154,7 +154,14 @@ const CLIENT = direction('client', MAX_CLIENT_MESSAGE_BYTES, CLIENT_MESSAGE_MAX_
     ],
   ],
   ['stateFailed', [field('frame', frame)]],
-  ['rejoin', [field('matchId', printableAscii(1, 64)), field('token', printableAscii(1, 256))]],
+  [
+    'rejoin',
+    [
+      field('matchId', printableAscii(1, 64)),
+      field('token', printableAscii(1, 256)),
+      field('participantId', nullable(participantId)),
+    ],
+  ],
   ['resyncRequest', [field('frame', frame), signatureField]],
 ]);
 
@@ -248,6 +255,8 @@ const SERVER = direction('server', MAX_SERVER_MESSAGE_BYTES, SERVER_MESSAGE_MAX_
       field('resumeFrame', frame),
     ],
   ],
+  ['peerAway', [field('slot', slot), field('lastFrame', integer(-1, MAX_FRAME))]],
+  ['peerRejoined', [field('slot', slot)]],
 ]);
 
 function encodeWith(dir: Direction, m: unknown): Uint8Array {

@@ -13,7 +13,7 @@ const valid: SceneSettings = {
   hashInterval: 64,
   frames: 18_000,
   hashIntervalMax: 512,
-  reconnectGraceMs: 10_000,
+  rejoinGraceMs: 10_000,
   onPlayerLost: 'end',
 };
 
@@ -47,7 +47,7 @@ describe('validateSceneSettings', () => {
     hashInterval: [0, 65_537],
     frames: [-1, 10_000_001, Number.POSITIVE_INFINITY],
     hashIntervalMax: [0, 63, 65_537],
-    reconnectGraceMs: [-1, 600_001, 1.5],
+    rejoinGraceMs: [-1, 600_001, 1.5],
     onPlayerLost: ['stop', null],
   };
   for (const [field, values] of Object.entries(bad)) {

@@ -2,9 +2,11 @@ import { describeValue, ProtocolError } from './errors.ts';
 import {
   HASH_HEX_DIGITS,
   INPUT_BYTES,
+  type IntRange,
   MAX_FRAME,
   MAX_PARTICIPANT_ID_LENGTH,
   MAX_PLAYERS,
+  SCENE_LIMITS,
 } from './limits.ts';
 import type { SceneSettings } from './messages.ts';
 
@@ -119,20 +121,25 @@ export const inputBytes: Check<Uint8Array> = (value, path, kind) =>
     ? value
     : badField(path, `a Uint8Array of exactly ${INPUT_BYTES} bytes`, value, kind);
 
+/** An integer in one of {@link SCENE_LIMITS}' ranges. */
+function inRange(range: IntRange): Check<number> {
+  return integer(range.min, range.max);
+}
+
 /** The fields of {@link SceneSettings} with their checks, in wire order. */
 export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Check<unknown>])[] = [
   ['name', sceneName],
   ['sim', printableAscii(1, 200)],
-  ['players', integer(1, MAX_PLAYERS)],
-  ['tickRate', integer(1, 240)],
+  ['players', inRange(SCENE_LIMITS.players)],
+  ['tickRate', inRange(SCENE_LIMITS.tickRate)],
   ['mode', oneOf(['lockstep', 'rollback'] as const)],
-  ['inputDelay', integer(0, 30)],
-  ['maxPredictionWindow', integer(0, 60)],
+  ['inputDelay', inRange(SCENE_LIMITS.inputDelay)],
+  ['maxPredictionWindow', inRange(SCENE_LIMITS.maxPredictionWindow)],
   ['saveStrategy', oneOf(['ring', 'sparse'] as const)],
-  ['hashInterval', integer(1, 65_536)],
-  ['frames', integer(0, 10_000_000)],
-  ['hashIntervalMax', integer(1, 65_536)],
-  ['reconnectGraceMs', integer(0, 600_000)],
+  ['hashInterval', inRange(SCENE_LIMITS.hashInterval)],
+  ['frames', inRange(SCENE_LIMITS.frames)],
+  ['hashIntervalMax', inRange(SCENE_LIMITS.hashInterval)],
+  ['rejoinGraceMs', inRange(SCENE_LIMITS.rejoinGraceMs)],
   ['onPlayerLost', oneOf(['continue', 'end'] as const)],
 ];
 

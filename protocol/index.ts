@@ -17,6 +17,7 @@ export {
   CLIENT_MESSAGE_MAX_BYTES,
   HASH_HEX_DIGITS,
   INPUT_BYTES,
+  type IntRange,
   MAX_CLIENT_MESSAGE_BYTES,
   MAX_END_REASON_LENGTH,
   MAX_ERROR_MESSAGE_LENGTH,
@@ -26,11 +27,14 @@ export {
   MAX_SERVER_MESSAGE_BYTES,
   MAX_SIGNATURE_BYTES,
   MAX_STATE_BYTES,
+  SCENE_LIMITS,
   SERVER_MESSAGE_MAX_BYTES,
 } from './limits.ts';
 export type {
   ClientMessage,
   ClientMessageKind,
+  Frame,
+  PlayerSlot,
   SceneSettings,
   ServerMessage,
   ServerMessageKind,

@@ -2,9 +2,47 @@ import type { ClientMessageKind, ServerMessageKind } from './messages.ts';
 
 /** Largest frame number on the wire: frames are integers in `0..MAX_FRAME` (2^31-1). */
 export const MAX_FRAME = 0x7fff_ffff;
+
+/** An inclusive integer range. */
+export interface IntRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * The one table of scene limits: the range of every numeric scene setting and of the bounds the
+ * relay and the sessions enforce. Protocol validation, the relay, the command line, the log
+ * reader and the experiment file all take their ranges from here; nothing else writes them.
+ *
+ * - `players`: players in a match; slots are `0..players.max-1`.
+ * - `tickRate`: frames per second of the fixed timestep.
+ * - `inputDelay`: D, frames between capturing an input and the frame it is stamped for.
+ * - `maxPredictionWindow`: W, frames a peer may run past the confirmed frame (0 in lockstep).
+ * - `hashInterval`: K_min and K_max of the adaptive state-hash checks, frames.
+ * - `frames`: a match's frame limit (0: none).
+ * - `rejoinGraceMs`: how long a seat waits for its player to rejoin, ms (0: never).
+ * - `framesAhead`: how far ahead of the room's slowest player an input may be stamped, frames;
+ *   the relay refuses inputs beyond it, and a session refuses remote inputs stamped further than
+ *   this past its own frame (a memory bound).
+ */
+export const SCENE_LIMITS = Object.freeze({
+  players: Object.freeze({ min: 1, max: 16 }),
+  tickRate: Object.freeze({ min: 1, max: 240 }),
+  inputDelay: Object.freeze({ min: 0, max: 30 }),
+  maxPredictionWindow: Object.freeze({ min: 0, max: 60 }),
+  hashInterval: Object.freeze({ min: 1, max: 65_536 }),
+  frames: Object.freeze({ min: 0, max: 10_000_000 }),
+  rejoinGraceMs: Object.freeze({ min: 0, max: 600_000 }),
+  framesAhead: Object.freeze({ min: 1, max: 1024 }),
+}) satisfies Readonly<Record<string, IntRange>>;
+
 /** Largest number of players in a match; slots are `0..MAX_PLAYERS-1`. */
-export const MAX_PLAYERS = 16;
-/** Exact length in bytes of one player's input for one frame. */
+export const MAX_PLAYERS = SCENE_LIMITS.players.max;
+/**
+ * Exact length in bytes of one player's input for one frame on the wire. The sim's input codec
+ * (`sim/input.ts`) has its own constant, since sim/ imports no other folder; a test
+ * (`protocol/limits.test.ts`) checks that the two agree.
+ */
 export const INPUT_BYTES = 4;
 /** Exact length of a state hash: hexadecimal digits of an xxhash64, lowercase. */
 export const HASH_HEX_DIGITS = 16;
@@ -41,7 +79,7 @@ export const CLIENT_MESSAGE_MAX_BYTES: Readonly<Record<ClientMessageKind, number
   done: 48,
   state: MAX_STATE_BYTES + 256,
   stateFailed: 16,
-  rejoin: 512,
+  rejoin: 640,
   resyncRequest: MAX_SIGNATURE_BYTES + 64,
 });
 
@@ -63,4 +101,6 @@ export const SERVER_MESSAGE_MAX_BYTES: Readonly<Record<ServerMessageKind, number
   stateRequest: MAX_SIGNATURE_BYTES + 64,
   state: MAX_STATE_BYTES + 256,
   rejoined: 2048,
+  peerAway: 32,
+  peerRejoined: 16,
 });

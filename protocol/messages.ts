@@ -1,6 +1,15 @@
 import type { ProtocolErrorCode } from './errors.ts';
 
 /**
+ * A frame number on the wire: an integer count of sim ticks. A flavoured number, the same type
+ * as sim/'s `Frame` (protocol imports nothing from sim/): plain numbers are accepted, a
+ * {@link PlayerSlot} is refused.
+ */
+export type Frame = number & { readonly __unit?: 'frame' };
+/** A player's slot, `0..15`; flavoured like {@link Frame}, the same type as sim/'s `PlayerSlot`. */
+export type PlayerSlot = number & { readonly __unit?: 'slot' };
+
+/**
  * Scene settings the relay sends at match start in the `start` message, and that relays load
  * from experiment files; {@link validateSceneSettings} checks them in both places.
  *
@@ -35,7 +44,7 @@ export interface SceneSettings {
   /** K_max: the longest interval between state-hash checks, in frames, hashInterval..65536. */
   hashIntervalMax: number;
   /** How long a player who lost its connection may come back, in ms, 0..600 000 (0: never). */
-  reconnectGraceMs: number;
+  rejoinGraceMs: number;
   /** After the grace period: `'continue'` without the player (its input is the sim's default) or `'end'` the match. */
   onPlayerLost: 'continue' | 'end';
   /** Match length in frames, 0..10 000 000; 0 means unlimited. */
@@ -65,30 +74,31 @@ export interface SceneSettings {
  *   host send a delta against what this peer holds.
  * - `stateFailed`: this peer could not rebuild S(`frame`) from a delta (base missing, hash
  *   mismatch) and asks for the full state.
- * - `rejoin`: a peer whose connection dropped comes back to `matchId` with the `token` of its
- *   `start` message.
+ * - `rejoin`: a peer whose connection dropped (or whose page reloaded) comes back to its seat in
+ *   `matchId` with the `token` of its `start` message and the `participantId` it joined with; the
+ *   relay refuses a token of another match or of another participant's seat.
  */
 export type ClientMessage =
   | { kind: 'join'; scene: string; participantId: string | null }
   | { kind: 'cancel' }
-  | { kind: 'input'; frame: number; input: Uint8Array; currentFrame: number }
-  | { kind: 'hash'; frame: number; hash: string }
+  | { kind: 'input'; frame: Frame; input: Uint8Array; currentFrame: Frame }
+  | { kind: 'hash'; frame: Frame; hash: string }
   | { kind: 'ping'; id: number; sentMs: number }
   | { kind: 'peerPing'; sentMs: number }
-  | { kind: 'peerPong'; to: number; sentMs: number }
-  | { kind: 'done'; frame: number; hash: string }
+  | { kind: 'peerPong'; to: PlayerSlot; sentMs: number }
+  | { kind: 'done'; frame: Frame; hash: string }
   | {
       kind: 'state';
-      frame: number;
+      frame: Frame;
       hash: string;
-      baseFrame: number;
+      baseFrame: Frame;
       fullBytes: number;
       bytes: Uint8Array;
-      forSlot: number;
+      forSlot: PlayerSlot;
     }
-  | { kind: 'stateFailed'; frame: number }
-  | { kind: 'resyncRequest'; frame: number; signature: Uint8Array }
-  | { kind: 'rejoin'; matchId: string; token: string };
+  | { kind: 'stateFailed'; frame: Frame }
+  | { kind: 'resyncRequest'; frame: Frame; signature: Uint8Array }
+  | { kind: 'rejoin'; matchId: string; token: string; participantId: string | null };
 
 /**
  * A message from the relay to a client. Slots are `0..15`, frames integer sim ticks in
@@ -118,6 +128,10 @@ export type ClientMessage =
  *   this slot's own among them (the relay played its default input while it was away). The
  *   client stamps its inputs from `resumeFrame` on.
  * - `end`: the match is over; `reason` is up to 256 characters.
+ * - `peerAway`: player `slot` lost its connection (or fell silent) after its input for
+ *   `lastFrame` (-1: none); it may rejoin within the scene's grace period, and meanwhile the relay
+ *   plays the sim's default input for it. A `peerLeft` follows if it does not come back.
+ * - `peerRejoined`: player `slot` is back in its seat.
  * - `error`: the relay refused something: a {@link ProtocolErrorCode}, a human `message` (up to
  *   512 characters) and the kind refused (1..32 printable ASCII) when known.
  */
@@ -126,36 +140,38 @@ export type ServerMessage =
   | {
       kind: 'start';
       matchId: string;
-      slot: number;
+      slot: PlayerSlot;
       seed: number;
       settings: SceneSettings;
       token: string;
     }
-  | { kind: 'input'; slot: number; frame: number; input: Uint8Array; currentFrame: number }
-  | { kind: 'peerPing'; slot: number; sentMs: number }
-  | { kind: 'peerPong'; slot: number; to: number; sentMs: number }
+  | { kind: 'input'; slot: PlayerSlot; frame: Frame; input: Uint8Array; currentFrame: Frame }
+  | { kind: 'peerPing'; slot: PlayerSlot; sentMs: number }
+  | { kind: 'peerPong'; slot: PlayerSlot; to: PlayerSlot; sentMs: number }
   | { kind: 'pong'; id: number; sentMs: number }
-  | { kind: 'peerLeft'; slot: number; lastFrame: number }
-  | { kind: 'verdict'; frame: number; agreed: boolean; next: number; differing: number }
+  | { kind: 'peerLeft'; slot: PlayerSlot; lastFrame: Frame }
+  | { kind: 'verdict'; frame: Frame; agreed: boolean; next: Frame; differing: number }
   | {
       kind: 'stateRequest';
-      frame: number;
-      baseFrame: number;
-      forSlot: number;
+      frame: Frame;
+      baseFrame: Frame;
+      forSlot: PlayerSlot;
       signature: Uint8Array;
     }
-  | { kind: 'state'; frame: number; hash: string; baseFrame: number; bytes: Uint8Array }
+  | { kind: 'state'; frame: Frame; hash: string; baseFrame: Frame; bytes: Uint8Array }
   | {
       kind: 'rejoined';
       matchId: string;
-      slot: number;
+      slot: PlayerSlot;
       seed: number;
       settings: SceneSettings;
       token: string;
-      resumeFrame: number;
+      resumeFrame: Frame;
     }
   | { kind: 'end'; reason: string }
-  | { kind: 'error'; code: ProtocolErrorCode; message: string; refused?: string };
+  | { kind: 'error'; code: ProtocolErrorCode; message: string; refused?: string }
+  | { kind: 'peerAway'; slot: PlayerSlot; lastFrame: Frame }
+  | { kind: 'peerRejoined'; slot: PlayerSlot };
 
 /** The `kind` of a {@link ClientMessage}. */
 export type ClientMessageKind = ClientMessage['kind'];

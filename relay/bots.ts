@@ -70,7 +70,7 @@ export interface BotsMatchReport {
   readonly fullStateBytes: number;
   /** For each desync, frames until the next check on which every peer agreed. */
   readonly framesToConverge: number[];
-  readonly reconnects: number;
+  readonly rejoins: number;
   /** Slots that dropped and could not come back (the grace period had passed). */
   readonly lost: number[];
 }
@@ -88,7 +88,7 @@ export interface BotsReport {
   readonly fullStateBytes: number;
   /** The most frames any desync took to converge (null when there was none). */
   readonly framesToConverge: number | null;
-  readonly reconnects: number;
+  readonly rejoins: number;
   /** Time from an input's creation on one peer to its arrival at each other peer. */
   readonly inputLatencyMs: Percentiles;
   readonly perMatch: BotsMatchReport[];
@@ -186,7 +186,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
     let resyncs = 0;
     let resyncBytes = 0;
     let fullStateBytes = 0;
-    let reconnects = 0;
+    let rejoins = 0;
     const converge: number[] = [];
     const expectedDesyncs = o.desyncAt !== undefined ? 1 : 0;
     for (const [matchId, list] of byMatch) {
@@ -194,7 +194,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
       let matchDesyncs = 0;
       const desyncFrames = new Set<number>();
       const matchConverge: number[] = [];
-      let m = { resyncs: 0, resyncBytes: 0, fullStateBytes: 0, reconnects: 0 };
+      let m = { resyncs: 0, resyncBytes: 0, fullStateBytes: 0, rejoins: 0 };
       const lost: number[] = [];
       for (const b of list) {
         finalHashes[b.slot] = b.finalHash;
@@ -208,7 +208,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
           resyncs: m.resyncs + b.resync.resyncs,
           resyncBytes: m.resyncBytes + b.resync.resyncBytes,
           fullStateBytes: m.fullStateBytes + b.resync.fullStateBytes,
-          reconnects: m.reconnects + b.reconnects,
+          rejoins: m.rejoins + b.rejoins,
         };
         if (b.lost) lost.push(b.slot);
       }
@@ -216,7 +216,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
       resyncs += m.resyncs;
       resyncBytes += m.resyncBytes;
       fullStateBytes += m.fullStateBytes;
-      reconnects += m.reconnects;
+      rejoins += m.rejoins;
       const matchConvergeMax = matchConverge.length > 0 ? Math.max(...matchConverge) : null;
       if (matchConvergeMax !== null) converge.push(matchConvergeMax);
       const playing = list.filter((b) => !b.lost);
@@ -243,7 +243,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
         resyncBytes: m.resyncBytes,
         fullStateBytes: m.fullStateBytes,
         framesToConverge: matchConverge,
-        reconnects: m.reconnects,
+        rejoins: m.rejoins,
         lost,
       });
     }
@@ -262,7 +262,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
       resyncBytes,
       fullStateBytes,
       framesToConverge: converge.length > 0 ? Math.max(...converge) : null,
-      reconnects,
+      rejoins,
       inputLatencyMs: {
         p50: round(percentile(latencies, 50)),
         p95: round(percentile(latencies, 95)),

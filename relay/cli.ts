@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
 import { BUILTIN_SCENES, pythonSceneSettings } from './scenes.ts';
@@ -51,11 +52,16 @@ program
     'also serve a Python environment python:FILE[:CLASS] (FILE relative to the cwd) as a scene',
   )
   .option('--scene <name>', "the --sim scene's name (default: from the file's name)")
-  .option('--players <n>', 'players of the --sim scene', int('--players', 1, 16), 2)
+  .option(
+    '--players <n>',
+    'players of the --sim scene',
+    int('--players', SCENE_LIMITS.players.min, SCENE_LIMITS.players.max),
+    2,
+  )
   .option(
     '--tick-rate <fps>',
     'frames per second of the --sim scene',
-    int('--tick-rate', 1, 240),
+    int('--tick-rate', SCENE_LIMITS.tickRate.min, SCENE_LIMITS.tickRate.max),
     30,
   )
   .action(
@@ -130,11 +136,16 @@ program
   .option(
     '--tick-rate <fps>',
     'frames per second of the --sim scene (default 30)',
-    int('--tick-rate', 1, 240),
+    int('--tick-rate', SCENE_LIMITS.tickRate.min, SCENE_LIMITS.tickRate.max),
   )
   .option('--matches <n>', 'matches to play', int('--matches', 1, 10_000), 1)
-  .option('--players <n>', 'players per match', int('--players', 1, 16), 2)
-  .option('--frames <n>', 'frames per match', int('--frames', 1, 10_000_000), 600)
+  .option(
+    '--players <n>',
+    'players per match',
+    int('--players', SCENE_LIMITS.players.min, SCENE_LIMITS.players.max),
+    2,
+  )
+  .option('--frames <n>', 'frames per match', int('--frames', 1, SCENE_LIMITS.frames.max), 600)
   .option(
     '--latency <ms>',
     'one-way latency of each bot connection, each way',
@@ -153,9 +164,13 @@ program
   .option(
     '--desync-at <frame>',
     "corrupt one field of a peer's state at this frame",
-    int('--desync-at', 1, 10_000_000),
+    int('--desync-at', 1, SCENE_LIMITS.frames.max),
   )
-  .option('--desync-peer <slot>', 'the slot to corrupt', int('--desync-peer', 0, 15))
+  .option(
+    '--desync-peer <slot>',
+    'the slot to corrupt',
+    int('--desync-peer', 0, SCENE_LIMITS.players.max - 1),
+  )
   .option('--drop-peer <slot>', 'the slot whose connection to cut', int('--drop-peer', 0, 15))
   .option('--drop-at <frame>', 'cut it at this frame', int('--drop-at', 0, 10_000_000))
   .option('--drop-for <ms>', 'for this long, then rejoin', int('--drop-for', 0, 3_600_000))
@@ -225,10 +240,10 @@ program
             `${report.rollbacks} rollbacks (max ${report.maxRollbackFrames} frames), ${report.stalls} stalls; ` +
             `input latency p50 ${report.inputLatencyMs.p50} ms, p95 ${report.inputLatencyMs.p95} ms, p99 ${report.inputLatencyMs.p99} ms`,
         );
-        if (report.desyncs > 0 || report.reconnects > 0) {
+        if (report.desyncs > 0 || report.rejoins > 0) {
           console.log(
             `resyncs ${report.resyncs}: ${report.resyncBytes} bytes sent for ${report.fullStateBytes} bytes of full state; ` +
-              `converged within ${report.framesToConverge ?? '-'} frames; ${report.reconnects} reconnects`,
+              `converged within ${report.framesToConverge ?? '-'} frames; ${report.rejoins} rejoins`,
           );
         }
         for (const m of report.perMatch) {

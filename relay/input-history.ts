@@ -1,5 +1,5 @@
 /**
- * The inputs a room forwarded since its last agreed checkpoint, kept for peers that reconnect,
+ * The inputs a room forwarded since its last agreed checkpoint, kept for peers that rejoin,
  * packed in typed arrays (no object per input, nothing for the garbage collector to trace).
  */
 

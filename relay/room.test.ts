@@ -6,7 +6,7 @@ import { BUILTIN_SCENES } from './scenes.ts';
 
 describe('MatchRoom input history', () => {
   it('stays bounded when peers never report hashes (no agreed checkpoint to trim at)', () => {
-    const settings: SceneSettings = { ...BUILTIN_SCENES.duel, reconnectGraceMs: 1000 };
+    const settings: SceneSettings = { ...BUILTIN_SCENES.duel, rejoinGraceMs: 1000 };
     const records: unknown[] = [];
     // Only the log's appends are used on this path; the real writer is tested in relay/log.
     const log = {

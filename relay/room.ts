@@ -1,6 +1,8 @@
 import {
   encodeServerMessage,
+  type Frame,
   INPUT_BYTES,
+  type PlayerSlot,
   type ProtocolErrorCode,
   type SceneSettings,
   type ServerMessage,
@@ -15,7 +17,7 @@ export interface MemberLink {
 
 /** One seat of a match. */
 export interface Member {
-  readonly slot: number;
+  readonly slot: PlayerSlot;
   readonly participantId: string | null;
   /** Secret for `rejoin`, from the `start` message. */
   readonly token: string;
@@ -23,13 +25,13 @@ export interface Member {
   /** `connected`; `away` (connection lost, within the grace period); `left` for good. */
   status: 'connected' | 'away' | 'left';
   /** Next input frame this member may send (its inputs are contiguous). */
-  nextFrame: number;
+  nextFrame: Frame;
   /** Frame of this member's `done` report, or null. */
-  doneFrame: number | null;
+  doneFrame: Frame | null;
   /** True while a rejoining member waits for its state: live traffic is held back. */
   syncing: boolean;
   /** First check frame this member votes on (a rejoining member skips the check under way). */
-  voteFrom: number;
+  voteFrom: Frame;
   awayTimer: ReturnType<typeof setTimeout> | null;
 }
 
@@ -42,7 +44,7 @@ export interface RoomCounters {
   desyncs: number;
   resyncs: number;
   resyncBytes: number;
-  reconnects: number;
+  rejoins: number;
   inputsFilled: number;
 }
 
@@ -56,7 +58,7 @@ export function emptyRoomCounters(): RoomCounters {
     desyncs: 0,
     resyncs: 0,
     resyncBytes: 0,
-    reconnects: 0,
+    rejoins: 0,
     inputsFilled: 0,
   };
 }
@@ -74,13 +76,13 @@ export interface RoomHooks {
 }
 
 interface Resync {
-  readonly frame: number;
+  readonly frame: Frame;
   readonly targets: Set<number>;
 }
 
 /** A state the relay asked the host for, on behalf of one slot. */
 interface StateRequest {
-  readonly frame: number;
+  readonly frame: Frame;
   readonly purpose: 'resync' | 'rejoin';
   /** The target's signature of its own S(frame) (empty: none); cleared when asking for the full state. */
   readonly signature: Uint8Array;
@@ -89,7 +91,7 @@ interface StateRequest {
 
 /**
  * One match on the relay: forwarding, the adaptive hash-check schedule, desync arbitration and
- * host resync, departures, reconnects and the match log. The sender's slot always comes from its
+ * host resync, departures, rejoins and the match log. The sender's slot always comes from its
  * socket (the `Member`), never from a message.
  *
  * Hash checks (ARCHITECTURE.md, "Desync detection and resync"): checks fall on confirmed frames f
@@ -103,9 +105,9 @@ export class MatchRoom {
   readonly members: Member[] = [];
   ended = false;
   /** K: the current interval between checks, frames. */
-  interval: number;
+  interval: Frame;
   /** The frame of the next check. */
-  nextCheck: number;
+  nextCheck: Frame;
   /** The last frame on which every peer agreed (frame 0, the shared start, to begin with). */
   lastAgreed = 0;
   private reports: (string | null)[];
@@ -116,7 +118,7 @@ export class MatchRoom {
   private readonly requests = new Map<number, StateRequest>();
   /** The frame of the last state sent to each slot (a full state may follow a failed delta). */
   private readonly sentStates = new Map<number, number>();
-  /** Every input forwarded since the last agreed checkpoint, for reconnecting peers. */
+  /** Every input forwarded since the last agreed checkpoint, for rejoining peer. */
   private readonly history = new InputHistory(INPUT_BYTES);
   /** Frames below this are no longer in the history. */
   private historyFloor = 0;
@@ -170,7 +172,7 @@ export class MatchRoom {
   }
 
   /** An input of `member` for `frame`: validated, forwarded at once, logged. */
-  input(member: Member, frame: number, input: Uint8Array, currentFrame: number): void {
+  input(member: Member, frame: Frame, input: Uint8Array, currentFrame: Frame): void {
     if (frame !== member.nextFrame) {
       this.hooks.refuse(
         member,
@@ -204,7 +206,7 @@ export class MatchRoom {
     member: Member,
     frame: number,
     input: Uint8Array,
-    currentFrame: number,
+    currentFrame: Frame,
   ): void {
     member.nextFrame = frame + 1;
     this.broadcast({ kind: 'input', slot: member.slot, frame, input, currentFrame }, member);
@@ -215,7 +217,7 @@ export class MatchRoom {
   }
 
   /**
-   * Drops the inputs no reconnecting peer can need: those before the last agreed checkpoint (and
+   * Drops the inputs no rejoining peer can need: those before the last agreed checkpoint (and
    * before any rejoin under way), and in any case those older than the history window, so that
    * peers that never report hashes cannot make the relay's memory grow without bound.
    */
@@ -234,19 +236,17 @@ export class MatchRoom {
   private historyWindowFrames(): number {
     const s = this.settings;
     return (
-      Math.ceil((s.reconnectGraceMs / 1000) * s.tickRate) +
-      2 * s.hashIntervalMax +
-      this.maxFramesAhead
+      Math.ceil((s.rejoinGraceMs / 1000) * s.tickRate) + 2 * s.hashIntervalMax + this.maxFramesAhead
     );
   }
 
-  /** Inputs held for reconnecting peers (bounded by the history window). */
+  /** Inputs held for rejoining peer (bounded by the history window). */
   get historySize(): number {
     return this.history.length;
   }
 
   /** Lowest next-input frame among members still playing: the room's slowest player. */
-  slowestFrame(): number {
+  slowestFrame(): Frame {
     let f = Number.POSITIVE_INFINITY;
     for (const m of this.members) if (m.status === 'connected') f = Math.min(f, m.nextFrame);
     return f === Number.POSITIVE_INFINITY ? 0 : f;
@@ -261,7 +261,7 @@ export class MatchRoom {
   }
 
   /** A state-hash report: only for the announced check frame, once per member. */
-  hash(member: Member, frame: number, hash: string): void {
+  hash(member: Member, frame: Frame, hash: string): void {
     if (frame !== this.nextCheck) {
       this.hooks.refuse(
         member,
@@ -364,7 +364,7 @@ export class MatchRoom {
   }
 
   /** A peer whose hash differed asks for the host's state, describing its own. */
-  resyncRequest(member: Member, frame: number, signature: Uint8Array): void {
+  resyncRequest(member: Member, frame: Frame, signature: Uint8Array): void {
     const r = this.resync;
     if (!r || r.frame !== frame || !r.targets.has(member.slot)) {
       this.hooks.refuse(
@@ -453,16 +453,16 @@ export class MatchRoom {
     this.history.forEachFrom(m.frame, (h) => this.sendTo(target, { kind: 'input', ...h }));
     target.syncing = false;
     this.log.append({
-      type: 'reconnect',
+      type: 'rejoin',
       s: m.forSlot,
       f: m.frame,
       bytes: m.bytes.length,
       ms: this.ms(),
     });
-    this.hooks.event('reconnected', { matchId: this.matchId, slot: m.forSlot, frame: m.frame });
+    this.hooks.event('rejoined', { matchId: this.matchId, slot: m.forSlot, frame: m.frame });
   }
 
-  done(member: Member, frame: number, hash: string): void {
+  done(member: Member, frame: Frame, hash: string): void {
     if (member.doneFrame !== null) {
       this.hooks.refuse(member, 'BAD_FIELD', 'done already reported', 'done');
       return;
@@ -484,7 +484,7 @@ export class MatchRoom {
     if (this.ended || member.status !== 'connected') return;
     member.link = null;
     member.syncing = false;
-    const grace = this.settings.reconnectGraceMs;
+    const grace = this.settings.rejoinGraceMs;
     if (grace > 0 && member.doneFrame === null && this.connected().length > 1) {
       member.status = 'away';
       this.log.append({
@@ -508,7 +508,7 @@ export class MatchRoom {
     member.status = 'left';
     member.link = null;
     const lastFrame = member.nextFrame - 1;
-    this.log.append({ type: 'disconnect', s: member.slot, lastFrame, ms: this.ms() });
+    this.log.append({ type: 'left', s: member.slot, lastFrame, ms: this.ms() });
     this.broadcast({ kind: 'peerLeft', slot: member.slot, lastFrame }, member);
     if (this.settings.onPlayerLost === 'end' && member.doneFrame === null) {
       this.end(`player ${member.slot} was lost`);
@@ -548,7 +548,7 @@ export class MatchRoom {
     member.link = link;
     member.syncing = true;
     member.voteFrom = this.nextCheck + 1;
-    this.counters.reconnects++;
+    this.counters.rejoins++;
     this.sendTo(member, {
       kind: 'rejoined',
       matchId: this.matchId,

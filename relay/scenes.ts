@@ -18,7 +18,7 @@ const duelBase = {
   hashInterval: 30,
   hashIntervalMax: 240,
   frames: 0,
-  reconnectGraceMs: 10_000,
+  rejoinGraceMs: 10_000,
   onPlayerLost: 'continue',
 } as const;
 
@@ -26,7 +26,7 @@ const duelBase = {
  * The scenes a relay serves when no experiment file names others: duel for 2, 3 and 4 players
  * (`duel`, `duel-3`, `duel-4`) and a lockstep variant (`duel-lockstep`). Sixty frames per second,
  * input delay 2 frames, prediction window 8 frames, state-hash checks every 30 to 240 frames
- * (0.5 to 4 s), 10 s to reconnect, no frame limit.
+ * (0.5 to 4 s), 10 s to rejoin, no frame limit.
  *
  * And `kitchen`, the cooperative two-chef Python example (`python:examples/kitchen.py`, resolved
  * against the package root, see {@link BUILTIN_PYTHON_SCENES}): 10 frames per second, input
@@ -57,7 +57,7 @@ export const BUILTIN_SCENES: Readonly<Record<string, SceneSettings>> = Object.fr
     hashInterval: 10,
     hashIntervalMax: 80,
     frames: 0,
-    reconnectGraceMs: 10_000,
+    rejoinGraceMs: 10_000,
     onPlayerLost: 'continue',
   },
 });
@@ -183,7 +183,7 @@ export function pythonSceneName(sim: string): string {
 /**
  * A scene for a Python environment with the defaults for Python sims: 30 frames per second
  * (unless `tickRate`), rollback with input delay 2 and prediction window 8, sparse saving,
- * hash checks every 30 to 240 frames, 10 s to reconnect, no frame limit.
+ * hash checks every 30 to 240 frames, 10 s to rejoin, no frame limit.
  * @throws ConcordError `BAD_CONFIG` for a malformed spec or settings out of range.
  */
 export function pythonSceneSettings(sim: string, o: PythonSceneDefaults = {}): SceneSettings {
@@ -201,7 +201,7 @@ export function pythonSceneSettings(sim: string, o: PythonSceneDefaults = {}): S
       hashInterval: 30,
       hashIntervalMax: 240,
       frames: 0,
-      reconnectGraceMs: 10_000,
+      rejoinGraceMs: 10_000,
       onPlayerLost: 'continue',
     });
   } catch (err) {

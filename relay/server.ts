@@ -16,6 +16,7 @@ import {
   encodeServerMessage,
   ProtocolError,
   type ProtocolErrorCode,
+  SCENE_LIMITS,
   type SceneSettings,
   type ServerMessage,
 } from '../protocol/index.ts';
@@ -56,7 +57,7 @@ export interface RelayOptions {
    * its file relative to the cwd.
    */
   readonly python?: Readonly<Record<string, PythonSceneOptions>>;
-  /** Most frames an input may run ahead of the room's slowest player (default 1024). */
+  /** Most frames an input may run ahead of the room's slowest player (default `SCENE_LIMITS.framesAhead.max`). */
   readonly maxFramesAhead?: number;
   /** Directory of the built web client to serve at `/` (default: none). */
   readonly webRoot?: string;
@@ -121,7 +122,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const pythonScenes = loadPythonScenes(scenes, { ...BUILTIN_PYTHON_SCENES, ...options.python });
   const logsDir = options.logsDir ?? './logs';
   const logs = new LogDirectory(logsDir);
-  const maxAhead = options.maxFramesAhead ?? 1024;
+  const maxAhead = options.maxFramesAhead ?? SCENE_LIMITS.framesAhead.max;
   const emitEvent = options.onEvent ?? (() => {});
   const queues = new Map<string, Peer[]>();
   const rooms = new Set<MatchRoom>();

@@ -1,6 +1,6 @@
 /**
  * The state delta: a compact binary delta between two canonical state encodings, generic over
- * sims because it works on the bytes alone. Used for resync, reconnects and late joiners (see
+ * sims because it works on the bytes alone. Used for resync, rejoins and late joiners (see
  * `docs/state-delta.md` for the measurements behind the choice and the format).
  *
  * Pure and synchronous: no clock, no randomness, no Node `Buffer`, no WebAssembly to load.
@@ -75,7 +75,7 @@ const MAX_CHAIN = 8;
 const GOOD_MATCH = 64;
 
 // ---------------------------------------------------------------------------------------------
-// Checksum: xxHash32 (Yann Collet), in plain JavaScript so that it needs no asynchronous setup.
+// Check word: xxHash32 (Yann Collet), in plain JavaScript so that it needs no asynchronous setup.
 
 const P1 = 0x9e3779b1;
 const P2 = 0x85ebca77;
@@ -602,7 +602,7 @@ function signatureBlockSize(n: number): number {
 
 /**
  * A compact description of a state the receiver holds, so a sender can build a delta against it
- * without having it: the rsync algorithm's block checksums (Tridgell and Mackerras, 1996). Send
+ * without having it: the rsync algorithm's block hashes (Tridgell and Mackerras, 1996). Send
  * it to the side that holds the state you need; it answers with
  * {@link createStateDeltaFromSignature}, and {@link applyStateDelta} against `base` rebuilds
  * its state.
@@ -874,7 +874,7 @@ export function createStateDeltaFromSignature(
 // Transfers
 
 /**
- * Packs the state to send for resync, a reconnect or a late joiner: a delta against `base`
+ * Packs the state to send for resync, a rejoin or a late joiner: a delta against `base`
  * when one is given and its delta is strictly shorter than the full state, else the full state
  * (also for a target over 64 MiB, which a delta cannot carry).
  * The choice is visible in `kind`, never made silently on the receiving side.

@@ -1,10 +1,18 @@
 import type { Input } from './input.ts';
 
-/** A frame number: an integer count of ticks since the match began (frame 0 is the initial state). */
-export type Frame = number;
+/**
+ * A frame number: an integer count of ticks since the match began (frame 0 is the initial state).
+ *
+ * `Frame` and {@link PlayerSlot} are flavoured numbers: a plain number (a literal, the result of
+ * arithmetic) is accepted where one is expected, so `frame + 1` needs no cast, but a value typed
+ * as one is refused where the other is expected, so a slot passed for a frame is a compile
+ * error. protocol/ declares the same two types (it imports nothing from sim/); being structurally
+ * identical, they are one type.
+ */
+export type Frame = number & { readonly __unit?: 'frame' };
 
-/** A player's slot in a match, 0..players-1. Slot 0 is the host. */
-export type PlayerSlot = number;
+/** A player's slot in a match, 0..players-1. Slot 0 is the host. A flavoured number, see {@link Frame}. */
+export type PlayerSlot = number & { readonly __unit?: 'slot' };
 
 /**
  * The deterministic simulation contract. A sim holds the state S(f) of one frame f; {@link step}
@@ -45,7 +53,7 @@ export interface Sim<Snap = unknown> {
   encode(snapshot: Snap): Uint8Array;
   /**
    * The inverse of {@link encode}, used when a state arrives from elsewhere (resync, the
-   * authoritative relay, a reconnect).
+   * authoritative relay, a rejoin).
    * @throws ConcordError `BAD_STATE` when the bytes are not a state of this sim.
    */
   decode(bytes: Uint8Array): Snap;

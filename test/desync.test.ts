@@ -14,7 +14,7 @@ const base: SceneSettings = { ...BUILTIN_SCENES.duel, name: 'x', players: 3, tic
 const scenes: Record<string, SceneSettings> = {
   three: { ...base, name: 'three' },
   two: { ...base, name: 'two', players: 2, hashInterval: 8, hashIntervalMax: 64 },
-  'short-grace': { ...base, name: 'short-grace', reconnectGraceMs: 1000 },
+  'short-grace': { ...base, name: 'short-grace', rejoinGraceMs: 1000 },
 };
 
 let dir: string;
@@ -96,7 +96,7 @@ describe('desync detection and repair (GGRS style)', () => {
   });
 });
 
-describe('departures and reconnects', () => {
+describe('departures and rejoins', () => {
   /** Three bots in one match with per-slot faults. */
   async function three(
     scene: string,
@@ -126,7 +126,7 @@ describe('departures and reconnects', () => {
       2100,
     );
     expect(rs[0].lost).toBe(true);
-    expect(rs[1].reconnects).toBe(1);
+    expect(rs[1].rejoins).toBe(1);
     expect(rs[1].lost).toBe(false);
     expect(rs[1].finished && rs[2].finished).toBe(true);
     expect(sameHash(rs)).toBe(true);
@@ -136,7 +136,7 @@ describe('departures and reconnects', () => {
     const log = await readMatchLog(path.join(dir, `${rs[1].matchId}.jsonl`));
     const types = log.records.map((r) => r.type);
     expect(types).toContain('away');
-    expect(types).toContain('reconnect');
+    expect(types).toContain('rejoin');
     expect(log.records.find((r) => r.type === 'desync')).toMatchObject({ host: 1, differing: [2] });
     const replay = await replayMatchLog(log.path!);
     expect(replay.ok).toBe(true);
@@ -145,11 +145,11 @@ describe('departures and reconnects', () => {
   it('a peer that comes back after the grace period is refused, and the match goes on without it', async () => {
     const rs = await three('short-grace', { 1: { dropAt: 200, dropForMs: 2500 } }, 900);
     expect(rs[1].lost).toBe(true);
-    expect(rs[1].reconnects).toBe(0);
+    expect(rs[1].rejoins).toBe(0);
     expect(rs[0].finished && rs[2].finished).toBe(true);
     expect(sameHash(rs)).toBe(true);
     const log = await readMatchLog(path.join(dir, `${rs[0].matchId}.jsonl`));
-    expect(log.records.find((r) => r.type === 'disconnect')).toMatchObject({ s: 1 });
+    expect(log.records.find((r) => r.type === 'left')).toMatchObject({ s: 1 });
     expect((await replayMatchLog(log.path!)).ok).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import type { SceneSettings } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
 import {
   formatReplay,
+  LOG_FORMAT,
   LogError,
   parseMatchLog,
   readMatchLog,
@@ -111,7 +112,7 @@ describe('Python scenes on the relay', () => {
     const logPath = path.join(dir, 'logs', `${m.matchId}.jsonl`);
 
     const log = await waitForEnd(logPath);
-    expect(log.header.format).toBe(3);
+    expect(log.header.format).toBe(LOG_FORMAT);
     expect(log.header.sim).toEqual({
       id: `python:${envFile}`,
       codeHash: pythonSourceHash(await readFile(envFile, 'utf8')),

@@ -98,7 +98,7 @@ describe('sync session under random impaired networks', () => {
     expect(compareWithReference(result, makeSim, 120).mismatches).toEqual([]);
     // Damage peer 1's hash record of one frame: the comparison must name it.
     const damaged = result.peers[1].session;
-    damaged.recordChecksums([{ frame: 50, hash: '0000000000000000', state: new Uint8Array() }]);
+    damaged.recordHashes([{ frame: 50, hash: '0000000000000000', state: new Uint8Array() }]);
     expect(compareWithReference(result, makeSim, 120).mismatches).toEqual([
       expect.stringContaining('peer 1 frame 50'),
     ]);

@@ -7,6 +7,7 @@ import {
   encodeClientMessage,
   type ServerMessage,
 } from '../../protocol/index.ts';
+import type { Transport, TransportState } from '../../sim/sync/index.ts';
 import { ImpairedLink, type LinkImpairment, RealClock, type Scheduler } from '../net/index.ts';
 
 /** Settings of {@link RelayConnection.connect}. */
@@ -29,13 +30,15 @@ export interface RelayConnectionOptions {
  * binary parser, sending {@link ClientMessage}s and receiving {@link ServerMessage}s, optionally
  * through a seeded impairment (latency, jitter, TCP-style loss) in each direction.
  */
-export class RelayConnection {
+export class RelayConnection implements Transport<ClientMessage, ServerMessage> {
   private readonly handlers: ((m: ServerMessage) => void)[] = [];
   private readonly queued: ServerMessage[] = [];
   private readonly out: ImpairedLink<Uint8Array> | null;
   private readonly inbound: ImpairedLink<Uint8Array> | null;
   /** Messages from the relay that failed to decode (a relay bug or a version mismatch). */
   undecodable = 0;
+  /** Why the connection closed, once it has. */
+  private closedReason: string | null = null;
 
   private constructor(
     private readonly socket: Socket,
@@ -61,6 +64,9 @@ export class RelayConnection {
       this.out = null;
       this.inbound = null;
     }
+    socket.once('disconnect', (reason) => {
+      this.closedReason = String(reason);
+    });
     socket.on(APP_EVENT, (data: unknown) => {
       if (!(data instanceof Uint8Array)) {
         this.undecodable++;
@@ -116,14 +122,27 @@ export class RelayConnection {
     };
   }
 
-  /** Calls `handler` once when the connection closes. */
-  onClose(handler: (reason: string) => void): void {
-    this.socket.once('disconnect', (reason) => handler(String(reason)));
+  /** Calls `handler` once when the connection closes (at once, if it has closed already). */
+  onClose(handler: (reason: string) => void): () => void {
+    if (this.closedReason !== null) {
+      handler(this.closedReason);
+      return () => {};
+    }
+    const listener = (reason: unknown): void => handler(String(reason));
+    this.socket.once('disconnect', listener);
+    return () => {
+      this.socket.off('disconnect', listener);
+    };
   }
 
   /** True while the socket is connected. */
   get connected(): boolean {
     return this.socket.connected;
+  }
+
+  /** `open` while the socket is connected, then `closed` (a connection is made open). */
+  get state(): TransportState {
+    return this.closedReason === null && this.socket.connected ? 'open' : 'closed';
   }
 
   /** Closes the connection (messages still in the impairment are dropped). */

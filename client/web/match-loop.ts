@@ -1,6 +1,6 @@
 import { type DuelView, duelView, type Frame, type Input, NEUTRAL_INPUT } from '../../sim/index.ts';
+import { FixedTimestep, slowdownFor } from '../../sim/sync/index.ts';
 import type { MatchClient } from '../match-client.ts';
-import { FixedTimestep, slowdownFor } from '../session/index.ts';
 import type { RelayConnection } from '../transport/relay-connection.ts';
 import type { ConfirmedCapture } from './confirmed-capture.ts';
 import type { DuelInputCapture } from './input.ts';
@@ -171,7 +171,7 @@ export class MatchLoop {
       const input = hidden || this.inCountdown ? this.idleInput : sampled;
       const result = this.match.tick(input, nowMs);
       if (hidden) this.hiddenTicks++;
-      if (result.requests.some((r) => r.kind !== 'checksum' && r.kind !== 'free')) {
+      if (result.requests.some((r) => r.kind !== 'hash' && r.kind !== 'free')) {
         this.prev = this.cur;
         this.cur = duelView(this.match.peer.runner.sim.save(this.scratch));
       }

@@ -1,4 +1,4 @@
-import type { SessionStats } from '../session/index.ts';
+import type { SessionStats } from '../../sim/sync/index.ts';
 import type { PythonMatchResult } from './python-worker.ts';
 import type { MatchResult } from './result.ts';
 

@@ -20,9 +20,9 @@ import {
   type PythonSim,
   type PythonSnap,
 } from '../../sim/python/index.ts';
+import { FixedTimestep, type SessionStats, slowdownFor } from '../../sim/sync/index.ts';
 import { MatchClient, type MatchStart } from '../match-client.ts';
 import { fetchPythonEnv, type PythonEnvSource } from '../python-env.ts';
-import { FixedTimestep, type SessionStats, slowdownFor } from '../session/index.ts';
 import { RelayConnection } from '../transport/relay-connection.ts';
 import { type ConfirmedCapture, captureConfirmedState } from './confirmed-capture.ts';
 import { countdownFramesFor, RelayPinger } from './match-loop.ts';
@@ -347,7 +347,7 @@ class PythonMatchLoop {
         this.rollbackMsTotal += tickMs;
         if (tickMs > this.maxRollbackMs) this.maxRollbackMs = tickMs;
       }
-      if (result.requests.some((r) => r.kind !== 'checksum' && r.kind !== 'free')) changed = true;
+      if (result.requests.some((r) => r.kind !== 'hash' && r.kind !== 'free')) changed = true;
     }
     this.timestep.setSlowdown(slowdownFor(session.frameAdvantage()));
     this.ended = this.checkEnd();

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DUEL_BUTTONS } from '../../sim/duel/index.ts';
 import { type DuelView, duel, duelView, type Input, initStateHash } from '../../sim/index.ts';
-import { SessionPeer } from '../session/index.ts';
+import { SessionPeer } from '../../sim/sync/index.ts';
 import { captureConfirmedState } from './confirmed-capture.ts';
 import { DuelInputCapture } from './input.ts';
 import { formatStats } from './overlay.ts';

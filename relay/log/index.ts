@@ -13,7 +13,6 @@ export {
 } from './reader.ts';
 export {
   type BodyRecord,
-  type DisconnectRecord,
   type DoneRecord,
   type EndRecord,
   formatRecord,
@@ -22,6 +21,7 @@ export {
   type HeaderSim,
   type InputRecord,
   isValidMatchId,
+  type LeftRecord,
   LOG_FORMAT,
   LogError,
   type LogErrorCode,
@@ -39,8 +39,8 @@ export {
   type CheckSource,
   formatReplay,
   type PythonSourceFile,
-  type ReplayDisconnect,
   type ReplayFrame,
+  type ReplayLeft,
   type ReplayMismatch,
   type ReplayOptions,
   type ReplayResult,

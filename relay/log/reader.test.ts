@@ -50,7 +50,7 @@ describe('parseRecord', () => {
       { type: 'input', f: 2, s: 0, in: '01ff7f80', ms: 1234.5 },
       { type: 'hash', f: 60, s: 1, h: H, ms: 0 },
       { type: 'verdict', f: 60, agreed: false, hashes: [H, null, 'fedcba9876543210'] },
-      { type: 'disconnect', s: 1, lastFrame: -1, ms: 3 },
+      { type: 'left', s: 1, lastFrame: -1, ms: 3 },
       { type: 'done', s: 0, f: 600, h: H, ms: 9 },
       { type: 'end', reason: 'every player left', ms: 10 },
     ];
@@ -94,7 +94,7 @@ describe('parseRecord', () => {
       '{"type":"input","f":1,"s":0,"in":"01000000","ms":-1}',
       /"ms" must be a finite/,
     ],
-    ['lastFrame -2', '{"type":"disconnect","s":0,"lastFrame":-2,"ms":1}', /"lastFrame"/],
+    ['lastFrame -2', '{"type":"left","s":0,"lastFrame":-2,"ms":1}', /"lastFrame"/],
     [
       'an agreed verdict with differing hashes',
       `{"type":"verdict","f":1,"agreed":true,"hashes":["${H}","fedcba9876543210"]}`,
@@ -139,6 +139,27 @@ describe('parseRecord', () => {
     // A scene setting this reader does not know is kept, not refused.
     const extra = { ...header, scene: { ...header.scene, broadcastDivisor: 2 } };
     expect(parseRecord(JSON.stringify(extra), 1)).toEqual(extra);
+  });
+});
+
+describe('the words of formats 1 to 3', () => {
+  it('reads disconnect, reconnect and reconnectGraceMs as left, rejoin and rejoinGraceMs', () => {
+    const old = { ...header, format: 3, scene: { ...header.scene, reconnectGraceMs: 5000 } };
+    const read = parseRecord(JSON.stringify(old), 1);
+    expect(read.type === 'header' && read.scene).toEqual({ ...header.scene, rejoinGraceMs: 5000 });
+    expect(parseRecord('{"type":"disconnect","s":1,"lastFrame":4,"ms":3}', 2)).toEqual({
+      type: 'left',
+      s: 1,
+      lastFrame: 4,
+      ms: 3,
+    });
+    expect(parseRecord('{"type":"reconnect","s":1,"f":30,"bytes":200,"ms":3}', 3)).toEqual({
+      type: 'rejoin',
+      s: 1,
+      f: 30,
+      bytes: 200,
+      ms: 3,
+    });
   });
 });
 
@@ -195,27 +216,27 @@ describe('parseMatchLog', () => {
     ],
     ['a gap', [input(3, 1)], /gap: slot 1 has no input for frame 2/],
     [
-      'an input after its disconnect',
-      [{ type: 'disconnect', s: 0, lastFrame: 2, ms: 1 }, input(3, 0)],
-      /after its disconnect/,
+      'an input after it left',
+      [{ type: 'left', s: 0, lastFrame: 2, ms: 1 }, input(3, 0)],
+      /after it left/,
     ],
     [
-      'a disconnect with the wrong lastFrame',
-      [{ type: 'disconnect', s: 0, lastFrame: 5, ms: 1 }],
+      'a left record with the wrong lastFrame',
+      [{ type: 'left', s: 0, lastFrame: 5, ms: 1 }],
       /lastFrame 5 but the last input of slot 0 is frame 2/,
     ],
     [
-      'a disconnect past inputs never sent',
-      [{ type: 'disconnect', s: 1, lastFrame: 2, ms: 1 }],
+      'a left record past inputs never sent',
+      [{ type: 'left', s: 1, lastFrame: 2, ms: 1 }],
       /lastFrame 2 but slot 1 sent no input/,
     ],
     [
-      'a second disconnect',
+      'a second left record',
       [
-        { type: 'disconnect', s: 1, lastFrame: -1, ms: 1 },
-        { type: 'disconnect', s: 1, lastFrame: -1, ms: 2 },
+        { type: 'left', s: 1, lastFrame: -1, ms: 1 },
+        { type: 'left', s: 1, lastFrame: -1, ms: 2 },
       ],
-      /disconnected twice/,
+      /left twice/,
     ],
   ])('stops at %s and keeps what precedes it', (_, tail, message) => {
     // The table is built before beforeAll runs: 'HEADER' stands for the header.
@@ -227,9 +248,9 @@ describe('parseMatchLog', () => {
     expect(log.records).toHaveLength(line - 2);
   });
 
-  it('accepts a disconnect below the input delay for a slot that sent nothing', () => {
+  it('accepts a left record below the input delay for a slot that sent nothing', () => {
     for (const lastFrame of [-1, 0, 1]) {
-      const log = parseMatchLog(logOf(header, { type: 'disconnect', s: 1, lastFrame, ms: 1 }));
+      const log = parseMatchLog(logOf(header, { type: 'left', s: 1, lastFrame, ms: 1 }));
       expect(log.damaged).toBeNull();
     }
   });
@@ -256,7 +277,7 @@ const arbLog = fc
     }),
     events: fc.array(
       fc.record({
-        kind: fc.constantFrom('input', 'input', 'input', 'hash', 'verdict', 'disconnect', 'done'),
+        kind: fc.constantFrom('input', 'input', 'input', 'hash', 'verdict', 'left', 'done'),
         slot: fc.nat(15),
         frame: fc.nat(100_000),
         ms: fc.double({ min: 0, max: 1e9, noNaN: true }).map(Math.abs),
@@ -294,9 +315,9 @@ const arbLog = fc
         );
         const agreed = e.agreed || new Set(hashes.filter((x) => x !== null)).size <= 1;
         body.push({ type: 'verdict', f: e.frame, agreed, hashes });
-      } else if (e.kind === 'disconnect' && !left[s]) {
+      } else if (e.kind === 'left' && !left[s]) {
         left[s] = true;
-        body.push({ type: 'disconnect', s, lastFrame: next[s] - 1, ms: e.ms });
+        body.push({ type: 'left', s, lastFrame: next[s] - 1, ms: e.ms });
       } else if (e.kind === 'done') {
         body.push({ type: 'done', s, f: e.frame, h: e.hash, ms: e.ms });
       }

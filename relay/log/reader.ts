@@ -66,7 +66,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * a second header; any record after the end record; a slot outside the header's players; a
  * verdict whose hash list is not one per player; an input that is not the next frame of its
  * slot (inputs start at the scene's inputDelay and are contiguous: a gap or a duplicate is
- * damage); an input of a slot after its disconnect; a second disconnect of a slot; a disconnect
+ * damage); an input of a slot after it left; a second left record of a slot; a left record
  * whose lastFrame is not the slot's last input frame (or, when it sent none, below inputDelay).
  *
  * A last line without '\n' is a record cut by a crash: it is ignored and reported in
@@ -169,14 +169,14 @@ class Consistency {
   private readonly inputDelay: number;
   /** Next input frame expected per slot. */
   private readonly nextFrame: number[];
-  private readonly disconnected: boolean[];
+  private readonly hasLeft: boolean[];
   private ended = false;
 
   constructor(header: HeaderRecord) {
     this.players = header.scene.players;
     this.inputDelay = header.scene.inputDelay;
     this.nextFrame = new Array(this.players).fill(this.inputDelay);
-    this.disconnected = new Array(this.players).fill(false);
+    this.hasLeft = new Array(this.players).fill(false);
   }
 
   /** What is wrong with `r` given the records before it, or null. */
@@ -194,7 +194,7 @@ class Consistency {
           ? null
           : `${r.hashes.length} hashes for ${this.players} players`;
       case 'input': {
-        if (this.disconnected[r.s]) return `an input of slot ${r.s} after its disconnect`;
+        if (this.hasLeft[r.s]) return `an input of slot ${r.s} after it left`;
         const expected = this.nextFrame[r.s];
         if (r.f < this.inputDelay) {
           return `an input of slot ${r.s} for frame ${r.f}, below the input delay ${this.inputDelay}`;
@@ -212,8 +212,8 @@ class Consistency {
         return r.hashes.length === this.players
           ? null
           : `${r.hashes.length} hashes for ${this.players} players`;
-      case 'disconnect': {
-        if (this.disconnected[r.s]) return `slot ${r.s} disconnected twice`;
+      case 'left': {
+        if (this.hasLeft[r.s]) return `slot ${r.s} left twice`;
         const last = this.nextFrame[r.s] - 1;
         const sentNone = last < this.inputDelay;
         if (sentNone ? r.lastFrame >= this.inputDelay : r.lastFrame !== last) {
@@ -221,7 +221,7 @@ class Consistency {
             ? `lastFrame ${r.lastFrame} but slot ${r.s} sent no input`
             : `lastFrame ${r.lastFrame} but the last input of slot ${r.s} is frame ${last}`;
         }
-        this.disconnected[r.s] = true;
+        this.hasLeft[r.s] = true;
         return null;
       }
       case 'end':

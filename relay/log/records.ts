@@ -1,5 +1,5 @@
 /**
- * The records of a match log (formats 1 to 3) and their validation. A log is JSON Lines: one record
+ * The records of a match log (formats 1 to 4) and their validation. A log is JSON Lines: one record
  * per line, UTF-8, each line ended by '\n'; the first record is the header. See
  * `docs/match-logs.md` for the meaning of every field.
  *
@@ -9,19 +9,43 @@
  * reader.
  */
 
+import { SCENE_LIMITS as L } from '../../protocol/index.ts';
 import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim/python/index.ts';
 
 /**
  * The log format version this code writes. It reads this one and every earlier one: format 2
- * added the desync, resync, converged, away and reconnect records to format 1; format 3 added
- * Python sims to the header (`sim.source`, `sim.className`, `sim.packages`).
+ * added the desync, resync, converged, away and rejoin records to format 1; format 3 added
+ * Python sims to the header (`sim.source`, `sim.className`, `sim.packages`); format 4 renamed
+ * the `disconnect` and `reconnect` records and the scene's `reconnectGraceMs` (see
+ * {@link renameOldWords}).
  */
-export const LOG_FORMAT = 3;
+export const LOG_FORMAT = 4;
 /** The formats this code reads. */
-const READABLE_FORMATS: readonly number[] = [1, 2, 3];
+const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4];
 
-/** Most players a match can have (the session's range). */
-export const MAX_LOG_PLAYERS = 16;
+/**
+ * Words that formats 1 to 3 wrote and format 4 renamed (one word per concept): records of type
+ * `disconnect` are `left` records, `reconnect` records are `rejoin` records, and the scene's
+ * `reconnectGraceMs` is `rejoinGraceMs`. A record read under an old name is renamed in place
+ * before it is checked, so that readers and replay see one vocabulary whatever the log's age.
+ */
+function renameOldWords(value: Obj): void {
+  if (value.type === 'disconnect') value.type = 'left';
+  else if (value.type === 'reconnect') value.type = 'rejoin';
+  else if (value.type === 'header' && isObject(value.scene) && 'reconnectGraceMs' in value.scene) {
+    const scene = value.scene as Obj;
+    if (!('rejoinGraceMs' in scene)) {
+      // Keep the keys' order: the header is written back as read by tools that copy it.
+      const renamed: Obj = {};
+      for (const [k, v] of Object.entries(scene))
+        renamed[k === 'reconnectGraceMs' ? 'rejoinGraceMs' : k] = v;
+      value.scene = renamed;
+    }
+  }
+}
+
+/** Most players a match can have (protocol's table of scene limits). */
+export const MAX_LOG_PLAYERS = L.players.max;
 
 /** Longest string field (scene name, participant id, end reason, …), in UTF-16 code units. */
 export const MAX_LOG_STRING = 1024;
@@ -165,8 +189,8 @@ export interface VerdictRecord {
 }
 
 /** A player left. From `lastFrame + 1` on its input is the sim's default input. */
-export interface DisconnectRecord {
-  readonly type: 'disconnect';
+export interface LeftRecord {
+  readonly type: 'left';
   readonly s: number;
   /** Its last forwarded input frame (below the input delay, e.g. -1, when it sent none). */
   readonly lastFrame: number;
@@ -227,8 +251,8 @@ export interface AwayRecord {
 }
 
 /** Slot `s` came back and received the state of frame `f` (`bytes` long) and the inputs since. */
-export interface ReconnectRecord {
-  readonly type: 'reconnect';
+export interface RejoinRecord {
+  readonly type: 'rejoin';
   readonly s: number;
   readonly f: number;
   readonly bytes: number;
@@ -248,13 +272,13 @@ export type BodyRecord =
   | InputRecord
   | HashRecord
   | VerdictRecord
-  | DisconnectRecord
+  | LeftRecord
   | DoneRecord
   | DesyncRecord
   | ResyncRecord
   | ConvergedRecord
   | AwayRecord
-  | ReconnectRecord
+  | RejoinRecord
   | EndRecord;
 
 /** Any record of a match log. */
@@ -345,11 +369,11 @@ function checkScene(v: unknown): void {
   try {
     str(v, 'name');
     str(v, 'sim');
-    int(v, 'players', 1, MAX_LOG_PLAYERS);
-    int(v, 'tickRate', 1, 240);
+    int(v, 'players', L.players.min, L.players.max);
+    int(v, 'tickRate', L.tickRate.min, L.tickRate.max);
     oneOf(v, 'mode', ['lockstep', 'rollback', 'authoritative']);
-    int(v, 'inputDelay', 0, 30);
-    int(v, 'maxPredictionWindow', 0, 60);
+    int(v, 'inputDelay', L.inputDelay.min, L.inputDelay.max);
+    int(v, 'maxPredictionWindow', L.maxPredictionWindow.min, L.maxPredictionWindow.max);
     oneOf(v, 'saveStrategy', ['ring', 'sparse']);
     frame(v, 'hashInterval', 1);
     frame(v, 'frames');
@@ -499,8 +523,8 @@ function checkBody(o: Obj): void {
       }
       return;
     }
-    case 'disconnect':
-      onlyKeys(o, ['type', 's', 'lastFrame', 'ms'], 'disconnect record');
+    case 'left':
+      onlyKeys(o, ['type', 's', 'lastFrame', 'ms'], 'left record');
       slot(o, 's');
       frame(o, 'lastFrame', -1);
       ms(o);
@@ -543,8 +567,8 @@ function checkBody(o: Obj): void {
       frame(o, 'lastFrame', -1);
       ms(o);
       return;
-    case 'reconnect':
-      onlyKeys(o, ['type', 's', 'f', 'bytes', 'ms'], 'reconnect record');
+    case 'rejoin':
+      onlyKeys(o, ['type', 's', 'f', 'bytes', 'ms'], 'rejoin record');
       slot(o, 's');
       frame(o, 'f');
       frame(o, 'bytes');
@@ -561,7 +585,8 @@ function checkBody(o: Obj): void {
 }
 
 /**
- * Validates a parsed value as a record (formats 1 to 3) and returns it typed (the same object).
+ * Validates a parsed value as a record (formats 1 to 4) and returns it typed (the same object,
+ * with the words of formats 1 to 3 renamed to today's).
  * @param lineNo the 1-based line it came from, for the error (null when it came from no line)
  * @param code the error code for an invalid record: `DAMAGED` when reading (default),
  *   `BAD_RECORD` when writing
@@ -583,6 +608,7 @@ export function validateRecord(
       lineNo,
     );
   }
+  renameOldWords(value);
   try {
     if (value.type === 'header') checkHeader(value);
     else checkBody(value);

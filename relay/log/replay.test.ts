@@ -53,7 +53,7 @@ function reachableFrame(n: number): number {
   const left = new Array(players).fill(false);
   for (const r of match.records.slice(0, n)) {
     if (r.type === 'input') count[r.s]++;
-    if (r.type === 'disconnect') left[r.s] = true;
+    if (r.type === 'left') left[r.s] = true;
   }
   let known = Number.POSITIVE_INFINITY;
   for (let s = 0; s < players; s++) if (!left[s]) known = Math.min(known, inputDelay + count[s]);
@@ -73,7 +73,7 @@ describe('replay of a logged duel match', () => {
     expect(r.mismatches).toEqual([]);
     expect(r.unchecked).toBe(0);
     expect(r.inputs).toBe(match.records.filter((x) => x.type === 'input').length);
-    expect(r.disconnects).toEqual([{ slot: 1, lastFrame: 150 }]);
+    expect(r.left).toEqual([{ slot: 1, lastFrame: 150 }]);
     expect(r.records).toBe(match.records.length + 1);
     expect(r.ended).toBe(true);
     expect(r.endReason).toBe('test');

@@ -69,7 +69,7 @@ export interface ReplayDesync {
 }
 
 /** A slot that left the match. */
-export interface ReplayDisconnect {
+export interface ReplayLeft {
   readonly slot: PlayerSlot;
   /** Its last input frame; from the next frame on it used the sim's default input. */
   readonly lastFrame: Frame;
@@ -125,7 +125,7 @@ export interface ReplayResult {
   readonly desyncs: readonly ReplayDesync[];
   /** Input records replayed. */
   readonly inputs: number;
-  readonly disconnects: readonly ReplayDisconnect[];
+  readonly left: readonly ReplayLeft[];
   /** Whole records replayed after the header (everything before the damage, if any). */
   readonly records: number;
   /** True when the log has its end record (it was closed properly). */
@@ -153,7 +153,7 @@ interface Check {
  * A damaged log is replayed up to its damage, which the result reports; it does not throw.
  *
  * Input of slot s at frame f: the sim's default (`defaultInput(s)`, else neutral) when f is
- * below the scene's inputDelay or above the slot's disconnect `lastFrame`, else its input record.
+ * below the scene's inputDelay or above the slot's left record's `lastFrame`, else its input record.
  *
  * A Python sim (id `python:FILE[:CLASS]`) runs from the source in the header, in the process's
  * shared Pyodide (loaded on first use, 2–3 s), whether or not FILE still exists or still holds
@@ -249,7 +249,7 @@ function replayWith(
   // inputs[s][f - inputDelay].
   const inputs: Input[][] = Array.from({ length: players }, () => []);
   const lastFrame: (Frame | null)[] = new Array(players).fill(null);
-  const disconnects: ReplayDisconnect[] = [];
+  const left: ReplayLeft[] = [];
   const checks = new Map<Frame, Check[]>();
   const desyncs: ReplayDesync[] = [];
   let inputCount = 0;
@@ -270,9 +270,9 @@ function replayWith(
         inputCount++;
         maxInputFrame = Math.max(maxInputFrame, r.f);
         break;
-      case 'disconnect':
+      case 'left':
         lastFrame[r.s] = r.lastFrame;
-        disconnects.push({ slot: r.s, lastFrame: r.lastFrame });
+        left.push({ slot: r.s, lastFrame: r.lastFrame });
         break;
       case 'hash':
       case 'done':
@@ -379,7 +379,7 @@ function replayWith(
     unchecked,
     mismatches,
     inputs: inputCount,
-    disconnects,
+    left,
     records: records.length,
     ended: endReason !== null,
     endReason,
@@ -407,7 +407,7 @@ export function formatReplay(r: ReplayResult): string {
   );
   out.push(
     `replayed ${r.frames} frames from ${r.records} records (${plural(r.inputs, 'input')}, ` +
-      `${plural(r.disconnects.length, 'disconnect')}); final hash ${r.finalHash} at frame ${r.finalFrame}`,
+      `${r.left.length} left); final hash ${r.finalHash} at frame ${r.finalFrame}`,
   );
   out.push(
     `checks: ${r.passed} of ${r.checks} recorded hashes match` +

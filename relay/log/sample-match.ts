@@ -23,7 +23,7 @@ export interface SampleMatchOptions {
   /** Peers report S(f) for f a multiple of this (default 10). */
   readonly hashInterval?: number;
   /** A slot that leaves after its input for `lastFrame` (default slot 1 midway; null: nobody). */
-  readonly disconnect?: { readonly slot: number; readonly lastFrame: number } | null;
+  readonly leave?: { readonly slot: number; readonly lastFrame: number } | null;
 }
 
 /** A generated match: its log records and the states its inputs lead to. */
@@ -52,8 +52,7 @@ export function sampleDuelMatch(options: SampleMatchOptions = {}): SampleMatch {
   const seed = options.seed ?? 7;
   const delay = options.inputDelay ?? 2;
   const interval = options.hashInterval ?? 10;
-  const leave =
-    options.disconnect === undefined ? { slot: 1, lastFrame: frames >> 1 } : options.disconnect;
+  const leave = options.leave === undefined ? { slot: 1, lastFrame: frames >> 1 } : options.leave;
   const header: HeaderRecord = {
     type: 'header',
     format: LOG_FORMAT,
@@ -115,7 +114,7 @@ export function sampleDuelMatch(options: SampleMatchOptions = {}): SampleMatch {
         records.push({ type: 'input', f: t, s, in: bytes, ms: ms() });
       } else if (leave?.slot === s && t === leave.lastFrame + 1) {
         connected[s] = false;
-        records.push({ type: 'disconnect', s, lastFrame: leave.lastFrame, ms: ms() });
+        records.push({ type: 'left', s, lastFrame: leave.lastFrame, ms: ms() });
       }
     }
     const c = t - REPORT_LAG;

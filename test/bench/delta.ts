@@ -24,7 +24,7 @@ import { printTable } from './measure.ts';
  *
  * - `binary`: sim/delta.ts, a COPY/ADD delta of the canonical bytes.
  * - `signature`: the same delta format, made by the sender from the receiver's signature of the
- *   base (`createStateSignature`, rsync's block checksums) instead of the base itself; `sig B` is
+ *   base (`createStateSignature`, rsync's block hashes) instead of the base itself; `sig B` is
  *   the signature's size (sent the other way), and `create` times signature and delta together.
  * - `jsondiffpatch`: `diff` of the decoded states, its delta serialised with msgpack; applying is
  *   decode base + `patch` + canonical re-encode.
@@ -32,7 +32,7 @@ import { printTable } from './measure.ts';
  *   applying is decode base + `applyPatch` + canonical re-encode.
  *
  * Every candidate's output is checked to rebuild the target byte for byte. Sizes of the
- * structural candidates are of the patch alone (no framing, no checksum); the binary delta's
+ * structural candidates are of the patch alone (no framing, no check word); the binary delta's
  * include its 7-byte header.
  */
 export async function deltaBench(): Promise<Record<string, unknown>> {

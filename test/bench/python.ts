@@ -3,9 +3,6 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type BatchStepper, SimRunner } from '../../client/session/runner.ts';
-import { SyncSession } from '../../client/session/session.ts';
-import type { SaveStrategy, SessionEvent, SessionRequest } from '../../client/session/types.ts';
 import {
   duel,
   type Frame,
@@ -17,6 +14,8 @@ import {
   stateHash,
 } from '../../sim/index.ts';
 import { createPythonSim, loadConcordPyodide } from '../../sim/python/index.ts';
+import type { SaveStrategy, SessionEvent, SessionRequest } from '../../sim/sync/index.ts';
+import { type BatchStepper, SimRunner, SyncSession } from '../../sim/sync/index.ts';
 import { type Measured, measure, printTable, QUIET_CPU_PCT, waitForQuiet } from './measure.ts';
 
 const WINDOW = 8;
@@ -320,7 +319,7 @@ interface RollbackScenario {
 /**
  * Drives a 2-player session with the kitchen scene's settings until one tick rolls back exactly
  * {@link WINDOW} frames, and cuts that rollback's requests out of the tick (load through the last
- * re-simulated frame's save; the tick's own new frame, checksums and frees left out so that the
+ * re-simulated frame's save; the tick's own new frame, hashes and frees left out so that the
  * slice can run again and again).
  * @throws Error when the session does not roll back as planned or asks for other requests than
  * the strategy's (ring: load + 8 × (advance, save); sparse: load + 8 × advance + save)
@@ -352,7 +351,7 @@ function rollbackScenario(strategy: SaveStrategy): RollbackScenario {
     );
   }
   const end = tick.findIndex((r) => r.kind === 'advance' && r.frame === target);
-  const rollback = tick.slice(0, end).filter((r) => r.kind !== 'free' && r.kind !== 'checksum');
+  const rollback = tick.slice(0, end).filter((r) => r.kind !== 'free' && r.kind !== 'hash');
   const shape = rollback.map((r) => r.kind).join(',');
   const expected =
     strategy === 'ring'
@@ -432,7 +431,7 @@ function laggedSessionTicks(strategy: SaveStrategy): SessionRequest[][] {
 
 /**
  * A whole session's sim time per tick, µs: a fresh sim and runner carry out every tick of
- * {@link laggedSessionTicks} (steps, saves, loads, checksums), median of {@link SESSION_RUNS}
+ * {@link laggedSessionTicks} (steps, saves, loads, hashes), median of {@link SESSION_RUNS}
  * runs per strategy after one warm-up run, the strategies interleaved.
  */
 function sessionCosts<Snap>(make: () => Sim<Snap>): { ring: number; sparse: number } {

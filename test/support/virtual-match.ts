@@ -1,12 +1,12 @@
 import { createStarNetwork, type LinkImpairment, VirtualClock } from '../../client/net/index.ts';
+import { type Frame, type Input, type Sim, stateHash } from '../../sim/index.ts';
 import {
   type SaveStrategy,
   type SessionMessage,
   SessionPeer,
   type SyncMode,
   slowdownFor,
-} from '../../client/session/index.ts';
-import { type Frame, type Input, type Sim, stateHash } from '../../sim/index.ts';
+} from '../../sim/sync/index.ts';
 
 /** One simulated match of N peers on a virtual clock, each behind its own impaired path. */
 export interface VirtualMatchOptions<Snap> {

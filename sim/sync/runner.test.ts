@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { duel, type Input, initStateHash, type Sim } from '../../sim/index.ts';
-import { createPythonSim, loadConcordPyodide } from '../../sim/python/index.ts';
+import { duel, type Input, initStateHash, type Sim } from '../index.ts';
+import { createPythonSim, loadConcordPyodide } from '../python/index.ts';
 import { SimRunner } from './runner.ts';
 import { SyncSession } from './session.ts';
 import type { SaveStrategy, SessionRequest } from './types.ts';
@@ -43,7 +43,7 @@ function sessionTicks(saveStrategy: SaveStrategy, ticks: number): SessionRequest
   return out;
 }
 
-/** Runs the ticks on `sim` and returns every checksum hash and the final state's encoding. */
+/** Runs the ticks on `sim` and returns every requested hash and the final state's encoding. */
 function play(sim: Sim<unknown>, ticks: SessionRequest[][], batchSteps: boolean) {
   const runner = new SimRunner(sim, { batchSteps });
   const hashes: string[] = [];

@@ -1,5 +1,5 @@
-import { ConcordError, type Frame, type Input, type Sim, stateHash } from '../../sim/index.ts';
-import type { ChecksumReport, SessionRequest } from './types.ts';
+import { ConcordError, type Frame, type Input, type Sim, stateHash } from '../index.ts';
+import type { HashReport, SessionRequest } from './types.ts';
 
 const MAX_POOLED = 64;
 
@@ -17,7 +17,7 @@ export interface BatchStepper {
 /** Options of {@link SimRunner}. */
 export interface SimRunnerOptions {
   /**
-   * Run consecutive `advance` requests (those with no save, load or checksum between them, as a
+   * Run consecutive `advance` requests (those with no save, load or hash between them, as a
    * sparse-saving re-simulation asks) as one `stepMany` call when the sim has one. Default true;
    * false steps frame by frame (for comparisons). Sims without `stepMany` always step per frame.
    */
@@ -32,7 +32,7 @@ function batchStepper(sim: object): BatchStepper | null {
 /**
  * Carries out a session's requests on a sim in this thread, keeping the saved snapshots by
  * frame. (In the browser a Python sim runs in a Worker instead, which answers the same requests
- * in one message per tick.) `initStateHash()` must have completed before a checksum request.
+ * in one message per tick.) `initStateHash()` must have completed before a hash request.
  */
 export class SimRunner<Snap> {
   private readonly snapshots = new Map<Frame, Snap>();
@@ -54,12 +54,12 @@ export class SimRunner<Snap> {
   /**
    * Runs the requests in order; a run of consecutive `advance` requests goes to the sim's
    * `stepMany` in one call when it has one (see {@link SimRunnerOptions.batchSteps}).
-   * @returns the state hash of every `checksum` request, in order
-   * @throws ConcordError `SNAPSHOT_MISSING` when a load or checksum names a frame not saved, and
+   * @returns the state hash of every `hash` request, in order
+   * @throws ConcordError `SNAPSHOT_MISSING` when a load or hash names a frame not saved, and
    * `BAD_STATE` when a request's frame does not match the sim's (a session bug, never ignored).
    */
-  run(requests: readonly SessionRequest[]): ChecksumReport[] {
-    const reports: ChecksumReport[] = [];
+  run(requests: readonly SessionRequest[]): HashReport[] {
+    const reports: HashReport[] = [];
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i];
       switch (r.kind) {
@@ -87,7 +87,7 @@ export class SimRunner<Snap> {
           }
           break;
         }
-        case 'checksum': {
+        case 'hash': {
           const state = this.sim.encode(this.snapshot(r.frame));
           reports.push({ frame: r.frame, hash: stateHash(state), state });
           break;

@@ -1,4 +1,4 @@
-import type { Frame, PlayerSlot } from '../../sim/index.ts';
+import type { Frame, PlayerSlot } from '../index.ts';
 
 /**
  * Estimates the frame advantage: how many frames this peer runs ahead of the slowest other peer.

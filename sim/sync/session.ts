@@ -1,14 +1,8 @@
-import {
-  ConcordError,
-  type Frame,
-  type Input,
-  NEUTRAL_INPUT,
-  type PlayerSlot,
-} from '../../sim/index.ts';
+import { ConcordError, type Frame, type Input, NEUTRAL_INPUT, type PlayerSlot } from '../index.ts';
 import { InputQueue } from './input-queue.ts';
 import { TimeSync } from './time-sync.ts';
 import type {
-  ChecksumReport,
+  HashReport,
   SaveStrategy,
   SessionEvent,
   SessionMessage,
@@ -17,9 +11,15 @@ import type {
   SyncMode,
 } from './types.ts';
 
-/** Settings of a {@link SyncSession}; every field but `players` and `localSlot` has a default. */
+/**
+ * Settings of a {@link SyncSession}; every field but `players` and `localSlot` has a default.
+ * The ranges of scene settings are protocol's table of scene limits (`SCENE_LIMITS`), checked
+ * where settings enter (the wire, the experiment file, the command line); the session checks only
+ * what its own logic needs (integers, a slot among the players, a window of at least one frame
+ * in rollback).
+ */
 export interface SessionSettings {
-  /** Players in the match, 1..16. */
+  /** Players in the match, at least 1. */
   readonly players: number;
   /** This peer's slot, 0..players-1. */
   readonly localSlot: PlayerSlot;
@@ -27,13 +27,19 @@ export interface SessionSettings {
   readonly tickRate?: number;
   /** Default `rollback`. */
   readonly mode?: SyncMode;
-  /** D: a local input captured at frame f is stamped for f + D. Frames, default 2, range 0..30. */
+  /** D: a local input captured at frame f is stamped for f + D. Frames, default 2, at least 0. */
   readonly inputDelay?: number;
   /**
    * W: most frames whose inputs may be predicted; past it the session stalls. Frames, default 8,
-   * range 1..60; lockstep forces 0.
+   * at least 1; lockstep forces 0.
    */
   readonly maxPredictionWindow?: number;
+  /**
+   * Remote inputs stamped further than this past the current frame are refused and counted (a
+   * memory bound). Frames; default unbounded. The match client passes protocol's
+   * `SCENE_LIMITS.framesAhead.max`, the bound the relay enforces too.
+   */
+  readonly maxFramesAhead?: number;
   /** Default `ring`. */
   readonly saveStrategy?: SaveStrategy;
   /** K: hash the confirmed frames f with f mod K = 0. Frames, default 1 (every frame), >= 1. */
@@ -57,13 +63,10 @@ export interface AdvanceResult {
   readonly stalled: boolean;
 }
 
-/** Remote inputs stamped further than this beyond the current frame are refused (memory bound). */
-const MAX_FRAMES_AHEAD = 1024;
-
 /**
  * One peer's sync session, independent of transport and of the sim: each tick it takes the local
  * input and whatever remote inputs arrived, and returns the ordered requests (save, load, advance,
- * checksum) that keep this peer's copy equal to every other peer's. Lockstep and rollback share
+ * hash) that keep this peer's copy equal to every other peer's. Lockstep and rollback share
  * it; a state arriving from elsewhere (a host's resync, an authoritative relay) is a load plus a
  * re-simulation, exactly like a rollback ({@link loadState}).
  *
@@ -84,6 +87,7 @@ export class SyncSession {
   private readonly defaultInput: (slot: PlayerSlot) => Input;
   private readonly predictDefault: boolean;
   private readonly pingIntervalMs: number;
+  private readonly maxFramesAhead: number;
   private readonly listeners: ((e: SessionEvent) => void)[] = [];
   private readonly outgoing: SessionMessage[] = [];
   private readonly saved = new Set<Frame>();
@@ -120,12 +124,14 @@ export class SyncSession {
     this.defaultInput = s.defaultInput ?? (() => NEUTRAL_INPUT);
     this.predictDefault = s.prediction === 'default';
     this.pingIntervalMs = s.pingIntervalMs ?? 500;
-    checkRange('players', this.players, 1, 16);
+    this.maxFramesAhead = s.maxFramesAhead ?? Number.POSITIVE_INFINITY;
+    const any = Number.MAX_SAFE_INTEGER;
+    checkRange('players', this.players, 1, any);
     checkRange('localSlot', this.localSlot, 0, this.players - 1);
-    checkRange('inputDelay', this.inputDelay, 0, 30);
+    checkRange('inputDelay', this.inputDelay, 0, any);
     if (this.mode === 'rollback')
-      checkRange('maxPredictionWindow', this.maxPredictionWindow, 1, 60);
-    checkRange('hashInterval', this.hashInterval, 1, 1 << 20);
+      checkRange('maxPredictionWindow', this.maxPredictionWindow, 1, any);
+    checkRange('hashInterval', this.hashInterval, 1, any);
     this.timeSync = new TimeSync(this.players, this.localSlot, s.tickRate ?? 60);
     this.queues = [];
     for (let p = 0; p < this.players; p++) {
@@ -174,14 +180,14 @@ export class SyncSession {
 
   /**
    * Takes a message from the peer in `from` (delivered by the transport), at local time `nowMs`.
-   * Inputs for frames already known are ignored; inputs stamped more than 1024 frames ahead are
-   * refused and counted.
+   * Inputs for frames already known are ignored; inputs stamped more than `maxFramesAhead` frames
+   * ahead are refused and counted.
    */
   receive(from: PlayerSlot, msg: SessionMessage, nowMs: number): void {
     if (from === this.localSlot || from < 0 || from >= this.players) return;
     switch (msg.kind) {
       case 'input': {
-        if (msg.frame > this.current + MAX_FRAMES_AHEAD) {
+        if (msg.frame > this.current + this.maxFramesAhead) {
           this.refusedInputs++;
           return;
         }
@@ -219,16 +225,16 @@ export class SyncSession {
   /**
    * Loads S(frame) from its canonical encoding at the next {@link advanceFrame}, then
    * re-simulates to the present with the inputs this peer holds (or jumps ahead to `frame` when
-   * it lies in this peer's future). Serves host resync, the authoritative relay and reconnects.
+   * it lies in this peer's future). Serves host resync, the authoritative relay and rejoins.
    * With `fastForward` it then re-simulates on to the confirmed frame in the same tick (a
-   * reconnecting peer catching up with inputs it already holds).
+   * rejoining peer catching up with inputs it already holds).
    */
   loadState(frame: Frame, state: Uint8Array, options: { fastForward?: boolean } = {}): void {
     this.pendingRestore = { frame, state, fastForward: options.fastForward === true };
   }
 
   /**
-   * Records this peer's own input for `frame` as the relay holds it (a reconnecting peer learns
+   * Records this peer's own input for `frame` as the relay holds it (a rejoining peer learns
    * the inputs the relay played for it while it was away). Local stamping continues after them.
    */
   receiveOwnInput(frame: Frame, input: Input): void {
@@ -247,7 +253,7 @@ export class SyncSession {
    * Runs one tick: stamps `localInput` for frame + D, rolls back if a remote input contradicted a
    * prediction (at most once, however many arrived), advances one frame unless the prediction
    * window is full, and asks for the hashes of newly confirmed frames. Carry out the returned
-   * requests in order, then pass the checksum reports to {@link recordChecksums}.
+   * requests in order, then pass the hash reports to {@link recordHashes}.
    * @param nowMs the local clock, used only for round-trip probes
    */
   advanceFrame(localInput: Input, nowMs: number): AdvanceResult {
@@ -276,7 +282,7 @@ export class SyncSession {
       this.advanceOne(confirmed);
     }
     this.maxPredictedFrames = Math.max(this.maxPredictedFrames, this.predictedFrames(confirmed));
-    this.requestChecksums(Math.min(confirmed, this.current));
+    this.requestHashes(Math.min(confirmed, this.current));
     this.freeSnapshots(confirmed);
     let oldestSaved = Math.min(confirmed, this.retainFrom);
     for (const f of this.saved) oldestSaved = Math.min(oldestSaved, f);
@@ -284,8 +290,8 @@ export class SyncSession {
     return { requests: this.requests, stalled };
   }
 
-  /** Takes the hashes the sim reported for `checksum` requests and publishes them. */
-  recordChecksums(reports: readonly ChecksumReport[]): void {
+  /** Takes the hashes the sim reported for `hash` requests and publishes them. */
+  recordHashes(reports: readonly HashReport[]): void {
     for (const r of reports) {
       this.hashes.set(r.frame, r.hash);
       this.emit({ type: 'confirmedHash', frame: r.frame, hash: r.hash, state: r.state });
@@ -358,7 +364,7 @@ export class SyncSession {
     this.save(frame);
     this.lastConfirmedSave = frame;
     this.emit({ type: 'restore', frame });
-    // A reconnecting peer catches up at once through every frame whose inputs are known.
+    // A rejoining peer catches up at once through every frame whose inputs are known.
     if (fastForward) target = Math.max(target, Math.min(this.confirmedFrame, frame + 1_000_000));
     this.resimulateTo(target);
   }
@@ -440,9 +446,9 @@ export class SyncSession {
     this.saved.add(frame);
   }
 
-  private requestChecksums(upTo: Frame): void {
+  private requestHashes(upTo: Frame): void {
     for (let f = this.lastChecked + 1; f <= upTo; f++) {
-      if (f % this.hashInterval === 0) this.requests.push({ kind: 'checksum', frame: f });
+      if (f % this.hashInterval === 0) this.requests.push({ kind: 'hash', frame: f });
     }
     if (upTo > this.lastChecked) this.lastChecked = upTo;
   }
@@ -450,7 +456,7 @@ export class SyncSession {
   private freeSnapshots(confirmed: Frame): void {
     const stale: Frame[] = [];
     if (this.saveStrategy === 'ring') {
-      // A future rollback loads a frame after the confirmed one; checksums need the rest.
+      // A future rollback loads a frame after the confirmed one; hash requests need the rest.
       const keepFrom = Math.min(confirmed + 1, this.lastChecked + 1, this.current);
       for (const f of this.saved) if (f < keepFrom) stale.push(f);
     } else {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Input, initStateHash, NEUTRAL_INPUT } from '../../sim/index.ts';
 import { MixSim } from '../../test/support/mix-sim.ts';
+import { type Input, initStateHash, NEUTRAL_INPUT } from '../index.ts';
 import { SessionPeer } from './peer.ts';
 import { SyncSession } from './session.ts';
 import type { SessionMessage, SessionRequest } from './types.ts';
@@ -28,8 +28,8 @@ describe('SyncSession requests (GGRS style)', () => {
       'save:0',
       'advance:0',
       'save:1',
-      'checksum:0',
-      'checksum:1',
+      'hash:0',
+      'hash:1',
       'free:0',
     ]);
     expect(s.confirmedFrame).toBe(1);
@@ -126,8 +126,8 @@ describe('SyncSession requests (GGRS style)', () => {
     expect(kinds(requests)).toContain('free:1');
   });
 
-  it('counts duplicate and conflicting remote inputs without changing the confirmed one', () => {
-    const s = new SyncSession({ players: 2, localSlot: 0 });
+  it('counts conflicting and too-far-ahead remote inputs without changing the confirmed one', () => {
+    const s = new SyncSession({ players: 2, localSlot: 0, maxFramesAhead: 1024 });
     s.receive(1, input(2, 1), 0);
     s.receive(1, input(2, 1), 0);
     s.receive(1, input(2, 5), 0);

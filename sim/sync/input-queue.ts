@@ -1,4 +1,4 @@
-import { type Frame, type Input, inputsEqual } from '../../sim/index.ts';
+import { type Frame, type Input, inputsEqual } from '../index.ts';
 
 /**
  * One player's inputs by frame: the confirmed ones (received or local) and the predictions the

@@ -1,4 +1,4 @@
-import type { Input, PlayerSlot, Sim } from '../../sim/index.ts';
+import type { Input, PlayerSlot, Sim } from '../index.ts';
 import { SimRunner } from './runner.ts';
 import { type AdvanceResult, type SessionSettings, SyncSession } from './session.ts';
 import type { SessionMessage } from './types.ts';
@@ -36,7 +36,7 @@ export class SessionPeer<Snap> {
   /** Runs one tick with the local input sampled now; returns what the session did. */
   tick(localInput: Input, nowMs: number): AdvanceResult {
     const result = this.session.advanceFrame(localInput, nowMs);
-    this.session.recordChecksums(this.runner.run(result.requests));
+    this.session.recordHashes(this.runner.run(result.requests));
     this.flush();
     return result;
   }

@@ -1,4 +1,4 @@
-import type { Frame, Input, PlayerSlot } from '../../sim/index.ts';
+import type { Frame, Input, PlayerSlot } from '../index.ts';
 
 /**
  * How a session keeps peers in step.
@@ -30,15 +30,15 @@ export type SessionRequest =
   /** Step from S(frame) to S(frame+1) with `inputs[slot]`. */
   | { readonly kind: 'advance'; readonly frame: Frame; readonly inputs: readonly Input[] }
   /** Report the state hash of the snapshot saved under `frame`, a confirmed frame. */
-  | { readonly kind: 'checksum'; readonly frame: Frame }
+  | { readonly kind: 'hash'; readonly frame: Frame }
   /** Forget the snapshots saved under these frames. */
   | { readonly kind: 'free'; readonly frames: readonly Frame[] };
 
 /**
- * The answer to a `checksum` request: the state hash of a confirmed frame (16 hex digits) and
+ * The answer to a `hash` request: the state hash of a confirmed frame (16 hex digits) and
  * the canonical state it hashes, which a host sends on for resync.
  */
-export interface ChecksumReport {
+export interface HashReport {
   readonly frame: Frame;
   readonly hash: string;
   readonly state: Uint8Array;
