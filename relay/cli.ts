@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { runBots } from './bots.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
 import { BUILTIN_SCENES, pythonSceneSettings } from './scenes.ts';
@@ -8,7 +8,7 @@ import { startRelay } from './server.ts';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = v.trim() === '' ? Number.NaN : Number(v);
     if (!Number.isInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
     }
@@ -42,7 +42,13 @@ program
 program
   .command('serve')
   .description('run the relay (socket.io on websocket, match logs, GET /healthz)')
-  .option('--port <port>', 'TCP port', int('--port', 0, 65535), 8080)
+  .addOption(
+    // Hosting platforms give the port in PORT; an explicit --port still wins.
+    new Option('--port <port>', 'TCP port (0: any free port)')
+      .env('PORT')
+      .argParser(int('--port', 0, 65535))
+      .default(8080),
+  )
   .option('--host <host>', 'interface to listen on (default: all)')
   .option('--logs <dir>', 'directory of match logs', './logs')
   .option('--web <dir>', 'built web client to serve at /', DEFAULT_WEB_ROOT)
