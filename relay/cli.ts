@@ -239,7 +239,7 @@ program
         }
         for (const m of report.perMatch) {
           console.log(
-            `  ${m.matchId}  ${m.finished ? 'finished' : 'UNFINISHED'}  ${m.finalHashes.join(' ')}  ${m.logPath}`,
+            `  ${m.matchId}  ${m.finished ? 'finished' : 'UNFINISHED'}  ${m.finalHashes.join(' ')}  ${m.logPath ?? '(log on the relay)'}`,
           );
         }
         for (const f of report.failures) console.error(`FAIL: ${f}`);
