@@ -158,7 +158,10 @@ program
   .option('--logs <dir>', 'logs directory of the relay started here', './logs')
   .option(
     '--desync-at <frame>',
-    "corrupt one field of a peer's state at this frame",
+    'when a step of --desync-peer produces this frame, change by one the first numeric field of ' +
+      'its canonical state (keys in sorted order, top-level frame/v/rng/version skipped) that ' +
+      'the sim accepts (duel: collected); a sim that overwrites that field before the next hash ' +
+      'check hides it',
     int('--desync-at', 1, 10_000_000),
   )
   .option('--desync-peer <slot>', 'the slot to corrupt', int('--desync-peer', 0, 15))
