@@ -29,7 +29,7 @@ export interface BotsOptions {
   readonly jitterMs: number;
   readonly lossPct: number;
   readonly seed: number;
-  /** Where the relay started here writes its logs (default `./logs`). */
+  /** Where the relay started here writes its logs (default `./logs`); unused with `url`. */
   readonly logsDir?: string;
   /** Corrupt one field of slot `desyncPeer`'s state at frame `desyncAt`, in every match. */
   readonly desyncAt?: number;
@@ -55,7 +55,11 @@ export interface Percentiles {
 /** One match as the bots saw it. */
 export interface BotsMatchReport {
   readonly matchId: string;
-  readonly logPath: string;
+  /**
+   * The match's log file, when known: with a relay started here, `<logsDir>/<matchId>.jsonl`;
+   * null with `url`, since a running relay's log directory is its own business.
+   */
+  readonly logPath: string | null;
   /** The hash of the final confirmed frame as each slot saw it (null when it never got there). */
   readonly finalHashes: (string | null)[];
   readonly finished: boolean;
@@ -234,7 +238,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
         failures.push(`match ${matchId}: a desync was not repaired`);
       perMatch.push({
         matchId,
-        logPath: path.join(logsDir, `${matchId}.jsonl`),
+        logPath: relay ? path.join(relay.logsDir, `${matchId}.jsonl`) : null,
         finalHashes,
         finished,
         desyncs: matchDesyncs,

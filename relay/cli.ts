@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
@@ -9,7 +9,7 @@ import { startRelay } from './server.ts';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = v.trim() === '' ? Number.NaN : Number(v);
     if (!Number.isInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
     }
@@ -43,7 +43,13 @@ program
 program
   .command('serve')
   .description('run the relay (socket.io on websocket, match logs, GET /healthz)')
-  .option('--port <port>', 'TCP port', int('--port', 0, 65535), 8080)
+  .addOption(
+    // Hosting platforms give the port in PORT; an explicit --port still wins.
+    new Option('--port <port>', 'TCP port (0: any free port)')
+      .env('PORT')
+      .argParser(int('--port', 0, 65535))
+      .default(8080),
+  )
   .option('--host <host>', 'interface to listen on (default: all)')
   .option('--logs <dir>', 'directory of match logs', './logs')
   .option('--web <dir>', 'built web client to serve at /', DEFAULT_WEB_ROOT)
@@ -163,7 +169,10 @@ program
   .option('--logs <dir>', 'logs directory of the relay started here', './logs')
   .option(
     '--desync-at <frame>',
-    "corrupt one field of a peer's state at this frame",
+    'when a step of --desync-peer produces this frame, change by one the first numeric field of ' +
+      'its canonical state (keys in sorted order, top-level frame/v/rng/version skipped) that ' +
+      'the sim accepts (duel: collected); a sim that overwrites that field before the next hash ' +
+      'check hides it',
     int('--desync-at', 1, SCENE_LIMITS.frames.max),
   )
   .option(
@@ -248,7 +257,7 @@ program
         }
         for (const m of report.perMatch) {
           console.log(
-            `  ${m.matchId}  ${m.finished ? 'finished' : 'UNFINISHED'}  ${m.finalHashes.join(' ')}  ${m.logPath}`,
+            `  ${m.matchId}  ${m.finished ? 'finished' : 'UNFINISHED'}  ${m.finalHashes.join(' ')}  ${m.logPath ?? '(log on the relay)'}`,
           );
         }
         for (const f of report.failures) console.error(`FAIL: ${f}`);

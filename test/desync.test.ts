@@ -56,7 +56,7 @@ describe('desync detection and repair (GGRS style)', () => {
     expect(report.failures).toEqual([]);
     const m = report.perMatch[0];
     expect(m.desyncs).toBe(1);
-    const checks = await verdicts(m.logPath);
+    const checks = await verdicts(path.join(dir, `${m.matchId}.jsonl`));
     const firstCheckAfter = checks.find((v) => v.f >= damageAt)!;
     expect(m.desyncFrames).toEqual([firstCheckAfter.f]);
     expect(checks.filter((v) => !v.agreed).map((v) => v.f)).toEqual([firstCheckAfter.f]);
@@ -65,7 +65,7 @@ describe('desync detection and repair (GGRS style)', () => {
     expect(m.resyncs).toBe(1);
     expect(m.resyncBytes).toBeLessThan(m.fullStateBytes);
     expect(new Set(m.finalHashes).size).toBe(1);
-    const replay = await replayMatchLog(m.logPath);
+    const replay = await replayMatchLog(path.join(dir, `${m.matchId}.jsonl`));
     expect(replay.ok).toBe(true);
     expect(replay.desyncs).toEqual([
       expect.objectContaining({ frame: firstCheckAfter.f, differing: [2], repaired: true }),
@@ -89,7 +89,7 @@ describe('desync detection and repair (GGRS style)', () => {
     expect(report.failures).toEqual([]);
     expect(report.desyncs).toBe(0);
     for (const m of report.perMatch) {
-      const checks = await verdicts(m.logPath);
+      const checks = await verdicts(path.join(dir, `${m.matchId}.jsonl`));
       expect(checks.length).toBeGreaterThan(35);
       expect(checks.every((v) => v.agreed)).toBe(true);
     }

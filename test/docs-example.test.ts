@@ -1,76 +1,52 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConcordError,
-  canonicalDecode,
-  canonicalEncode,
-  type Input,
-  initStateHash,
-  Prng,
-  type PrngState,
-  runSyncTest,
-  type Sim,
-} from '../sim/index.ts';
+import { randomUUID } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { ConcordError, canonicalEncode, type Sim, type SimFactory } from '../sim/index.ts';
 
-// The worked example of docs/sim-contract.md, kept here so that the document stays true.
-interface TugSnap {
-  frame: number;
-  rope: number;
-  rng: PrngState;
+const ROOT = path.join(import.meta.dirname, '..');
+const DOC = path.join(ROOT, 'docs', 'sim-contract.md');
+// At the repository root, where the doc says to save it, so that its imports resolve as written.
+const FILE = path.join(ROOT, `.docs-example-${randomUUID()}.ts`);
+
+afterAll(async () => {
+  await rm(FILE, { force: true });
+});
+
+/** The TypeScript blocks of the doc's worked example, in order, exactly as written. */
+async function workedExample(): Promise<string> {
+  const doc = await readFile(DOC, 'utf8');
+  const start = doc.indexOf('## A worked example');
+  const end = doc.indexOf('\n## ', start + 1);
+  expect(start).toBeGreaterThan(0);
+  const section = doc.slice(start, end === -1 ? undefined : end);
+  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  expect(blocks.length).toBe(2);
+  return blocks.join('\n');
 }
-
-class Tug implements Sim<TugSnap> {
-  readonly id = 'tug';
-  frame = 0;
-  private rope = 0;
-  private readonly rng: Prng;
-  constructor(
-    readonly players: number,
-    seed: number,
-  ) {
-    this.rng = Prng.fromSeed(seed);
-  }
-
-  step(inputs: readonly Input[]): void {
-    for (const [slot, input] of inputs.entries()) {
-      if (input.buttons & 1) this.rope += slot % 2 === 0 ? 1 : -1; // integers only
-    }
-    if (this.rng.nextInt(100) === 0) this.rope += this.rng.nextInt(3) - 1; // seeded, in the state
-    this.frame++;
-  }
-  save(): TugSnap {
-    return { frame: this.frame, rope: this.rope, rng: this.rng.state() };
-  }
-  load(s: TugSnap): void {
-    this.frame = s.frame;
-    this.rope = s.rope;
-    this.rng.setState(s.rng);
-  }
-  encode(s: TugSnap): Uint8Array {
-    return canonicalEncode({ frame: s.frame, rope: s.rope, rng: [...s.rng] });
-  }
-  decode(bytes: Uint8Array): TugSnap {
-    const v = canonicalDecode(bytes) as { frame: number; rope: number; rng: number[] };
-    if (!Number.isInteger(v?.frame) || !Array.isArray(v.rng) || v.rng.length !== 4) {
-      throw new ConcordError('BAD_STATE', 'not a tug state');
-    }
-    return { frame: v.frame, rope: v.rope, rng: v.rng as unknown as PrngState };
-  }
-}
-
-beforeAll(initStateHash);
 
 describe('docs/sim-contract.md worked example', () => {
-  it('passes the sync test', () => {
-    const r = runSyncTest(new Tug(2, 1), {
-      frames: 600,
-      checkDistance: 8,
-      inputs: (f) => [
-        { buttons: f % 3 === 0 ? 1 : 0, x: 0, y: 0 },
-        { buttons: f % 5 === 0 ? 1 : 0, x: 0, y: 0 },
-      ],
-    });
-    expect(r.checks).toBe(8 * (600 - 7));
-    const t = new Tug(2, 1);
+  it('runs as written: the sim passes the sync test and its factory checks the player count', async () => {
+    await writeFile(FILE, await workedExample());
+    const printed: unknown[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args) => printed.push(...args));
+    let mod: {
+      tug: SimFactory;
+      result: { checks: number; frames: number };
+    };
+    try {
+      mod = await import(FILE);
+    } finally {
+      log.mockRestore();
+    }
+    expect(printed).toEqual([expect.stringContaining('tug passed the sync test')]);
+    expect(mod.result.checks).toBe(8 * (600 - 7));
+    expect(mod.result.frames).toBe(600);
+    expect(mod.tug.minPlayers).toBeLessThanOrEqual(2);
+    expect(() => mod.tug.create({ players: mod.tug.maxPlayers + 1, seed: 1 })).toThrow(
+      expect.objectContaining({ code: 'BAD_CONFIG' }),
+    );
+    const t: Sim = mod.tug.create({ players: 2, seed: 1 });
     expect(t.decode(t.encode(t.save()))).toEqual(t.save());
     expect(() => t.decode(canonicalEncode({ frame: 'x' }))).toThrow(ConcordError);
   });

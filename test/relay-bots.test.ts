@@ -43,8 +43,10 @@ describe('relay and headless bots over loopback', () => {
       const m = report.perMatch[0];
       expect(new Set(m.finalHashes).size).toBe(1);
       expect(m.finalHashes[0]).toMatch(/^[0-9a-f]{16}$/);
+      // A relay given by url keeps its log directory to itself: the report invents no path.
+      expect(m.logPath).toBeNull();
       // The relay closes the log when the match ends; wait for the end record.
-      const replay = await waitForReplay(m.logPath);
+      const replay = await waitForReplay(path.join(dir, `${m.matchId}.jsonl`));
       expect(replay.damaged).toBeNull();
       expect(replay.mismatches).toEqual([]);
       expect(replay.passed).toBe(replay.checks);
@@ -53,6 +55,24 @@ describe('relay and headless bots over loopback', () => {
       expect(replay.finalFrame).toBeGreaterThanOrEqual(600);
       expect(replay.hashes.get(600)).toBe(m.finalHashes[0]);
     }
+  });
+
+  it('with a relay of its own, reports the path of each log that relay wrote', async () => {
+    const logsDir = path.join(dir, 'own');
+    const report = await runBots({
+      matches: 1,
+      players: 2,
+      frames: 60,
+      latencyMs: 0,
+      jitterMs: 0,
+      lossPct: 0,
+      seed: 3,
+      logsDir,
+    });
+    expect(report.failures).toEqual([]);
+    const m = report.perMatch[0];
+    expect(m.logPath).toBe(path.join(logsDir, `${m.matchId}.jsonl`));
+    expect((await replayMatchLog(m.logPath ?? '')).damaged).toBeNull();
   });
 });
 

@@ -144,7 +144,7 @@ describe('protocol fuzzing against a live relay', () => {
 
     a.socket.close();
     b.socket.close();
-    const replay = await replayMatchLog(report.perMatch[0].logPath);
+    const replay = await replayMatchLog(path.join(dir, `${report.perMatch[0].matchId}.jsonl`));
     expect(replay.damaged).toBeNull();
     expect(replay.mismatches).toEqual([]);
     expect(replay.passed).toBe(replay.checks);

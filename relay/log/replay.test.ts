@@ -92,6 +92,28 @@ describe('replay of a logged duel match', () => {
     expect(text.split('\n').at(-1)).toBe('ok');
   });
 
+  it('stops at the frame the peers finished at, not at the last frame with late inputs', async () => {
+    // No frame limit in the scene (as in a bots' scene): inputs stamped up to frames - 1 + delay
+    // are logged, but the match ended at S(frames), the frame of the done records.
+    const open = sampleDuelMatch({ players: 2, frames: 120, seed: 5, frameLimit: 0 });
+    const lateInputs = open.records.filter((r) => r.type === 'input' && r.f >= open.frames);
+    expect(lateInputs.length).toBeGreaterThan(0);
+    const { dir: d2, remove: rm2 } = await tempDir();
+    try {
+      const w = await writeLogWithTimer(d2, open.header, open.records);
+      const r = await replayMatchLog(w.path);
+      expect(r.finalFrame).toBe(120);
+      expect(r.finalHash).toBe(open.hashes[120]);
+      const done = open.records.filter((x) => x.type === 'done');
+      expect(done.length).toBeGreaterThan(0);
+      for (const x of done) if (x.type === 'done') expect(x.h).toBe(r.finalHash);
+      expect(r.mismatches).toEqual([]);
+      expect(formatReplay(r)).toContain(`final hash ${open.hashes[120]} at frame 120`);
+    } finally {
+      await rm2();
+    }
+  });
+
   it('a tampered input shows as mismatches from the first checked frame after it', async () => {
     const tampered = 21;
     const i = lines.findIndex((l) => l.includes(`"type":"input","f":${tampered},"s":0,`));

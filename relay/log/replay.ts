@@ -106,8 +106,9 @@ export interface ReplayResult {
   /** Frames re-simulated (S(0) to S(finalFrame)). */
   readonly frames: number;
   /**
-   * The last frame replayed: the highest frame F for which every slot's input for every frame
-   * below F is known, capped at the scene's frame limit.
+   * The last frame replayed: the match's end frame (the frame of its done records, where every
+   * player finished) when the log has done records, else the scene's frame limit; lower when the
+   * log does not hold every slot's input for every frame below it (then the highest such frame).
    */
   readonly finalFrame: Frame;
   /** State hash of S(finalFrame). */
@@ -255,6 +256,7 @@ function replayWith(
   let inputCount = 0;
   let maxInputFrame = -1;
   let maxCheckFrame = -1;
+  let doneFrame = -1;
   let endReason: string | null = null;
   const addCheck = (frame: Frame, check: Check): void => {
     const list = checks.get(frame);
@@ -277,6 +279,7 @@ function replayWith(
       case 'hash':
       case 'done':
         addCheck(r.f, { slot: r.s, hash: r.h, source: r.type, line });
+        if (r.type === 'done') doneFrame = Math.max(doneFrame, r.f);
         break;
       case 'verdict':
         r.hashes.forEach((h, slot) => {
@@ -315,7 +318,11 @@ function replayWith(
   }
   // Every slot left: nothing happened after the last thing the log names.
   if (known === Number.POSITIVE_INFINITY) known = Math.max(maxInputFrame + 1, maxCheckFrame, 0);
-  const finalFrame = header.scene.frames > 0 ? Math.min(known, header.scene.frames) : known;
+  // Peers send inputs a few frames past the end (their input delay ahead), and the relay logs
+  // them: the match still ended where the players finished, the frame whose hash they reported.
+  const endFrame =
+    doneFrame >= 0 ? doneFrame : header.scene.frames > 0 ? header.scene.frames : null;
+  const finalFrame = endFrame === null ? known : Math.min(known, endFrame);
 
   const inputsAt = (f: Frame): Input[] =>
     defaults.map((d, s) => {

@@ -22,6 +22,11 @@ export interface SampleMatchOptions {
   readonly inputDelay?: number;
   /** Peers report S(f) for f a multiple of this (default 10). */
   readonly hashInterval?: number;
+  /**
+   * The scene's frame limit in the header (default `frames`; 0: no limit, the match ends where
+   * the peers say they are done, as in a bots' scene).
+   */
+  readonly frameLimit?: number;
   /** A slot that leaves after its input for `lastFrame` (default slot 1 midway; null: nobody). */
   readonly leave?: { readonly slot: number; readonly lastFrame: number } | null;
 }
@@ -67,7 +72,7 @@ export function sampleDuelMatch(options: SampleMatchOptions = {}): SampleMatch {
       maxPredictionWindow: 8,
       saveStrategy: 'ring',
       hashInterval: interval,
-      frames,
+      frames: options.frameLimit ?? frames,
     },
     sim: { id: 'duel', codeHash: simCodeHash('duel') },
     seed,
