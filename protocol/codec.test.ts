@@ -98,6 +98,7 @@ const clientArb: fc.Arbitrary<ClientMessage> = fc.oneof(
     token: printableArb(1, 256),
     participantId: fc.option(printableArb(1, 128), { nil: null }),
   }),
+  fc.record({ kind: fc.constant('fault' as const), frame: frameArb, reason: textArb(512) }),
 );
 
 const serverArb: fc.Arbitrary<ServerMessage> = fc.oneof(
@@ -596,7 +597,7 @@ describe('decoders refuse invalid bytes', () => {
   });
 
   it('unknown kind codes', () => {
-    for (const code of [12, 99, -1, 1.5, 'input', null, true]) {
+    for (const code of [13, 99, -1, 1.5, 'input', null, true]) {
       expectCode(() => decodeClientMessage(pack([code, 1])), 'UNKNOWN_KIND');
     }
     expectCode(() => decodeServerMessage(pack([15, 'x'])), 'UNKNOWN_KIND');

@@ -38,6 +38,7 @@ import {
   MAX_CLIENT_MESSAGE_BYTES,
   MAX_END_REASON_LENGTH,
   MAX_ERROR_MESSAGE_LENGTH,
+  MAX_FAULT_REASON_LENGTH,
   MAX_FRAME,
   MAX_PLAYERS,
   MAX_SERVER_MESSAGE_BYTES,
@@ -163,6 +164,7 @@ const CLIENT = direction('client', MAX_CLIENT_MESSAGE_BYTES, CLIENT_MESSAGE_MAX_
     ],
   ],
   ['resyncRequest', [field('frame', frame), signatureField]],
+  ['fault', [field('frame', frame), field('reason', text(MAX_FAULT_REASON_LENGTH))]],
 ]);
 
 const refusedKind = printableAscii(1, 32);

@@ -50,6 +50,8 @@ export const HASH_HEX_DIGITS = 16;
 export const MAX_PARTICIPANT_ID_LENGTH = 128;
 /** Longest `reason` of `end`, in UTF-16 code units. */
 export const MAX_END_REASON_LENGTH = 256;
+/** Longest `reason` of `fault` (a peer's sim threw), in UTF-16 code units. */
+export const MAX_FAULT_REASON_LENGTH = 512;
 /** Largest state payload (`bytes` of `state`), in bytes: 1 MiB. */
 export const MAX_STATE_BYTES = 1 << 20;
 /** Largest state signature (`signature` of `resyncRequest` and `stateRequest`), in bytes. */
@@ -81,6 +83,7 @@ export const CLIENT_MESSAGE_MAX_BYTES: Readonly<Record<ClientMessageKind, number
   stateFailed: 16,
   rejoin: 640,
   resyncRequest: MAX_SIGNATURE_BYTES + 64,
+  fault: 2 * MAX_FAULT_REASON_LENGTH * 3 + 32,
 });
 
 /** Largest encoded server message in bytes; longer ones are refused with `OVERSIZE`. */

@@ -77,6 +77,9 @@ export interface SceneSettings {
  * - `rejoin`: a peer whose connection dropped (or whose page reloaded) comes back to its seat in
  *   `matchId` with the `token` of its `start` message and the `participantId` it joined with; the
  *   relay refuses a token of another match or of another participant's seat.
+ * - `fault`: this peer's sim threw while stepping to `frame` (its current frame), so it cannot
+ *   go on; `reason` (up to 512 characters) says what was thrown. The relay logs it and treats
+ *   the peer as having left.
  */
 export type ClientMessage =
   | { kind: 'join'; scene: string; participantId: string | null }
@@ -98,7 +101,8 @@ export type ClientMessage =
     }
   | { kind: 'stateFailed'; frame: Frame }
   | { kind: 'resyncRequest'; frame: Frame; signature: Uint8Array }
-  | { kind: 'rejoin'; matchId: string; token: string; participantId: string | null };
+  | { kind: 'rejoin'; matchId: string; token: string; participantId: string | null }
+  | { kind: 'fault'; frame: Frame; reason: string };
 
 /**
  * A message from the relay to a client. Slots are `0..15`, frames integer sim ticks in

@@ -15,6 +15,7 @@ export {
   type BodyRecord,
   type DoneRecord,
   type EndRecord,
+  type FaultRecord,
   formatRecord,
   type HashRecord,
   type HeaderRecord,

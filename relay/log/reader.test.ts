@@ -52,6 +52,7 @@ describe('parseRecord', () => {
       { type: 'verdict', f: 60, agreed: false, hashes: [H, null, 'fedcba9876543210'] },
       { type: 'left', s: 1, lastFrame: -1, ms: 3 },
       { type: 'done', s: 0, f: 600, h: H, ms: 9 },
+      { type: 'fault', s: 1, f: 410, reason: 'AssertionError: chef off the grid', ms: 9.5 },
       { type: 'end', reason: 'every player left', ms: 10 },
     ];
     for (const r of records) expect(parseRecord(JSON.stringify(r), 5)).toEqual(r);

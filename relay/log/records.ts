@@ -259,6 +259,18 @@ export interface RejoinRecord {
   readonly ms: number;
 }
 
+/**
+ * Slot `s`'s sim threw while stepping to frame `f` and the peer gave up (`reason`, what was
+ * thrown). A `left` record follows: the match goes on without it or ends, as the scene says.
+ */
+export interface FaultRecord {
+  readonly type: 'fault';
+  readonly s: number;
+  readonly f: number;
+  readonly reason: string;
+  readonly ms: number;
+}
+
 /** Last record of a log that was closed properly. */
 export interface EndRecord {
   readonly type: 'end';
@@ -279,6 +291,7 @@ export type BodyRecord =
   | ConvergedRecord
   | AwayRecord
   | RejoinRecord
+  | FaultRecord
   | EndRecord;
 
 /** Any record of a match log. */
@@ -572,6 +585,13 @@ function checkBody(o: Obj): void {
       slot(o, 's');
       frame(o, 'f');
       frame(o, 'bytes');
+      ms(o);
+      return;
+    case 'fault':
+      onlyKeys(o, ['type', 's', 'f', 'reason', 'ms'], 'fault record');
+      slot(o, 's');
+      frame(o, 'f');
+      str(o, 'reason');
       ms(o);
       return;
     case 'end':

@@ -127,6 +127,12 @@ export interface ReplayResult {
   /** Input records replayed. */
   readonly inputs: number;
   readonly left: readonly ReplayLeft[];
+  /** Peers whose sim threw and who gave up (fault records), in log order. */
+  readonly faults: readonly {
+    readonly slot: number;
+    readonly frame: number;
+    readonly reason: string;
+  }[];
   /** Whole records replayed after the header (everything before the damage, if any). */
   readonly records: number;
   /** True when the log has its end record (it was closed properly). */
@@ -258,6 +264,7 @@ function replayWith(
   let maxCheckFrame = -1;
   let doneFrame = -1;
   let endReason: string | null = null;
+  const faults: { slot: number; frame: number; reason: string }[] = [];
   const addCheck = (frame: Frame, check: Check): void => {
     const list = checks.get(frame);
     if (list) list.push(check);
@@ -305,6 +312,9 @@ function replayWith(
         if (d) d.framesToConverge = r.frames;
         break;
       }
+      case 'fault':
+        faults.push({ slot: r.s, frame: r.f, reason: r.reason });
+        break;
       case 'end':
         endReason = r.reason;
         break;
@@ -387,6 +397,7 @@ function replayWith(
     mismatches,
     inputs: inputCount,
     left,
+    faults,
     records: records.length,
     ended: endReason !== null,
     endReason,
@@ -471,6 +482,8 @@ export function formatReplay(r: ReplayResult): string {
       `DAMAGED: ${r.damaged.message}; replayed only the ${r.records} records before line ${r.damaged.line}`,
     );
   }
+  for (const f of r.faults)
+    out.push(`fault: slot ${f.slot}'s sim threw at frame ${f.frame} and it left: ${f.reason}`);
   if (r.endReason === null && !r.damaged) out.push('note: the log has no end record');
   out.push(r.ok ? 'ok' : 'FAILED');
   return out.join('\n');
