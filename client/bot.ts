@@ -1,3 +1,4 @@
+import { MAX_FAULT_REASON_LENGTH } from '../protocol/index.ts';
 import {
   ConcordError,
   type Frame,
@@ -84,6 +85,11 @@ export interface BotResult {
    */
   readonly lost: boolean;
   readonly endReason: string | null;
+  /**
+   * What the bot's sim threw (its message), when a step threw: the bot then told the relay
+   * (`fault`) and left the match. Null otherwise.
+   */
+  readonly fault: string | null;
   readonly stats: SessionStats;
 }
 
@@ -216,6 +222,7 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
   let finalHash: string | null = null;
   let rejoins = 0;
   let lost = false;
+  let fault: string | null = null;
   let dropped = faults.dropAt === undefined;
   const previous: MatchClient[] = [];
 
@@ -254,7 +261,20 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
       const t = now();
       const ticks = timestep.update(t - last);
       last = t;
-      if (match.ready) for (let i = 0; i < ticks; i++) match.tick(nextInput(), t);
+      try {
+        if (match.ready) for (let i = 0; i < ticks; i++) match.tick(nextInput(), t);
+      } catch (err) {
+        // The sim threw (a Python environment's own code, say): say so to the relay, which logs
+        // it and ends the match or goes on without this seat, and report it rather than crash.
+        fault = (err instanceof Error ? err.message : String(err)).slice(
+          0,
+          MAX_FAULT_REASON_LENGTH,
+        );
+        lost = true;
+        conn.send({ kind: 'fault', frame: match.peer.session.frame, reason: fault });
+        resolve();
+        return;
+      }
       timestep.setSlowdown(slowdownFor(match.peer.session.frameAdvantage()));
       if (!dropped && match.peer.session.frame >= (faults.dropAt ?? 0)) {
         dropped = true;
@@ -307,6 +327,7 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     rejoins,
     lost,
     endReason: match.endReason,
+    fault,
     stats: match.peer.session.stats(),
   };
 }

@@ -215,6 +215,8 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
           rejoins: m.rejoins + b.rejoins,
         };
         if (b.lost) lost.push(b.slot);
+        if (b.fault !== null)
+          failures.push(`match ${matchId}: slot ${b.slot}'s sim threw, so it left: ${b.fault}`);
       }
       desyncs += matchDesyncs;
       resyncs += m.resyncs;

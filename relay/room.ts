@@ -501,6 +501,17 @@ export class MatchRoom {
     this.afterDeparture();
   }
 
+  /**
+   * The member's sim threw at `frame` and it gives up: logged as a fault record, then the member
+   * has left (no grace period: it is not coming back), so the match goes on or ends as the
+   * scene's `onPlayerLost` says and its log ends properly.
+   */
+  fault(member: Member, frame: Frame, reason: string): void {
+    this.log.append({ type: 'fault', s: member.slot, f: frame, reason, ms: this.ms() });
+    this.hooks.event('fault', { matchId: this.matchId, slot: member.slot, frame, reason });
+    this.left(member);
+  }
+
   private left(member: Member): void {
     if (this.ended || member.status === 'left') return;
     if (member.awayTimer) clearTimeout(member.awayTimer);

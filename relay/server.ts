@@ -380,6 +380,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       case 'resyncRequest':
         room.resyncRequest(member, m.frame, m.signature);
         return;
+      case 'fault':
+        room.fault(member, m.frame, m.reason);
+        return;
     }
   };
 

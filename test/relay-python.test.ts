@@ -33,6 +33,14 @@ beforeAll(async () => {
   await mkdir(path.join(dir, 'env'));
   envFile = path.join(dir, 'env', 'kitchen.py');
   await copyFile(KITCHEN_PATH, envFile);
+  const faulty = `${await readFile(KITCHEN_PATH, 'utf8')}
+
+class Faulty(Kitchen):
+    def step(self, actions):
+        assert self.tick < 90, "chef off the grid"
+        return super().step(actions)
+`;
+  await writeFile(path.join(dir, 'env', 'faulty.py'), faulty);
   const kitchen60: SceneSettings = {
     ...BUILTIN_SCENES.kitchen,
     name: 'kitchen60',
@@ -43,9 +51,23 @@ beforeAll(async () => {
     port: 0,
     host: '127.0.0.1',
     logsDir: path.join(dir, 'logs'),
-    scenes: { ...BUILTIN_SCENES, kitchen60 },
+    scenes: { ...BUILTIN_SCENES, kitchen60, faulty: faultyScene() },
   });
 });
+
+/**
+ * A kitchen whose `step` raises at tick 90: a copy of the example with a subclass appended
+ * (the scene names the class), so the fault comes from the environment's own code.
+ */
+function faultyScene(): SceneSettings {
+  return {
+    ...BUILTIN_SCENES.kitchen,
+    name: 'faulty',
+    sim: `python:${path.join(dir, 'env', 'faulty.py')}:Faulty`,
+    tickRate: 60,
+    onPlayerLost: 'end',
+  };
+}
 
 afterAll(async () => {
   await relay?.close();
@@ -187,6 +209,31 @@ describe('Python sims in match logs', () => {
     ...over,
   });
   const bytes = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value)}\n`);
+
+  it('reports an environment that raises in step as a failure, and its log ends with the fault', async () => {
+    const report = await runBots({
+      url: relay.url,
+      scene: 'faulty',
+      matches: 1,
+      players: 2,
+      frames: 600,
+      latencyMs: 0,
+      jitterMs: 0,
+      lossPct: 0,
+      seed: 3,
+    });
+    const m = report.perMatch[0];
+    expect(report.failures.join('\n')).toMatch(/sim threw.*chef off the grid/s);
+    const logPath = path.join(dir, 'logs', `${m.matchId}.jsonl`);
+    const log = await waitForEnd(logPath);
+    const fault = log.records.find((r) => r.type === 'fault');
+    expect(fault).toMatchObject({ type: 'fault' });
+    expect(fault?.type === 'fault' && fault.reason).toMatch(/AssertionError.*chef off the grid/s);
+    expect(log.records.at(-1)?.type).toBe('end');
+    const replay = await replayMatchLog(logPath);
+    expect(replay.faults.length).toBeGreaterThanOrEqual(1);
+    expect(formatReplay(replay)).toMatch(/fault: slot \d's sim threw at frame \d+/);
+  });
 
   it('refuses a header whose source does not hash to its codeHash, naming the header', () => {
     expect(parseMatchLog(bytes(header())).header.sim.source).toBe(source);

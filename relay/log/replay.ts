@@ -350,6 +350,8 @@ function replayWith(
   let compared = 0;
   let snapshot: unknown;
   let finalHash = '';
+  /** The last frame replayed: the final frame, or the frame where the sim threw (a fault). */
+  let replayedTo = finalFrame;
   for (let f = 0; f <= finalFrame; f++) {
     const due = checks.get(f);
     if (due || f === finalFrame) {
@@ -372,10 +374,20 @@ function replayWith(
     }
     const stepInputs = f < finalFrame ? inputsAt(f) : null;
     options.onFrame?.({ frame: f, sim, inputs: stepInputs });
-    if (stepInputs) sim.step(stepInputs);
+    if (!stepInputs) continue;
+    try {
+      sim.step(stepInputs);
+    } catch (err) {
+      // A log with fault records ends where a peer's sim threw: the replay's sim throws there too
+      // (the same code on the same inputs), and the match is replayed up to that frame.
+      if (faults.length === 0) throw err;
+      replayedTo = f;
+      finalHash = stateHash(sim.encode(sim.save()));
+      break;
+    }
   }
   let unchecked = 0;
-  for (const [f, list] of checks) if (f > finalFrame) unchecked += list.length;
+  for (const [f, list] of checks) if (f > replayedTo) unchecked += list.length;
 
   return {
     path: log.path,
@@ -386,8 +398,8 @@ function replayWith(
     seed: header.seed,
     codeHash,
     codeHashMatches: codeHash === header.sim.codeHash,
-    frames: finalFrame,
-    finalFrame,
+    frames: replayedTo,
+    finalFrame: replayedTo,
     finalHash,
     checks: compared,
     passed: compared - mismatches.length - repaired.length,
