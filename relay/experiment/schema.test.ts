@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MAX_PLAYERS } from '../../protocol/index.ts';
+import {
+  ExperimentFileSchema,
+  experimentJsonSchema,
+  GameSceneSchema,
+  OVERRIDABLE_SETTINGS,
+  SYNC_MODES,
+  showValue,
+} from './schema.ts';
+import { JSON_SCHEMA_PATH } from './write-json-schema.ts';
+
+describe('the experiment schema', () => {
+  it('fills defaults of nested objects', () => {
+    const g = GameSceneSchema.parse({ kind: 'game', id: 'g', sync: { inputDelay: 4 } });
+    expect(g.sync).toMatchObject({ inputDelay: 4, mode: 'rollback', hashIntervalMax: 240 });
+    expect(g.waitingRoom).toEqual({ timeoutMs: 120_000, onTimeout: 'end' });
+  });
+
+  it('takes its player range from protocol/', () => {
+    expect(GameSceneSchema.safeParse({ kind: 'game', id: 'g', players: MAX_PLAYERS }).success).toBe(
+      true,
+    );
+    expect(
+      GameSceneSchema.safeParse({ kind: 'game', id: 'g', players: MAX_PLAYERS + 1 }).success,
+    ).toBe(false);
+  });
+
+  it('accepts only the sync modes the protocol has', () => {
+    expect(SYNC_MODES).toEqual(['lockstep', 'rollback']);
+    const r = GameSceneSchema.safeParse({ kind: 'game', id: 'g', sync: { mode: 'authoritative' } });
+    expect(r.success).toBe(false);
+  });
+
+  it('refuses unknown keys, fractions and wrong types', () => {
+    for (const bad of [
+      { kind: 'game', id: 'g', tickrate: 30 },
+      { kind: 'game', id: 'g', tickRate: 30.5 },
+      { kind: 'game', id: 'g', revealBot: 'no' },
+      { kind: 'game', id: 'g', bot: 'smart' },
+      { kind: 'game', id: 'g', actions: { 'Arrow Left': 1 } },
+    ]) {
+      expect(GameSceneSchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+  });
+
+  it('lets conditions override sync and game settings by flat name', () => {
+    expect(OVERRIDABLE_SETTINGS).toContain('inputDelay');
+    expect(OVERRIDABLE_SETTINGS).toContain('revealBot');
+    expect(OVERRIDABLE_SETTINGS).not.toContain('sync');
+    const r = ExperimentFileSchema.safeParse({
+      id: 'x',
+      conditions: { d: [{ sync: { inputDelay: 2 } }] },
+      scenes: [{ kind: 'end', id: 'e' }],
+    });
+    expect(r.success).toBe(false);
+  });
+
+  it('shows values briefly', () => {
+    expect(showValue(undefined)).toBe('nothing');
+    expect(showValue('x'.repeat(100))).toHaveLength(60);
+    expect(showValue(-3)).toBe('-3');
+  });
+});
+
+describe('docs/experiment.schema.json', () => {
+  it('is what the code generates (regenerate: npx tsx relay/experiment/write-json-schema.ts)', () => {
+    const committed = JSON.parse(readFileSync(JSON_SCHEMA_PATH, 'utf8'));
+    expect(committed).toEqual(experimentJsonSchema());
+  });
+
+  it('describes defaults and strict objects for editors', () => {
+    const s = experimentJsonSchema() as {
+      additionalProperties: boolean;
+      required: string[];
+    };
+    expect(s.additionalProperties).toBe(false);
+    expect(s.required).toEqual(['id', 'scenes']);
+    expect(JSON.stringify(s)).toContain('"default":"rollback"');
+  });
+});
