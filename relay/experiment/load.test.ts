@@ -92,7 +92,7 @@ describe('loadExperiment', () => {
         saveStrategy: 'ring',
         hashInterval: 30,
         hashIntervalMax: 240,
-        reconnectGraceMs: 10_000,
+        rejoinGraceMs: 10_000,
       },
       waitingRoom: { timeoutMs: 120_000, onTimeout: 'end' },
       onPartnerLost: 'end',
@@ -339,7 +339,7 @@ describe('sceneSettingsFor', () => {
       saveStrategy: 'ring',
       hashInterval: 30,
       hashIntervalMax: 240,
-      reconnectGraceMs: 10_000,
+      rejoinGraceMs: 10_000,
       onPlayerLost: 'end',
       frames: 1800,
     });

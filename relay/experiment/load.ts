@@ -253,7 +253,7 @@ const FILE_FIELD: Record<string, string> = {
   saveStrategy: 'sync.saveStrategy',
   hashInterval: 'sync.hashInterval',
   hashIntervalMax: 'sync.hashIntervalMax',
-  reconnectGraceMs: 'sync.reconnectGraceMs',
+  rejoinGraceMs: 'sync.rejoinGraceMs',
 };
 
 /**

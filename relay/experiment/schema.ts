@@ -66,7 +66,7 @@ export const SYNC_DEFAULTS = Object.freeze({
   saveStrategy: duel.saveStrategy,
   hashInterval: duel.hashInterval,
   hashIntervalMax: duel.hashIntervalMax,
-  reconnectGraceMs: duel.reconnectGraceMs,
+  rejoinGraceMs: duel.rejoinGraceMs,
 });
 
 /**
@@ -173,7 +173,7 @@ const syncFields = {
   saveStrategy: oneOf(SAVE_STRATEGIES),
   hashInterval: int(HASH_INTERVAL),
   hashIntervalMax: int(HASH_INTERVAL),
-  reconnectGraceMs: int(RECONNECT_GRACE_MS),
+  rejoinGraceMs: int(RECONNECT_GRACE_MS),
 };
 
 /** The other settings of a game scene that a condition may override, without defaults. */
@@ -202,7 +202,7 @@ export const SyncSchema = z.strictObject({
   saveStrategy: syncFields.saveStrategy.default(SYNC_DEFAULTS.saveStrategy),
   hashInterval: syncFields.hashInterval.default(SYNC_DEFAULTS.hashInterval),
   hashIntervalMax: syncFields.hashIntervalMax.default(SYNC_DEFAULTS.hashIntervalMax),
-  reconnectGraceMs: syncFields.reconnectGraceMs.default(SYNC_DEFAULTS.reconnectGraceMs),
+  rejoinGraceMs: syncFields.rejoinGraceMs.default(SYNC_DEFAULTS.rejoinGraceMs),
 });
 
 /** The waiting room of a game scene: how long to wait for partners, in ms, and then what. */
@@ -323,7 +323,7 @@ export const ConditionLevelSchema = z.strictObject({
   saveStrategy: syncFields.saveStrategy.optional(),
   hashInterval: syncFields.hashInterval.optional(),
   hashIntervalMax: syncFields.hashIntervalMax.optional(),
-  reconnectGraceMs: syncFields.reconnectGraceMs.optional(),
+  rejoinGraceMs: syncFields.rejoinGraceMs.optional(),
   players: gameFields.players.optional(),
   episodes: gameFields.episodes.optional(),
   framesPerEpisode: gameFields.framesPerEpisode.optional(),

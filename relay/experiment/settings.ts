@@ -70,7 +70,7 @@ export function toSceneSettings(scene: GameScene): SceneSettings {
       saveStrategy: scene.sync.saveStrategy,
       hashInterval: scene.sync.hashInterval,
       hashIntervalMax: scene.sync.hashIntervalMax,
-      reconnectGraceMs: scene.sync.reconnectGraceMs,
+      rejoinGraceMs: scene.sync.rejoinGraceMs,
       onPlayerLost: scene.onPartnerLost === 'end' ? 'end' : 'continue',
       frames: scene.framesPerEpisode,
     });
