@@ -232,11 +232,11 @@ describe('SimHostPool with duel', () => {
   });
 
   it('terminates and replaces a worker that stalls', async () => {
-    const p = new SimHostPool({ size: 1, stallTimeoutMs: 300 });
+    const p = new SimHostPool({ size: 1, stallTimeoutMs: 50 });
     try {
       const match = await p.openMatch({ sim: 'duel', players: 2, seed: 3 });
-      // Far more frames than 300 ms of stepping (about 8 µs each).
-      const frames = 400_000;
+      // About ten times the watchdog's 50 ms of stepping (under 1 µs a frame on a fast core).
+      const frames = 1_000_000;
       const stuck = match.referee({
         fromFrame: 0,
         fromState: null,
@@ -244,6 +244,7 @@ describe('SimHostPool with duel', () => {
         toFrame: frames,
       });
       await expect(stuck).rejects.toMatchObject({ code: 'WORKER_STALLED' });
+      expect(p.stats().restarts).toBe(1);
       const r = await match.referee({
         fromFrame: 0,
         fromState: null,
@@ -251,13 +252,25 @@ describe('SimHostPool with duel', () => {
         toFrame: 1,
       });
       expect(r.frame).toBe(1);
-      expect(p.stats().restarts).toBe(1);
     } finally {
       await p.close();
     }
   });
 
-  it('does not block the main thread while a worker steps 10 000 frames', async () => {
+  it('rejects calls once the pool is closed', async () => {
+    const p = new SimHostPool({ size: 1 });
+    const match = await p.openMatch({ sim: 'duel', players: 2, seed: 1 });
+    await p.close();
+    await expect(
+      match.referee({ fromFrame: 0, fromState: null, inputs: new Uint8Array(0), toFrame: 0 }),
+    ).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    await expect(p.openMatch({ sim: 'duel', players: 2, seed: 1 })).rejects.toMatchObject({
+      code: 'POOL_CLOSED',
+    });
+    expect(p.stats().workers).toBe(0);
+  });
+
+  it('keeps the main thread running timers while a worker steps 10 000 duel frames', async () => {
     const match = await pool.openMatch({ sim: 'duel', players: 4, seed: 9 });
     const inputs = packInputs(duelInputs(4, 10_000, 8), 4);
     let done = false;
@@ -266,16 +279,13 @@ describe('SimHostPool with duel', () => {
       .finally(() => {
         done = true;
       });
-    // The main thread keeps running timers while the worker steps.
     let ticks = 0;
     while (!done) {
       await new Promise((r) => setTimeout(r, 1));
       if (!done) ticks++;
     }
-    const r = await call;
-    expect(r.cost.frames).toBe(10_000);
-    // The worker stepped for many milliseconds; in-process the loop would have had no tick at all.
-    if (r.cost.stepUs > 20_000) expect(ticks).toBeGreaterThanOrEqual(2);
+    expect((await call).cost.frames).toBe(10_000);
+    // In-process the steps would have run in one go, with no timer in between.
     expect(ticks).toBeGreaterThanOrEqual(1);
     await match.close();
   });
@@ -338,6 +348,34 @@ describe('SimHostPool with a Python sim', () => {
     expect(r.hash).toBe(stateHash(expected));
     expect(r.state).toEqual(expected);
     expect(pool.stats().perWorker.some((w) => w.python)).toBe(true);
+    await match.close();
+  });
+
+  it('fires a 50 ms timer on the main thread before the worker has stepped 10 000 kitchen frames', async () => {
+    const match = await pool.openMatch({
+      sim: KITCHEN_SPEC,
+      players: 2,
+      seed: 5,
+      python: { source: KITCHEN },
+    });
+    const inputs = packInputs(kitchenInputs(2, 10_000, 3), 2);
+    const order: string[] = [];
+    const timer = new Promise<void>((r) =>
+      setTimeout(() => {
+        order.push('timer');
+        r();
+      }, 50),
+    );
+    const call = match.referee({ fromFrame: 0, fromState: null, inputs, toFrame: 10_000 });
+    const r = await call.then((x) => {
+      order.push('call');
+      return x;
+    });
+    await timer;
+    // The worker stepped for far longer than 50 ms (tens of µs a frame): a blocked main thread
+    // would have fired the timer only after the call.
+    expect(r.cost.stepUs).toBeGreaterThan(50_000);
+    expect(order).toEqual(['timer', 'call']);
     await match.close();
   });
 

@@ -365,6 +365,7 @@ export class SimHostPool {
   }
 
   private async referee(entry: MatchEntry, call: RefereeCall): Promise<RefereeResult> {
+    if (this.closed) throw new SimHostError('POOL_CLOSED', 'the sim host pool is closed');
     if (entry.closed) {
       throw new SimHostError('MATCH_CLOSED', `match ${entry.matchId} is closed`);
     }

@@ -59,7 +59,9 @@ async function sample(fn: () => unknown): Promise<number[]> {
  * and for the kitchen Python sim, as a round trip through the sim host pool (a worker thread)
  * beside the same work done in-process on the main thread, in the same run. Times are medians
  * in µs; `npm run bench -- referee`. The worker figures also give the time the worker reports
- * for its steps alone, and the overhead of the round trip (message passing, queueing).
+ * for its steps alone, and the rest of the call (decode, load, save, encode, hash, and the
+ * messages both ways). A Python sim steps in one `stepMany` call in the worker and frame by frame
+ * in-process, as a peer's re-simulation does.
  */
 export async function refereeBench(): Promise<Record<string, unknown>> {
   await initStateHash();
@@ -180,7 +182,7 @@ export async function refereeBench(): Promise<Record<string, unknown>> {
       'worker p50 µs',
       'worker p99 µs',
       'worker step p50 µs',
-      'round-trip overhead µs',
+      'rest of call µs',
       'step µs/frame',
       'worker / in-process',
     ],
