@@ -1,5 +1,6 @@
 import { deltaBench } from './delta.ts';
 import { pythonBench } from './python.ts';
+import { refereeBench } from './referee.ts';
 import { relayBench } from './relay.ts';
 import { rollbackBench } from './rollback.ts';
 
@@ -7,13 +8,15 @@ import { rollbackBench } from './rollback.ts';
  * `npm run bench [-- SUITE] [-- --json]`: runs a benchmark suite and prints a table, or with
  * `--json` one JSON object (the tables then go to stderr). Suites: `rollback` (default), `delta`,
  * `relay` (flags such as `--seconds=5 --bots=100,500`: see test/bench/relay.ts), `python` (the
- * kitchen Python sim beside duel: Pyodide load, per-frame costs, an 8-frame rollback).
+ * kitchen Python sim beside duel: Pyodide load, per-frame costs, an 8-frame rollback), `referee`
+ * (one desync arbitration re-simulated in the sim host's worker beside in-process).
  */
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   rollback: rollbackBench,
   delta: deltaBench,
   relay: relayBench,
   python: pythonBench,
+  referee: refereeBench,
 };
 
 const args = process.argv.slice(2);
