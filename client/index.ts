@@ -12,6 +12,7 @@ export {
 export { CorruptingSim, corruptOneField } from './faults.ts';
 export {
   MatchClient,
+  type MatchConnection,
   type MatchObservers,
   type MatchStart,
   type ResyncStats,

@@ -1,4 +1,9 @@
-import { SCENE_LIMITS, type SceneSettings, type ServerMessage } from '../protocol/index.ts';
+import {
+  type ClientMessage,
+  SCENE_LIMITS,
+  type SceneSettings,
+  type ServerMessage,
+} from '../protocol/index.ts';
 import {
   applyStateDelta,
   createStateDeltaFromSignature,
@@ -14,8 +19,15 @@ import {
   type Sim,
   stateHash,
 } from '../sim/index.ts';
-import { type AdvanceResult, type SessionMessage, SessionPeer } from '../sim/sync/index.ts';
-import type { RelayConnection } from './transport/relay-connection.ts';
+import {
+  type AdvanceResult,
+  type SessionMessage,
+  SessionPeer,
+  type Transport,
+} from '../sim/sync/index.ts';
+
+/** What a {@link MatchClient} needs of its connection to the relay: a way to send. */
+export type MatchConnection = Pick<Transport<ClientMessage, ServerMessage>, 'send'>;
 
 /** The relay's `start` (or `rejoined`) message: which match, which slot, seed and settings. */
 export type MatchStart = Extract<ServerMessage, { kind: 'start' | 'rejoined' }>;
@@ -109,7 +121,7 @@ export class MatchClient<Snap = unknown> {
    * @throws ConcordError `UNKNOWN_SIM` when the scene names a sim this build does not have
    */
   constructor(
-    private readonly conn: RelayConnection,
+    private readonly conn: MatchConnection,
     start: MatchStart,
     private readonly observers: MatchObservers = {},
     sim?: Sim<Snap>,

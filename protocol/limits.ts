@@ -36,6 +36,17 @@ export const SCENE_LIMITS = Object.freeze({
   framesAhead: Object.freeze({ min: 1, max: 1024 }),
 }) satisfies Readonly<Record<string, IntRange>>;
 
+/**
+ * Presence: how the relay tells a player who is away from one who is only quiet (ms).
+ * - `heartbeatMs`: a peer in a match pings the relay at least this often, so that a peer which
+ *   stalls (waiting for the others' inputs) is still heard.
+ * - `awayAfterSilentMs`: the relay takes a member it has not heard from for this long as away (a
+ *   network cut without a close, a frozen or suspended tab, a sleeping laptop): it closes that
+ *   connection, plays the member's default input, and the peer rejoins its seat as after any drop.
+ *   Several heartbeats long, so that one late timer on a busy machine does not count as away.
+ */
+export const PRESENCE = Object.freeze({ heartbeatMs: 500, awayAfterSilentMs: 2000 });
+
 /** Largest number of players in a match; slots are `0..MAX_PLAYERS-1`. */
 export const MAX_PLAYERS = SCENE_LIMITS.players.max;
 /**
