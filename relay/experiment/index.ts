@@ -5,6 +5,13 @@
  *
  * @packageDocumentation
  */
+
+export {
+  type CheckFormat,
+  checkSummary,
+  filledExperimentFile,
+  formatExperiment,
+} from './check-report.ts';
 export {
   assignCells,
   type Condition,
