@@ -132,11 +132,13 @@ describe('the participant database', () => {
     }
     expect(visits[4].left_ms).toBeNull();
     expect(
-      raw.prepare('SELECT question_id, value FROM survey_answers ORDER BY rowid').all(),
+      raw
+        .prepare('SELECT question_id, value, typeof(value) AS t FROM survey_answers ORDER BY rowid')
+        .all(),
     ).toEqual([
-      { question_id: 'enjoy', value: 5 },
-      { question_id: 'partner', value: 'no' },
-      { question_id: 'notes', value: 'fun' },
+      { question_id: 'enjoy', value: 5, t: 'integer' },
+      { question_id: 'partner', value: 'no', t: 'text' },
+      { question_id: 'notes', value: 'fun', t: 'text' },
     ]);
     expect(raw.prepare('SELECT match_id, slot, episode FROM match_seats').all()).toEqual([
       { match_id: 'm-1', slot: 1, episode: 0 },

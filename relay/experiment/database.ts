@@ -540,7 +540,7 @@ export class ParticipantDatabase {
 
   /**
    * A step from the participant's page (accept, decline, continue, answer), from their active
-   * tab: decided by the participant flow from the stored record and written in one
+   * tab (a tab that acts while none is active becomes the active one): decided by the participant flow from the stored record and written in one
    * transaction (the scene left, survey answers, the scene entered, outcome and code).
    * @param action as parsed by `parsePageAction` (the page's raw message must go through it)
    * @throws ConcordError `UNKNOWN_PARTICIPANT`; `SECOND_TAB` when `tabId` is not the active tab;
@@ -594,7 +594,10 @@ export class ParticipantDatabase {
       const insert = db.prepare(
         'INSERT INTO survey_answers (participant_id, scene_id, question_id, value, answered_ms) VALUES (?, ?, ?, ?, ?)',
       );
-      for (const [q, v] of Object.entries(step.answers)) insert.run(after.id, scene, q, v, t);
+      // A likert answer is bound as a BigInt so that SQLite stores an INTEGER, not a REAL.
+      for (const [q, v] of Object.entries(step.answers)) {
+        insert.run(after.id, scene, q, typeof v === 'number' ? BigInt(v) : v, t);
+      }
     }
     const atEnd = after.completionCode !== null;
     db.prepare(

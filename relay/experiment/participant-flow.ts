@@ -27,6 +27,7 @@
 import { ConcordError } from '../../sim/index.ts';
 import { type Condition, conditionKey, nextCell } from './conditions.ts';
 import type { Experiment, GameScene, Scene } from './load.ts';
+import { ID_PATTERN } from './ranges.ts';
 import { type ConditionLevel, type EndScene, type Outcome, showValue } from './schema.ts';
 import { gameSceneFor } from './settings.ts';
 import { type Answers, checkAnswers } from './survey.ts';
@@ -163,7 +164,10 @@ export function endIndex(experiment: Experiment): number {
 function endScene(experiment: Experiment): EndScene {
   const end = experiment.scenes[endIndex(experiment)];
   if (end.kind !== 'end') {
-    throw new ConcordError('BAD_CONFIG', `experiment "${experiment.id}": the last scene is no end`);
+    throw new ConcordError(
+      'BAD_CONFIG',
+      `experiment "${experiment.id}": the last scene is not an end scene`,
+    );
   }
   return end;
 }
@@ -393,7 +397,7 @@ export function decide(
     case 'decline':
       return stepTo(experiment, record, end, 'declined', null);
     case 'answer': {
-      if (scene.kind !== 'survey') throw stepError(`scene "${scene.id}" is no survey`);
+      if (scene.kind !== 'survey') throw stepError(`scene "${scene.id}" is not a survey`);
       const checked = checkAnswers(scene, action.answers);
       if (!checked.ok) {
         const n = checked.errors.length;
@@ -405,7 +409,7 @@ export function decide(
       return stepTo(experiment, record, next, 'completed', checked.answers);
     }
     case 'gameEnd': {
-      if (scene.kind !== 'game') throw stepError(`scene "${scene.id}" is no game`);
+      if (scene.kind !== 'game') throw stepError(`scene "${scene.id}" is not a game`);
       const allowed = gameOutcomes(experiment, record, scene);
       if (!allowed.includes(action.outcome)) {
         throw stepError(
@@ -490,7 +494,6 @@ export function checkWaited(
   }
 }
 
-const SCENE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const STEP_KEYS: Record<PageAction['type'], readonly string[]> = {
   accept: ['type', 'scene'],
   decline: ['type', 'scene'],
@@ -520,7 +523,7 @@ export function parsePageAction(raw: unknown): PageAction {
   const keys = STEP_KEYS[type as PageAction['type']];
   const problems: string[] = [];
   for (const k of Object.keys(m)) if (!keys.includes(k)) problems.push(`step.${k}: unknown key`);
-  if (typeof m.scene !== 'string' || !SCENE_ID.test(m.scene)) {
+  if (typeof m.scene !== 'string' || !ID_PATTERN.test(m.scene)) {
     problems.push(`step.scene: must be a scene id, got ${showValue(m.scene)}`);
   }
   if (type === 'answer' && !Object.hasOwn(m, 'answers')) problems.push('step.answers: required');
