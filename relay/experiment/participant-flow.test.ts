@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConcordError, type ConcordErrorCode } from '../../sim/index.ts';
 import { assignCells } from './conditions.ts';
-import { loadExperiment } from './load.ts';
+import { checkExperiment, loadExperiment } from './load.ts';
 import {
   type Arrival,
   applyStep,
@@ -189,6 +189,20 @@ describe('the participant flow', () => {
     }
     expect(cells).toEqual(assignCells(study.cells.length, 7));
     expect(records.map((r) => r.condition.delay)).toEqual([0, 1, 0, 1, 0, 1, 0]);
+  });
+
+  it('completes a study of only an end scene on arrival', () => {
+    const bare = checkExperiment(
+      { id: 'bare', scenes: [{ kind: 'end', id: 'done', completionCodes: { completed: 'OK' } }] },
+      STUDY,
+    );
+    const r = enrol(bare, arrival('p'), []);
+    expect(whatNow(bare, r)).toMatchObject({
+      finished: true,
+      outcome: 'completed',
+      completionCode: 'OK',
+    });
+    refused('BAD_STEP', () => decide(bare, r, { type: 'continue', scene: 'done' }));
   });
 
   it('checks arrivals, seats and time waited', () => {
