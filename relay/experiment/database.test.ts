@@ -456,5 +456,13 @@ describe('the participant database', () => {
     expect(refused('BAD_DATABASE', () => ParticipantDatabase.open(study, dir))).toContain(
       `schema version ${DATABASE_SCHEMA_VERSION + 1}, newer`,
     );
+
+    // A file that is not a database at all.
+    const junk = newDir();
+    mkdirSync(junk);
+    writeFileSync(databaseFile(junk, 'coop-study'), 'not a database, just text '.repeat(200));
+    expect(refused('BAD_DATABASE', () => ParticipantDatabase.open(study, junk))).toContain(
+      'coop-study.sqlite: file is not a database',
+    );
   });
 });

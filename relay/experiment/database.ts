@@ -228,13 +228,22 @@ export class ParticipantDatabase {
    * read back as stored.
    * @throws ConcordError `BAD_DATABASE` when the file is of another experiment, of a newer
    *   schema version, its condition cells differ from the experiment's, or a participant's
-   *   scene is no longer at the same place in the experiment; the message says which and what
-   *   to do.
+   *   scene is no longer at the same place in the experiment (the message says which and what
+   *   to do), or the file cannot be opened or is not an SQLite database.
    */
-  static open(experiment: Experiment, dataDir: string, options: DatabaseOptions = {}) {
+  static open(
+    experiment: Experiment,
+    dataDir: string,
+    options: DatabaseOptions = {},
+  ): ParticipantDatabase {
     mkdirSync(dataDir, { recursive: true });
     const file = path.resolve(databaseFile(dataDir, experiment.id));
-    const db = new Database(file);
+    let db: Database.Database;
+    try {
+      db = new Database(file);
+    } catch (err) {
+      throw new ConcordError('BAD_DATABASE', `${file}: cannot open: ${(err as Error).message}`);
+    }
     try {
       db.pragma('journal_mode = WAL');
       // FULL: a commit is on disk before it returns, even if the machine loses power (NORMAL
@@ -247,7 +256,9 @@ export class ParticipantDatabase {
       return out;
     } catch (err) {
       db.close();
-      throw err;
+      if (err instanceof ConcordError) throw err;
+      // Not SQLite, or damaged: say which file, with SQLite's own words.
+      throw new ConcordError('BAD_DATABASE', `${file}: ${(err as Error).message}`);
     }
   }
 
