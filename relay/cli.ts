@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
+import { checkSummary, formatExperiment, loadExperiment } from './experiment/index.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
 import { BUILTIN_SCENES, pythonSceneSettings } from './scenes.ts';
 import { startRelay } from './server.ts';
@@ -277,6 +278,22 @@ program
     else console.log(formatReplay(result));
     const ok = result.mismatches.length === 0 && result.damaged === null;
     process.exit(ok ? 0 : 1);
+  });
+
+program
+  .command('check')
+  .description(
+    'validate an experiment file and print it with every default filled in (YAML, or JSON with --json); ' +
+      'on problems print each with its field path and exit 2',
+  )
+  .argument('<experiment>', 'the experiment file (YAML or JSON)')
+  .option('--json', 'print JSON instead of YAML')
+  .action((file: string, opts: { json?: boolean }) => {
+    // A bad file throws BAD_CONFIG listing every problem; the handler below prints it, exit 2.
+    const experiment = loadExperiment(file);
+    const format = opts.json ? 'json' : 'yaml';
+    console.error(checkSummary(file, experiment, format));
+    process.stdout.write(formatExperiment(experiment, format));
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

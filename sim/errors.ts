@@ -4,6 +4,14 @@
  * the sim ran it (`step`, `get_state`, `set_state`, `render`); the message holds the Python
  * traceback. Distinct from `BAD_STATE` (a state that has no canonical encoding) and `BAD_CONFIG`
  * (a sim or environment that cannot load).
+ *
+ * A study's participants (relay/experiment/): `UNKNOWN_PARTICIPANT` (no participant has that
+ * id), `DUPLICATE_PARTICIPANT` (enrolling an id that is enrolled), `SESSION_MISMATCH` (a known
+ * participant id arriving with another Prolific session), `SECOND_TAB` (a tab that is not the
+ * participant's active one), `BAD_STEP` (a step the participant's current scene does not allow:
+ * another scene's, a skipped one, after the end, or malformed), `BAD_ANSWER` (survey answers that
+ * do not fit their questions; the message names each), `BAD_DATABASE` (a participant database
+ * that is not this experiment's, or of an unknown schema version).
  */
 export type ConcordErrorCode =
   | 'SYNC_TEST_MISMATCH'
@@ -14,7 +22,14 @@ export type ConcordErrorCode =
   | 'ENV_ERROR'
   | 'HASH_NOT_READY'
   | 'SNAPSHOT_MISSING'
-  | 'UNKNOWN_SIM';
+  | 'UNKNOWN_SIM'
+  | 'UNKNOWN_PARTICIPANT'
+  | 'DUPLICATE_PARTICIPANT'
+  | 'SESSION_MISMATCH'
+  | 'SECOND_TAB'
+  | 'BAD_STEP'
+  | 'BAD_ANSWER'
+  | 'BAD_DATABASE';
 
 /**
  * The one error type of Concord's core: a stable `code` and a human message. Modelled on GGRS's

@@ -5,6 +5,13 @@
  *
  * @packageDocumentation
  */
+
+export {
+  type CheckFormat,
+  checkSummary,
+  filledExperimentFile,
+  formatExperiment,
+} from './check-report.ts';
 export {
   assignCells,
   type Condition,
@@ -15,6 +22,17 @@ export {
   nextCell,
 } from './conditions.ts';
 export {
+  type ArriveResult,
+  DATABASE_SCHEMA_VERSION,
+  type DatabaseOptions,
+  databaseFile,
+  ParticipantDatabase,
+  type SceneVisit,
+  type StepResult,
+  type StoredAnswer,
+  type StoredSeat,
+} from './database.ts';
+export {
   checkExperiment,
   type Experiment,
   formatPath,
@@ -23,6 +41,25 @@ export {
   loadExperiment,
   type Scene,
 } from './load.ts';
+export {
+  type Arrival,
+  applyStep,
+  completionCodeFor,
+  decide,
+  enrol,
+  type FlowAction,
+  type GameEnd,
+  type IdSource,
+  type Now,
+  PARTICIPANT_ID_PATTERN,
+  type PageAction,
+  type ParticipantRecord,
+  parsePageAction,
+  redirectFor,
+  type Seat,
+  type Step,
+  whatNow,
+} from './participant-flow.ts';
 export {
   type Action,
   type ConditionLevel,
@@ -38,3 +75,4 @@ export {
   type SyncSettings,
 } from './schema.ts';
 export { gameSceneFor, sceneSettingsFor, toSceneSettings } from './settings.ts';
+export { type Answers, type AnswerValue, checkAnswers } from './survey.ts';
