@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initStateHash } from '../../sim/index.ts';
+import { tempDir } from '../../test/support/log-files.ts';
+import { sampleDuelMatch } from '../../test/support/sample-match.ts';
 import { parseMatchLog, readMatchLog } from './reader.ts';
 import {
   type BodyRecord,
@@ -9,8 +11,6 @@ import {
   LogError,
   parseRecord,
 } from './records.ts';
-import { sampleDuelMatch } from './sample-match.ts';
-import { tempDir } from './test-files.ts';
 import { MatchLogWriter } from './writer.ts';
 
 let dir: string;
