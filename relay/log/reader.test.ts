@@ -164,6 +164,26 @@ describe('the words of formats 1 to 3', () => {
   });
 });
 
+describe('away records', () => {
+  it('reads the reason of format 5 and an away record without one from older logs', () => {
+    expect(parseRecord('{"type":"away","s":1,"lastFrame":40,"reason":"silent","ms":3}', 2)).toEqual(
+      { type: 'away', s: 1, lastFrame: 40, reason: 'silent', ms: 3 },
+    );
+    // Formats 2 to 4 wrote no reason (a closed connection was the only way to go away).
+    expect(parseRecord('{"type":"away","s":1,"lastFrame":40,"ms":3}', 2)).toEqual({
+      type: 'away',
+      s: 1,
+      lastFrame: 40,
+      ms: 3,
+    });
+    const err = thrown(() =>
+      parseRecord('{"type":"away","s":1,"lastFrame":40,"reason":"asleep","ms":3}', 2),
+    );
+    expect(err.code).toBe('DAMAGED');
+    expect(err.message).toMatch(/"reason"/);
+  });
+});
+
 describe('parseMatchLog', () => {
   const input = (f: number, s: number) => ({ type: 'input', f, s, in: '01000000', ms: f });
 
