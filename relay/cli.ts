@@ -3,9 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
+import { BUILTIN_SCENES, pythonSceneSettings, startRelay } from './index.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
-import { BUILTIN_SCENES, pythonSceneSettings } from './scenes.ts';
-import { startRelay } from './server.ts';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
