@@ -8,8 +8,9 @@
  *
  * Timers run on the room's {@link RelayScheduler}: one sweep every quarter of
  * `awayAfterSilentMs`, so a silent member is taken as away between one and one and a half times
- * that after its last message, and one grace timer per away member. Marking a member heard
- * costs the forward path one field write.
+ * that after its last message (a sweep that comes late because the relay's own event loop stalled
+ * counts silence afresh), and one grace timer per away member. Marking a member heard costs the
+ * forward path one field write.
  */
 import type { PlayerSlot } from '../protocol/index.ts';
 import type { AwayReason } from './log/index.ts';
@@ -28,6 +29,7 @@ export class Presence {
   /** Members away now (the forward path plays their default input only when this is not 0). */
   awayCount = 0;
   private sweepTimer: RelayTimerId | null = null;
+  private lastSweepMs = 0;
 
   /**
    * @param room the room's shared state
@@ -140,7 +142,8 @@ export class Presence {
 
   private scheduleSweep(): void {
     const clock = this.room.scheduler;
-    this.sweepTimer = clock.at(clock.now() + this.awayAfterSilentMs / 4, () => this.sweep());
+    this.lastSweepMs = clock.now();
+    this.sweepTimer = clock.at(this.lastSweepMs + this.awayAfterSilentMs / 4, () => this.sweep());
   }
 
   /** Finds members silent for `awayAfterSilentMs` (a message since the last sweep resets it). */
@@ -148,9 +151,12 @@ export class Presence {
     this.sweepTimer = null;
     if (this.room.ended) return;
     const now = this.room.scheduler.now();
+    // A sweep this late means the relay itself stalled: the members' messages of that time may
+    // still wait unread behind this timer, so silence is counted afresh from now.
+    const stalled = now - this.lastSweepMs > this.awayAfterSilentMs / 2;
     for (const m of this.room.members) {
       if (m.status !== 'connected') continue;
-      if (m.heard) {
+      if (m.heard || stalled) {
         m.heard = false;
         m.lastHeardMs = now;
       } else if (now - m.lastHeardMs >= this.awayAfterSilentMs) {

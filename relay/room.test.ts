@@ -7,8 +7,7 @@ import { emptyRoomCounters } from './room-state.ts';
 import { BUILTIN_SCENES } from './scenes.ts';
 
 /** A two-seat duel room on a virtual clock; each seat's link collects what it is sent. */
-function room(settings: SceneSettings, awayAfterSilentMs = 2000) {
-  const clock = new VirtualClock();
+function room(settings: SceneSettings, awayAfterSilentMs = 2000, clock = new VirtualClock()) {
   const log = memoryLog();
   const counters = emptyRoomCounters();
   const refused: string[] = [];
@@ -103,6 +102,29 @@ describe('MatchRoom presence', () => {
     expect(r.members[1].status).toBe('left');
     expect(inboxes[0]).toContainEqual({ kind: 'peerLeft', slot: 1, lastFrame: 3 });
     expect(r.ended).toBe(false);
+  });
+
+  it('counts silence afresh after a sweep that came late because the relay itself stalled', () => {
+    const clock = new VirtualClock();
+    let lateMs = 0;
+    // The relay's event loop stalls: the next timer fires `lateMs` after its time.
+    const stalling = {
+      now: () => clock.now(),
+      at: (t: number, fn: () => void) => clock.at(t + lateMs, fn),
+      cancel: (id: number) => clock.cancel(id),
+    };
+    const { room: r } = room(settings, 2000, stalling as unknown as VirtualClock);
+    lateMs = 3000;
+    clock.runUntil(3400); // the first sweep (due at 500) runs at 3500: not yet
+    lateMs = 0;
+    clock.runUntil(3600);
+    // Nobody was heard for 3.5 s, but the relay could not have read them: both still play.
+    expect(r.members.map((m) => m.status)).toEqual(['connected', 'connected']);
+    clock.runUntil(3600 + 2600);
+    // Silent as long again while the relay was attentive: slot 0 goes away, and slot 1, then the
+    // only one left playing, has left with it (nobody to play with); the match is over.
+    expect(r.members.map((m) => m.status)).toEqual(['away', 'left']);
+    expect(r.ended).toBe(true);
   });
 
   it("refuses a rejoin with a token of no seat, or of another participant's seat", () => {
