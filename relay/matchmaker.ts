@@ -46,6 +46,7 @@ export interface MatchmakerOptions {
   readonly awayAfterSilentMs: number;
 }
 
+/** The relay's queues and matches under way: see the module comment. */
 export class Matchmaker {
   private readonly queues = new Map<string, Candidate[]>();
   private readonly rooms = new Map<string, MatchRoom>();

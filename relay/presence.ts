@@ -25,6 +25,7 @@ export interface PresenceEvents {
   graceOver(member: Member): void;
 }
 
+/** A room's presence: see the module comment. Owns members' `status` and their timers. */
 export class Presence {
   /** Members away now (the forward path plays their default input only when this is not 0). */
   awayCount = 0;

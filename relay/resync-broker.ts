@@ -33,6 +33,7 @@ export type StateOutcome =
   /** Sent on to its slot; `rejoined` is that member when this completed its rejoin. */
   | { readonly refused: null; readonly rejoined: Member | null };
 
+/** A room's state transfers: see the module comment. Holds the pending requests by target slot. */
 export class ResyncBroker {
   /** States asked of the host, by the slot they are for. */
   private readonly requests = new Map<PlayerSlot, StateRequest>();

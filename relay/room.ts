@@ -211,11 +211,7 @@ export class MatchRoom implements RoomState {
   /** An input of `member` for `frame`, sent while it showed `currentFrame`. */
   input(member: Member, frame: Frame, input: Uint8Array, currentFrame: Frame): void {
     if (frame !== member.nextFrame) {
-      const next = member.nextFrame;
-      this.refuseInput(
-        member,
-        `input for frame ${frame}; the next of slot ${member.slot} is ${next}`,
-      );
+      this.refuseInput(member, `input for frame ${frame}; the next is ${member.nextFrame}`);
       return;
     }
     if (frame > this.slowestFrame() + this.maxFramesAhead) {
