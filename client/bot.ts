@@ -1,4 +1,4 @@
-import { MAX_FAULT_REASON_LENGTH } from '../protocol/index.ts';
+import { MAX_FAULT_REASON_LENGTH, PRESENCE } from '../protocol/index.ts';
 import {
   ConcordError,
   type Frame,
@@ -257,8 +257,16 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
 
   await new Promise<void>((resolve) => {
     let last = now();
+    let lastPing = Number.NEGATIVE_INFINITY;
+    let pingId = 0;
     const loop = (): void => {
       const t = now();
+      // The heartbeat: the relay takes a member it has not heard from for a while as away, and a
+      // bot that stalls (waiting for the others' inputs) sends nothing else.
+      if (t - lastPing >= PRESENCE.heartbeatMs) {
+        lastPing = t;
+        conn.send({ kind: 'ping', id: pingId++ >>> 0, sentMs: t });
+      }
       const ticks = timestep.update(t - last);
       last = t;
       try {

@@ -7,7 +7,6 @@ import {
 import {
   applyStateDelta,
   createStateDeltaFromSignature,
-  createStateSignature,
   decodeInput,
   encodeInput,
   type Frame,
@@ -281,14 +280,9 @@ export class MatchClient<Snap = unknown> {
       this.resync.desyncFrames.push(m.frame);
       this.pendingConvergence = m.frame;
       if ((m.differing >>> this.slot) & 1) {
-        // Our state differed from the host's: describe it, so the host can send what differs.
+        // Our state differed from the host's: the relay has asked the host for S(frame) already;
+        // hold our hash reports until it arrives.
         this.awaitingState = m.frame;
-        const own = this.checks.get(m.frame);
-        this.conn.send({
-          kind: 'resyncRequest',
-          frame: m.frame,
-          signature: own ? createStateSignature(own.state) : new Uint8Array(0),
-        });
       }
     }
     this.trimChecks();

@@ -69,9 +69,10 @@ export interface SceneSettings {
  *   `hash`, as a delta against its state at `baseFrame`, or (-2) against the receiver's own
  *   S(`frame`) described by its signature, or (-1) the full canonical state; `fullBytes` is the
  *   full state's size, for the record. At most {@link MAX_STATE_BYTES} bytes.
- * - `resyncRequest`: this peer's hash of `frame` differed from the host's; `signature`
- *   (`createStateSignature` of its own S(`frame`), at most {@link MAX_SIGNATURE_BYTES}) lets the
- *   host send a delta against what this peer holds.
+ * - `resyncRequest`: retired (the kind and its code stay reserved, and still decode): peers
+ *   once sent it after a desync verdict, with the `signature` of their own S(`frame`). The relay
+ *   now asks the host for every differing peer's state as it sends the verdict, and refuses this
+ *   kind (`UNKNOWN_KIND`, counted).
  * - `stateFailed`: this peer could not rebuild S(`frame`) from a delta (base missing, hash
  *   mismatch) and asks for the full state.
  * - `rejoin`: a peer whose connection dropped (or whose page reloaded) comes back to its seat in

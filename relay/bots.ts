@@ -1,8 +1,13 @@
 import path from 'node:path';
 import { type BotResult, deriveSeed, type LinkImpairment, runBot } from '../client/index.ts';
 import type { SceneSettings } from '../protocol/index.ts';
-import { BUILTIN_SCENES, type PythonSceneOptions, pythonSceneSettings } from './scenes.ts';
-import { type Relay, startRelay } from './server.ts';
+import {
+  BUILTIN_SCENES,
+  type PythonSceneOptions,
+  pythonSceneSettings,
+  type Relay,
+  startRelay,
+} from './index.ts';
 
 /** Settings of {@link runBots}. */
 export interface BotsOptions {

@@ -4,9 +4,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
 import { checkSummary, formatExperiment, loadExperiment } from './experiment/index.ts';
+import { BUILTIN_SCENES, pythonSceneSettings, startRelay } from './index.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
-import { BUILTIN_SCENES, pythonSceneSettings } from './scenes.ts';
-import { startRelay } from './server.ts';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {

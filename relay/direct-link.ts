@@ -23,7 +23,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'socket.io';
 import { TAG_APP } from '../protocol/index.ts';
-import type { MemberLink } from './room.ts';
+import type { MemberLink } from './room-state.ts';
 
 /** engine.io no longer looks as this module expects. */
 export class DirectLinkError extends Error {

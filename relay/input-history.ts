@@ -3,14 +3,16 @@
  * packed in typed arrays (no object per input, nothing for the garbage collector to trace).
  */
 
+import type { Frame, PlayerSlot } from '../protocol/index.ts';
+
 /** One forwarded input, as {@link InputHistory.forEachFrom} hands it out. */
 export interface HistoryInput {
-  readonly slot: number;
-  readonly frame: number;
+  readonly slot: PlayerSlot;
+  readonly frame: Frame;
   /** The input bytes (a fresh copy). */
   readonly input: Uint8Array;
   /** The sender's current frame when it sent the input. */
-  readonly currentFrame: number;
+  readonly currentFrame: Frame;
 }
 
 const INITIAL_CAPACITY = 1024;
@@ -45,7 +47,7 @@ export class InputHistory {
    * Appends one input (its bytes are copied).
    * @throws RangeError when `input` is not `inputBytes` long or `slot` is not 0–255
    */
-  push(slot: number, frame: number, input: Uint8Array, currentFrame: number): void {
+  push(slot: PlayerSlot, frame: Frame, input: Uint8Array, currentFrame: Frame): void {
     if (input.length !== this.inputBytes)
       throw new RangeError(`an input is ${this.inputBytes} bytes, got ${input.length}`);
     if (!(slot >= 0 && slot <= 255)) throw new RangeError(`slot ${slot} is not 0–255`);
@@ -58,7 +60,7 @@ export class InputHistory {
   }
 
   /** Drops every input stamped for a frame below `floor`, keeping the others in order. */
-  dropBelow(floor: number): void {
+  dropBelow(floor: Frame): void {
     const n = this.inputBytes;
     let kept = 0;
     for (let i = 0; i < this.count; i++) {
@@ -75,7 +77,7 @@ export class InputHistory {
   }
 
   /** Calls `visit` with every input stamped for `frame` or later, in the order forwarded. */
-  forEachFrom(frame: number, visit: (h: HistoryInput) => void): void {
+  forEachFrom(frame: Frame, visit: (h: HistoryInput) => void): void {
     const n = this.inputBytes;
     for (let i = 0; i < this.count; i++) {
       if (this.frames[i] < frame) continue;

@@ -1,61 +1,148 @@
 import { describe, expect, it } from 'vitest';
-import type { SceneSettings } from '../protocol/index.ts';
-import type { MatchLogWriter } from './log/index.ts';
-import { emptyRoomCounters, MatchRoom, type Member, type RoomCounters } from './room.ts';
+import { VirtualClock } from '../client/index.ts';
+import { decodeServerMessage, type SceneSettings, type ServerMessage } from '../protocol/index.ts';
+import { memoryLog } from '../test/support/virtual-relay.ts';
+import { MatchRoom } from './room.ts';
+import { emptyRoomCounters } from './room-state.ts';
 import { BUILTIN_SCENES } from './scenes.ts';
+
+/** A two-seat duel room on a virtual clock; each seat's link collects what it is sent. */
+function room(settings: SceneSettings, awayAfterSilentMs = 2000, clock = new VirtualClock()) {
+  const log = memoryLog();
+  const counters = emptyRoomCounters();
+  const refused: string[] = [];
+  const r = new MatchRoom({
+    matchId: 'm',
+    settings,
+    seed: 1,
+    log,
+    defaultInputs: [new Uint8Array(4), new Uint8Array(4)],
+    counters,
+    hooks: {
+      refuse: (_m, code, message) => refused.push(`${code}: ${message}`),
+      event: () => {},
+      ended: () => {},
+    },
+    scheduler: clock,
+    maxFramesAhead: 1024,
+    awayAfterSilentMs,
+  });
+  const inboxes: ServerMessage[][] = [[], []];
+  const closed = [false, false];
+  for (const slot of [0, 1]) {
+    r.seat(
+      `p${slot}`,
+      {
+        send: (b) => inboxes[slot].push(decodeServerMessage(b)),
+        close: () => {
+          closed[slot] = true;
+        },
+      },
+      `t${slot}`,
+    );
+  }
+  r.begin();
+  return { clock, log, counters, refused, room: r, inboxes, closed };
+}
+
+const input = new Uint8Array([1, 0, 0, 0]);
 
 describe('MatchRoom input history', () => {
   it('stays bounded when peers never report hashes (no agreed checkpoint to trim at)', () => {
     const settings: SceneSettings = { ...BUILTIN_SCENES.duel, rejoinGraceMs: 1000 };
-    const records: unknown[] = [];
-    // Only the log's appends are used on this path; the real writer is tested in relay/log.
-    const log = {
-      append: (r: unknown) => records.push(r),
-      appendInput: (f: number, s: number, input: Uint8Array, ms: number) =>
-        records.push({ type: 'input', f, s, input: [...input], ms }),
-      close: async () => {},
-    } as unknown as MatchLogWriter;
-    const counters: RoomCounters = emptyRoomCounters();
-    const refused: string[] = [];
-    const room = new MatchRoom(
-      'm',
-      settings,
-      1,
-      log,
-      [new Uint8Array(4), new Uint8Array(4)],
-      counters,
-      {
-        refuse: (_m, code) => refused.push(code),
-        event: () => {},
-        ended: () => {},
-        now: () => 0,
-      },
-      1024,
-      0,
-    );
-    const member = (slot: number): Member => ({
-      slot,
-      participantId: null,
-      token: `t${slot}`,
-      link: { send: () => {} },
-      status: 'connected',
-      nextFrame: settings.inputDelay,
-      doneFrame: null,
-      syncing: false,
-      voteFrom: 0,
-      awayTimer: null,
-    });
-    room.members.push(member(0), member(1));
-    const input = new Uint8Array([1, 0, 0, 0]);
+    const { room: r, counters, refused } = room(settings, 0);
     const frames = 30_000;
     for (let f = settings.inputDelay; f < frames; f++) {
-      room.input(room.members[0], f, input, f);
-      room.input(room.members[1], f, input, f);
+      r.input(r.members[0], f, input, f);
+      r.input(r.members[1], f, input, f);
     }
     expect(refused).toEqual([]);
     expect(counters.inputsForwarded).toBe(2 * (frames - settings.inputDelay));
     // Grace 1 s at 60 Hz + 2 × K_max (240) + the frame window (1024) = 1564 frames, 2 inputs each,
     // plus at most one trim period of growth.
-    expect(room.historySize).toBeLessThan(2 * 1564 * 2 + 4096);
+    expect(r.historySize).toBeLessThan(2 * 1564 * 2 + 4096);
+  });
+});
+
+describe('MatchRoom presence', () => {
+  const settings: SceneSettings = { ...BUILTIN_SCENES.duel, rejoinGraceMs: 5000 };
+
+  it('takes a silent member as away, closes its connection, plays its default input, and lets it go after the grace period', () => {
+    const { clock, log, room: r, inboxes, closed, counters } = room(settings);
+    // Slot 0 keeps talking, slot 1 falls silent after its first input.
+    r.input(r.members[1], 2, input, 2);
+    for (let t = 0; t <= 2600; t += 100) {
+      clock.runUntil(t);
+      r.members[0].heard = true;
+    }
+    expect(r.members[1].status).toBe('away');
+    expect(r.members[0].status).toBe('connected');
+    expect(closed).toEqual([false, true]);
+    expect(counters.silentAway).toBe(1);
+    expect(log.records).toContainEqual({
+      type: 'away',
+      s: 1,
+      lastFrame: 2,
+      reason: 'silent',
+      ms: expect.any(Number),
+    });
+    expect(inboxes[0]).toContainEqual({ kind: 'peerAway', slot: 1, lastFrame: 2 });
+    // While it is away the relay plays its default input as slot 0 plays on.
+    r.input(r.members[0], 2, input, 2);
+    r.input(r.members[0], 3, input, 3);
+    expect(r.members[1].nextFrame).toBe(4);
+    expect(inboxes[0].filter((m) => m.kind === 'input')).toMatchObject([
+      { slot: 1, frame: 2 },
+      { slot: 1, frame: 3 },
+    ]);
+    for (let t = 2600; t <= 8000; t += 100) {
+      clock.runUntil(t);
+      r.members[0].heard = true;
+    }
+    expect(r.members[1].status).toBe('left');
+    expect(inboxes[0]).toContainEqual({ kind: 'peerLeft', slot: 1, lastFrame: 3 });
+    expect(r.ended).toBe(false);
+  });
+
+  it('counts silence afresh after a sweep that came late because the relay itself stalled', () => {
+    const clock = new VirtualClock();
+    let lateMs = 0;
+    // The relay's event loop stalls: the next timer fires `lateMs` after its time.
+    const stalling = {
+      now: () => clock.now(),
+      at: (t: number, fn: () => void) => clock.at(t + lateMs, fn),
+      cancel: (id: number) => clock.cancel(id),
+    };
+    const { room: r } = room(settings, 2000, stalling as unknown as VirtualClock);
+    lateMs = 3000;
+    clock.runUntil(3400); // the first sweep (due at 500) runs at 3500: not yet
+    lateMs = 0;
+    clock.runUntil(3600);
+    // Nobody was heard for 3.5 s, but the relay could not have read them: both still play.
+    expect(r.members.map((m) => m.status)).toEqual(['connected', 'connected']);
+    clock.runUntil(3600 + 2600);
+    // Silent as long again while the relay was attentive: slot 0 goes away, and slot 1, then the
+    // only one left playing, has left with it (nobody to play with); the match is over.
+    expect(r.members.map((m) => m.status)).toEqual(['away', 'left']);
+    expect(r.ended).toBe(true);
+  });
+
+  it("refuses a rejoin with a token of no seat, or of another participant's seat", () => {
+    const { room: r } = room(settings);
+    r.disconnected(r.members[1]);
+    expect(r.members[1].status).toBe('away');
+    const link = { send: () => {} };
+    expect(r.rejoin('t9', 'p1', link)).toMatch(/no seat's of match m/);
+    expect(r.rejoin('t1', 'p0', link)).toMatch(/another participant's/);
+    expect(r.rejoin('t0', 'p0', link)).toMatch(/connected already/);
+    expect(r.members[1].status).toBe('away');
+    expect(r.rejoin('t1', 'p1', link)).toBe(r.members[1]);
+    expect(r.members[1]).toMatchObject({ status: 'connected', syncing: true });
+  });
+
+  it('refuses the retired resyncRequest', () => {
+    const { room: r, refused } = room(settings);
+    r.handle(r.members[1], { kind: 'resyncRequest', frame: 30, signature: new Uint8Array(0) });
+    expect(refused).toEqual([expect.stringMatching(/^UNKNOWN_KIND: resyncRequest is retired/)]);
   });
 });

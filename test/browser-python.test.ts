@@ -4,8 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebClient } from '../client/web/build.ts';
-import { BUILTIN_PYTHON_SCENES, BUILTIN_SCENES } from '../relay/scenes.ts';
-import { type Relay, startRelay } from '../relay/server.ts';
+import { BUILTIN_PYTHON_SCENES, BUILTIN_SCENES, type Relay, startRelay } from '../relay/index.ts';
 import { launchChromium, until } from './support/chromium.ts';
 import { type DelayProxy, startDelayProxy } from './support/delay-proxy.ts';
 

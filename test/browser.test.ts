@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebClient } from '../client/web/build.ts';
-import { type Relay, startRelay } from '../relay/server.ts';
+import { type Relay, startRelay } from '../relay/index.ts';
 import { launchChromium, until } from './support/chromium.ts';
 import { type DelayProxy, startDelayProxy } from './support/delay-proxy.ts';
 

@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BotResult, runBot } from '../client/index.ts';
 import type { SceneSettings } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
+import { BUILTIN_SCENES, type Relay, startRelay } from '../relay/index.ts';
 import { readMatchLog, replayMatchLog } from '../relay/log/index.ts';
-import { BUILTIN_SCENES } from '../relay/scenes.ts';
-import { type Relay, startRelay } from '../relay/server.ts';
 
 // Scenes at 120 frames per second so that matches of many frames take few seconds of real time.
 const base: SceneSettings = { ...BUILTIN_SCENES.duel, name: 'x', players: 3, tickRate: 120 };

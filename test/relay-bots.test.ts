@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBots } from '../relay/bots.ts';
+import { type Relay, startRelay } from '../relay/index.ts';
 import { replayMatchLog } from '../relay/log/index.ts';
-import { type Relay, startRelay } from '../relay/server.ts';
 import { stateHash } from '../sim/index.ts';
 
 let dir: string;

@@ -9,11 +9,12 @@ import {
   concordParser,
   decodeServerMessage,
   encodeClientMessage,
+  PRESENCE,
   type ServerMessage,
 } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
+import { type Relay, startRelay } from '../relay/index.ts';
 import { replayMatchLog } from '../relay/log/index.ts';
-import { type Relay, startRelay } from '../relay/server.ts';
 
 let dir: string;
 let relay: Relay;
@@ -42,6 +43,12 @@ async function rawClient(url: string): Promise<{ socket: Socket; inbox: ServerMe
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
   });
+  // A seated peer pings like any other, so the relay never takes the fuzzers as away (silent).
+  const heartbeat = setInterval(
+    () => socket.emit(APP_EVENT, encodeClientMessage({ kind: 'ping', id: 0, sentMs: 0 })),
+    PRESENCE.heartbeatMs,
+  );
+  socket.on('disconnect', () => clearInterval(heartbeat));
   return { socket, inbox };
 }
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchPythonEnv } from '../client/index.ts';
 import type { SceneSettings } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
+import { BUILTIN_SCENES, type Relay, startRelay } from '../relay/index.ts';
 import {
   formatReplay,
   LOG_FORMAT,
@@ -14,8 +15,6 @@ import {
   replayMatchLog,
   validateRecord,
 } from '../relay/log/index.ts';
-import { BUILTIN_SCENES } from '../relay/scenes.ts';
-import { type Relay, startRelay } from '../relay/server.ts';
 import { ConcordError, decodeInput, initStateHash, stateHash } from '../sim/index.ts';
 import { pythonSourceHash } from '../sim/python/index.ts';
 

@@ -12,6 +12,8 @@ export {
   recordLine,
 } from './reader.ts';
 export {
+  type AwayReason,
+  type AwayRecord,
   type BodyRecord,
   type DoneRecord,
   type EndRecord,
@@ -33,6 +35,7 @@ export {
   MAX_LOG_SOURCE,
   MAX_LOG_STRING,
   parseRecord,
+  type RejoinRecord,
   type VerdictRecord,
   validateRecord,
 } from './records.ts';

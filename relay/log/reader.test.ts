@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initStateHash } from '../../sim/index.ts';
+import { tempDir } from '../../test/support/log-files.ts';
+import { sampleDuelMatch } from '../../test/support/sample-match.ts';
 import { parseMatchLog, readMatchLog } from './reader.ts';
 import {
   type BodyRecord,
@@ -9,8 +11,6 @@ import {
   LogError,
   parseRecord,
 } from './records.ts';
-import { sampleDuelMatch } from './sample-match.ts';
-import { tempDir } from './test-files.ts';
 import { MatchLogWriter } from './writer.ts';
 
 let dir: string;
@@ -161,6 +161,26 @@ describe('the words of formats 1 to 3', () => {
       bytes: 200,
       ms: 3,
     });
+  });
+});
+
+describe('away records', () => {
+  it('reads the reason of format 5 and an away record without one from older logs', () => {
+    expect(parseRecord('{"type":"away","s":1,"lastFrame":40,"reason":"silent","ms":3}', 2)).toEqual(
+      { type: 'away', s: 1, lastFrame: 40, reason: 'silent', ms: 3 },
+    );
+    // Formats 2 to 4 wrote no reason (a closed connection was the only way to go away).
+    expect(parseRecord('{"type":"away","s":1,"lastFrame":40,"ms":3}', 2)).toEqual({
+      type: 'away',
+      s: 1,
+      lastFrame: 40,
+      ms: 3,
+    });
+    const err = thrown(() =>
+      parseRecord('{"type":"away","s":1,"lastFrame":40,"reason":"asleep","ms":3}', 2),
+    );
+    expect(err.code).toBe('DAMAGED');
+    expect(err.message).toMatch(/"reason"/);
   });
 });
 

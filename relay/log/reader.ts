@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { initStateHash } from '../../sim/index.ts';
+import { type Frame, initStateHash } from '../../sim/index.ts';
 import {
   type BodyRecord,
   type HeaderRecord,
@@ -168,7 +168,7 @@ class Consistency {
   private readonly players: number;
   private readonly inputDelay: number;
   /** Next input frame expected per slot. */
-  private readonly nextFrame: number[];
+  private readonly nextFrame: Frame[];
   private readonly hasLeft: boolean[];
   private ended = false;
 

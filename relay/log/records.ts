@@ -1,5 +1,5 @@
 /**
- * The records of a match log (formats 1 to 4) and their validation. A log is JSON Lines: one record
+ * The records of a match log (formats 1 to 5) and their validation. A log is JSON Lines: one record
  * per line, UTF-8, each line ended by '\n'; the first record is the header. See
  * `docs/match-logs.md` for the meaning of every field.
  *
@@ -17,11 +17,11 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * added the desync, resync, converged, away and rejoin records to format 1; format 3 added
  * Python sims to the header (`sim.source`, `sim.className`, `sim.packages`); format 4 renamed
  * the `disconnect` and `reconnect` records and the scene's `reconnectGraceMs` (see
- * {@link renameOldWords}).
+ * {@link renameOldWords}); format 5 added the `reason` of away records (`closed` or `silent`).
  */
-export const LOG_FORMAT = 4;
+export const LOG_FORMAT = 5;
 /** The formats this code reads. */
-const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4];
+const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4, 5];
 
 /**
  * Words that formats 1 to 3 wrote and format 4 renamed (one word per concept): records of type
@@ -242,11 +242,20 @@ export interface ConvergedRecord {
   readonly ms: number;
 }
 
-/** Slot `s` lost its connection; the relay plays its default input while it is away. */
+/** Why a slot went away: its connection closed, or the relay heard nothing from it for too long. */
+export type AwayReason = 'closed' | 'silent';
+
+/**
+ * Slot `s` went away after its input for `lastFrame` (-1: none); the relay plays its default
+ * input while it is away. `reason` (format 5 on; absent in older logs, where it was always
+ * `closed`): `closed` when its connection closed, `silent` when the relay heard nothing from it
+ * for `PRESENCE.awayAfterSilentMs` and closed the connection itself.
+ */
 export interface AwayRecord {
   readonly type: 'away';
   readonly s: number;
   readonly lastFrame: number;
+  readonly reason?: AwayReason;
   readonly ms: number;
 }
 
@@ -575,9 +584,10 @@ function checkBody(o: Obj): void {
       ms(o);
       return;
     case 'away':
-      onlyKeys(o, ['type', 's', 'lastFrame', 'ms'], 'away record');
+      onlyKeys(o, ['type', 's', 'lastFrame', 'reason', 'ms'], 'away record');
       slot(o, 's');
       frame(o, 'lastFrame', -1);
+      if ('reason' in o) oneOf(o, 'reason', ['closed', 'silent']);
       ms(o);
       return;
     case 'rejoin':
@@ -605,7 +615,7 @@ function checkBody(o: Obj): void {
 }
 
 /**
- * Validates a parsed value as a record (formats 1 to 4) and returns it typed (the same object,
+ * Validates a parsed value as a record (formats 1 to 5) and returns it typed (the same object,
  * with the words of formats 1 to 3 renamed to today's).
  * @param lineNo the 1-based line it came from, for the error (null when it came from no line)
  * @param code the error code for an invalid record: `DAMAGED` when reading (default),

@@ -2,10 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initStateHash } from '../../sim/index.ts';
+import { tempDir, writeLogWithTimer } from '../../test/support/log-files.ts';
+import { type SampleMatch, sampleDuelMatch } from '../../test/support/sample-match.ts';
 import { LogError } from './records.ts';
 import { formatReplay, type ReplayFrame, replayMatchLog } from './replay.ts';
-import { type SampleMatch, sampleDuelMatch } from './sample-match.ts';
-import { tempDir, writeLogWithTimer } from './test-files.ts';
 
 let dir: string;
 let remove: () => Promise<void>;

@@ -129,8 +129,8 @@ export interface ReplayResult {
   readonly left: readonly ReplayLeft[];
   /** Peers whose sim threw and who gave up (fault records), in log order. */
   readonly faults: readonly {
-    readonly slot: number;
-    readonly frame: number;
+    readonly slot: PlayerSlot;
+    readonly frame: Frame;
     readonly reason: string;
   }[];
   /** Whole records replayed after the header (everything before the damage, if any). */
@@ -264,7 +264,7 @@ function replayWith(
   let maxCheckFrame = -1;
   let doneFrame = -1;
   let endReason: string | null = null;
-  const faults: { slot: number; frame: number; reason: string }[] = [];
+  const faults: { slot: PlayerSlot; frame: Frame; reason: string }[] = [];
   const addCheck = (frame: Frame, check: Check): void => {
     const list = checks.get(frame);
     if (list) list.push(check);
@@ -345,7 +345,7 @@ function replayWith(
   // A hash that a desync record names as differing from the host's, at or before that desync,
   // is the damage the relay found and repaired, not a failure of the replay: the replay follows
   // the host's line of play, and every later hash of that slot must match it again.
-  const explained = (slot: number, frame: Frame): boolean =>
+  const explained = (slot: PlayerSlot, frame: Frame): boolean =>
     desyncs.some((d) => d.repaired && d.differing.includes(slot) && frame <= d.frame);
   let compared = 0;
   let snapshot: unknown;

@@ -3,10 +3,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initStateHash } from '../../sim/index.ts';
+import { tempDir, waitFor } from '../../test/support/log-files.ts';
+import { sampleDuelMatch } from '../../test/support/sample-match.ts';
 import { readMatchLog } from './reader.ts';
 import type { BodyRecord, HeaderRecord, InputRecord } from './records.ts';
-import { sampleDuelMatch } from './sample-match.ts';
-import { tempDir, waitFor } from './test-files.ts';
 import { LogDirectory, MatchLogWriter } from './writer.ts';
 
 let dir: string;

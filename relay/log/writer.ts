@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Frame, PlayerSlot } from '../../protocol/index.ts';
 import { ConcordError } from '../../sim/index.ts';
 import {
   type BodyRecord,
@@ -308,7 +309,7 @@ export class MatchLogWriter {
    * @throws LogError `BAD_RECORD` for a field out of range (nothing is buffered); `CLOSED` and
    *   `IO` as {@link append}.
    */
-  appendInput(frame: number, slot: number, input: Uint8Array, ms: number): void {
+  appendInput(frame: Frame, slot: PlayerSlot, input: Uint8Array, ms: number): void {
     if (this.lifecycle !== 'open') {
       throw new LogError('CLOSED', `match log ${this.matchId} is ${this.lifecycle}: cannot append`);
     }
@@ -436,7 +437,7 @@ export class MatchLogWriter {
    * relay appends tens of thousands a second, and strings kept until the flush cost the
    * garbage collector more than building them).
    */
-  private pushInput(frame: number, slot: number, input: Uint8Array, ms: number): void {
+  private pushInput(frame: Frame, slot: PlayerSlot, input: Uint8Array, ms: number): void {
     this.reserve(INPUT_LINE_MAX_BYTES);
     const b = this.pending;
     let p = this.pendingBytes;

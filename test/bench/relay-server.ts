@@ -5,7 +5,7 @@
  *
  * `node --import tsx test/bench/relay-server.ts <logsDir>`; driven by {@link RelayProcess}.
  */
-import { startRelay } from '../../relay/server.ts';
+import { startRelay } from '../../relay/index.ts';
 import { serveRelayProcess } from './relay-process.ts';
 
 const logsDir = process.argv[2];

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BUILTIN_SCENES } from '../../relay/scenes.ts';
+import { BUILTIN_SCENES } from '../../relay/index.ts';
 import { busyPct, machineTimes, printTable, QUIET_CPU_PCT, waitForQuiet } from './measure.ts';
 import { type LoadResult, type RelayKind, RelayLoad } from './relay-load.ts';
 import { benchScript, RelayProcess, type RelayUsage } from './relay-process.ts';

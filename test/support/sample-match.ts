@@ -1,4 +1,10 @@
 import {
+  type BodyRecord,
+  type HeaderRecord,
+  LOG_FORMAT,
+  simCodeHash,
+} from '../../relay/log/index.ts';
+import {
   duel,
   encodeInput,
   type Input,
@@ -7,8 +13,6 @@ import {
   randomDuelInput,
   stateHash,
 } from '../../sim/index.ts';
-import { type BodyRecord, type HeaderRecord, LOG_FORMAT } from './records.ts';
-import { simCodeHash } from './sim-code.ts';
 
 /** Settings of {@link sampleDuelMatch}. */
 export interface SampleMatchOptions {

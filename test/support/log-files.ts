@@ -1,8 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BodyRecord, HeaderRecord } from './records.ts';
-import { MatchLogWriter, type MatchLogWriterOptions } from './writer.ts';
+import {
+  type BodyRecord,
+  type HeaderRecord,
+  MatchLogWriter,
+  type MatchLogWriterOptions,
+} from '../../relay/log/index.ts';
 
 /** A fresh directory under the OS temp dir, and its removal. For tests. */
 export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {

@@ -1,0 +1,185 @@
+/**
+ * The connection layer: each socket.io connection becomes a {@link Connection}; its binary app
+ * messages are decoded (refused and counted when bad), marked as heard, and dispatched: `join`,
+ * `cancel`, `rejoin` and `ping` here, everything else to its room. The relay takes a peer's
+ * identity (room and slot) from its connection, never from a message.
+ */
+import type { Server, Socket } from 'socket.io';
+import {
+  APP_EVENT,
+  type ClientMessage,
+  decodeClientMessage,
+  encodeServerMessage,
+  ProtocolError,
+  type ProtocolErrorCode,
+  type SceneSettings,
+  type ServerMessage,
+} from '../protocol/index.ts';
+import { attachAppHandler, detachAppHandler, directLink } from './direct-link.ts';
+import type { Candidate, Matchmaker } from './matchmaker.ts';
+import type { MatchRoom } from './room.ts';
+import type { Member, MemberLink } from './room-state.ts';
+import type { RelayStats } from './stats.ts';
+
+/** One socket.io connection to the relay. */
+export class Connection implements Candidate {
+  /** Sends encoded messages to this connection (the relay's fast path, see direct-link.ts). */
+  readonly link: MemberLink;
+  participantId: string | null = null;
+  waitingScene: string | null = null;
+  room: MatchRoom | null = null;
+  member: Member | null = null;
+
+  /**
+   * @param socket the socket.io connection
+   * @param stats the relay's counters (refusals are counted by code)
+   * @param connectionOf each seated member's current connection, shared by every connection
+   */
+  constructor(
+    readonly socket: Socket,
+    private readonly stats: RelayStats,
+    private readonly connectionOf: WeakMap<Member, Connection>,
+  ) {
+    const fast = directLink(socket);
+    this.link = { send: fast.send, close: () => socket.disconnect(true) };
+  }
+
+  get open(): boolean {
+    return this.socket.connected;
+  }
+
+  /** This connection plays `member` of `room` now (a rejoin takes the seat from the old one). */
+  seated(room: MatchRoom, member: Member): void {
+    const old = this.connectionOf.get(member);
+    if (old) old.member = null;
+    this.room = room;
+    this.member = member;
+    this.connectionOf.set(member, this);
+  }
+
+  send(m: ServerMessage): void {
+    this.link.send(encodeServerMessage(m));
+  }
+
+  /** Error reply, counted by code. */
+  refuse(code: ProtocolErrorCode, message: string, kind?: string): void {
+    this.stats.refused[code] = (this.stats.refused[code] ?? 0) + 1;
+    this.send({ kind: 'error', code, message, ...(kind ? { refused: kind } : {}) });
+  }
+}
+
+/** What {@link ConnectionLayer.serve} needs of the relay. */
+export interface ConnectionLayerOptions {
+  readonly scenes: Readonly<Record<string, SceneSettings>>;
+  readonly matchmaker: Matchmaker;
+  readonly onEvent: (event: string, detail: Record<string, unknown>) => void;
+  /** True once the relay is shutting down: new connections are closed at once. */
+  readonly closing: () => boolean;
+}
+
+/** The relay's connections: see the module comment. */
+export class ConnectionLayer {
+  private readonly connectionOf = new WeakMap<Member, Connection>();
+
+  constructor(private readonly stats: RelayStats) {}
+
+  /** Refuses a member's message on its current connection: the rooms' `refuse` hook. */
+  readonly refuseMember = (
+    member: Member,
+    code: ProtocolErrorCode,
+    message: string,
+    kind?: string,
+  ): void => {
+    this.connectionOf.get(member)?.refuse(code, message, kind);
+  };
+
+  /** Serves `io`'s connections from now on. */
+  serve(io: Server, o: ConnectionLayerOptions): void {
+    const { matchmaker } = o;
+    const stats = this.stats;
+
+    const rejoin = (c: Connection, m: Extract<ClientMessage, { kind: 'rejoin' }>): void => {
+      const room = matchmaker.room(m.matchId);
+      if (!room) {
+        c.refuse('NOT_IN_MATCH', `cannot rejoin: match ${m.matchId} is unknown or over`, 'rejoin');
+        return;
+      }
+      const member = room.rejoin(m.token, m.participantId, c.link);
+      if (typeof member === 'string')
+        c.refuse('NOT_IN_MATCH', `cannot rejoin: ${member}`, 'rejoin');
+      else c.seated(room, member);
+    };
+
+    const onMessage = (c: Connection, m: ClientMessage): void => {
+      switch (m.kind) {
+        case 'join':
+          if (c.room || c.waitingScene) c.refuse('BAD_FIELD', 'already joined', 'join');
+          else if (!Object.hasOwn(o.scenes, m.scene))
+            c.refuse('BAD_SCENE', `unknown scene "${m.scene}"`, 'join');
+          else {
+            c.participantId = m.participantId;
+            matchmaker.enqueue(c, m.scene);
+          }
+          return;
+        case 'rejoin':
+          if (c.room || c.waitingScene) c.refuse('BAD_FIELD', 'already joined', 'rejoin');
+          else rejoin(c, m);
+          return;
+        case 'cancel':
+          matchmaker.leaveQueue(c);
+          return;
+        case 'ping':
+          c.send({ kind: 'pong', id: m.id, sentMs: m.sentMs });
+          return;
+        default:
+          if (c.room && c.member) c.room.handle(c.member, m);
+          else c.refuse('NOT_IN_MATCH', `${m.kind} outside a match`, m.kind);
+      }
+    };
+
+    io.on('connection', (socket) => {
+      if (o.closing()) {
+        socket.disconnect(true);
+        return;
+      }
+      stats.connections++;
+      const c = new Connection(socket, stats, this.connectionOf);
+      const onAppMessage = (data: unknown): void => {
+        if (!(data instanceof Uint8Array)) {
+          c.refuse('MALFORMED', 'a message must be binary');
+          return;
+        }
+        // Any message counts as a sign of life, even one refused below.
+        if (c.member) c.member.heard = true;
+        let m: ClientMessage;
+        try {
+          m = decodeClientMessage(data);
+        } catch (err) {
+          if (err instanceof ProtocolError) c.refuse(err.code, err.message, err.kind);
+          else c.refuse('MALFORMED', String(err));
+          return;
+        }
+        try {
+          onMessage(c, m);
+        } catch (err) {
+          o.onEvent('handler-error', { error: String(err), kind: m.kind });
+          c.refuse('INTERNAL', 'the relay could not handle this message', m.kind);
+        }
+      };
+      // App message frames skip socket.io's event dispatch; an `m` event sent as a generic
+      // socket.io packet still arrives through it.
+      attachAppHandler(socket, onAppMessage);
+      socket.on(APP_EVENT, onAppMessage);
+      socket.onAny((event: string) => {
+        if (event !== APP_EVENT)
+          c.refuse('UNKNOWN_KIND', `unknown event "${String(event).slice(0, 40)}"`);
+      });
+      socket.on('disconnect', () => {
+        detachAppHandler(socket);
+        stats.connections--;
+        matchmaker.leaveQueue(c);
+        if (c.room && c.member) c.room.disconnected(c.member);
+      });
+    });
+  }
+}

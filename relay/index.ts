@@ -1,0 +1,35 @@
+/**
+ * relay/: the Concord relay. {@link startRelay} serves matches (connections, matchmaker, rooms,
+ * HTTP); a {@link MatchRoom} is one match, whose parts (forwarding, {@link HashArbiter},
+ * resync broker, presence) run on any {@link RelayScheduler}, so tests can drive a room
+ * in-process on a virtual clock. Match logs have their own entry, `relay/log/index.ts`; the
+ * `concord` command line is `relay/cli.ts`, its bots `relay/bots.ts`.
+ */
+export { HashArbiter, type Verdict } from './hash-arbiter.ts';
+export { type HttpRoute, type HttpRoutesOptions, httpRoutes } from './http-routes.ts';
+export { type Candidate, Matchmaker, type MatchmakerOptions } from './matchmaker.ts';
+export { MatchRoom, type RoomMessage, type RoomOptions } from './room.ts';
+export {
+  emptyRoomCounters,
+  type Member,
+  type MemberLink,
+  type MemberStatus,
+  type RoomCounters,
+  type RoomHooks,
+  type RoomLog,
+  type RoomState,
+} from './room-state.ts';
+export {
+  BUILTIN_PYTHON_SCENES,
+  BUILTIN_SCENES,
+  loadPythonScenes,
+  PACKAGE_ROOT,
+  type PythonSceneDefaults,
+  type PythonSceneOptions,
+  type PythonSceneSource,
+  pythonSceneName,
+  pythonSceneSettings,
+} from './scenes.ts';
+export { type RelayScheduler, type RelayTimerId, realScheduler } from './scheduler.ts';
+export { type Relay, type RelayOptions, startRelay } from './server.ts';
+export { emptyRelayStats, type RelayStats } from './stats.ts';

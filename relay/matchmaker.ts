@@ -1,0 +1,179 @@
+/**
+ * The matchmaker: one waiting queue per scene, in arrival order; every `players` of them become a
+ * match (slots in that order), with its log opened and its room seated and begun. It also holds
+ * the matches under way, by id, for rejoins and shutdown.
+ */
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
+import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
+import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
+import { MatchRoom } from './room.ts';
+import type { Member, MemberLink, RoomHooks } from './room-state.ts';
+import type { PythonSceneSource } from './scenes.ts';
+import type { RelayScheduler } from './scheduler.ts';
+import type { RelayStats } from './stats.ts';
+
+/** Someone who asks for a seat: a connection, as the matchmaker sees it. */
+export interface Candidate {
+  readonly link: MemberLink;
+  /** The experiment's id for this person, from `join`. */
+  readonly participantId: string | null;
+  /** The scene whose queue it waits in, or null. */
+  waitingScene: string | null;
+  /** False once its connection closed. */
+  readonly open: boolean;
+  /** It has a seat: `member` of `room`. */
+  seated(room: MatchRoom, member: Member): void;
+  /** Sends it a message. */
+  send(m: ServerMessage): void;
+  /** Refuses what it asked (error reply and count). */
+  refuse(code: ProtocolErrorCode, message: string): void;
+}
+
+/** Settings of a {@link Matchmaker}. */
+export interface MatchmakerOptions {
+  readonly scenes: Readonly<Record<string, SceneSettings>>;
+  readonly pythonScenes: ReadonlyMap<string, PythonSceneSource>;
+  readonly logs: LogDirectory;
+  readonly stats: RelayStats;
+  readonly scheduler: RelayScheduler;
+  /** Refuses a member's message (rooms report refusals through it). */
+  readonly refuse: RoomHooks['refuse'];
+  readonly onEvent: (event: string, detail: Record<string, unknown>) => void;
+  /** See `RelayOptions.maxFramesAhead`. */
+  readonly maxFramesAhead: number;
+  /** See `RelayOptions.awayAfterSilentMs`. */
+  readonly awayAfterSilentMs: number;
+}
+
+/** The relay's queues and matches under way: see the module comment. */
+export class Matchmaker {
+  private readonly queues = new Map<string, Candidate[]>();
+  private readonly rooms = new Map<string, MatchRoom>();
+
+  constructor(private readonly o: MatchmakerOptions) {}
+
+  /** The match under way with this id, if any. */
+  room(matchId: string): MatchRoom | undefined {
+    return this.rooms.get(matchId);
+  }
+
+  /** Puts `c` in the queue of `scene` (a scene this relay serves); starts a match when it is full. */
+  enqueue(c: Candidate, scene: string): void {
+    const q = this.queues.get(scene) ?? [];
+    this.queues.set(scene, q);
+    q.push(c);
+    c.waitingScene = scene;
+    this.o.stats.waiting++;
+    const players = this.o.scenes[scene].players;
+    if (q.length >= players) {
+      const group = q.splice(0, players);
+      for (const p of group) p.waitingScene = null;
+      this.o.stats.waiting -= players;
+      this.startMatch(scene, group).catch((err) => {
+        this.o.onEvent('match-start-failed', { error: String(err) });
+        for (const p of group) p.refuse('INTERNAL', `could not start the match: ${err}`);
+      });
+    }
+    this.broadcastWaiting(scene);
+  }
+
+  /** Takes `c` out of its queue (it cancelled or its connection closed); nothing if it waits nowhere. */
+  leaveQueue(c: Candidate): void {
+    const scene = c.waitingScene;
+    if (scene === null) return;
+    const q = this.queues.get(scene) ?? [];
+    const i = q.indexOf(c);
+    if (i >= 0) q.splice(i, 1);
+    c.waitingScene = null;
+    this.o.stats.waiting--;
+    this.broadcastWaiting(scene);
+  }
+
+  /** Ends every match under way (the relay shuts down). */
+  endAll(reason: string): void {
+    for (const room of [...this.rooms.values()]) room.end(reason);
+  }
+
+  private broadcastWaiting(scene: string): void {
+    const q = this.queues.get(scene) ?? [];
+    const players = this.o.scenes[scene].players;
+    for (const p of q) p.send({ kind: 'waiting', scene, waiting: q.length, players });
+  }
+
+  private async startMatch(scene: string, group: Candidate[]): Promise<void> {
+    const o = this.o;
+    const settings = o.scenes[scene];
+    const stamp = new Date().toISOString(); // clock-ok: log header start time
+    const matchId = `${stamp.slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(4).toString('hex')}`;
+    const seed = randomInt(0, 2 ** 32);
+    const python = o.pythonScenes.get(scene);
+    const header: HeaderRecord = {
+      type: 'header' as const,
+      format: LOG_FORMAT,
+      matchId,
+      scene: settings,
+      sim: python
+        ? pythonHeaderSim(python)
+        : { id: settings.sim, codeHash: simCodeHash(settings.sim) },
+      seed,
+      players: group.map((p, slot) => ({ slot, participantId: p.participantId })),
+      startTime: stamp,
+    };
+    const log = await o.logs.open(matchId, header);
+    const room = new MatchRoom({
+      matchId,
+      settings,
+      seed,
+      log,
+      defaultInputs: defaultInputs(settings, seed, python !== undefined),
+      counters: o.stats,
+      hooks: {
+        refuse: o.refuse,
+        event: o.onEvent,
+        ended: (id) => {
+          this.rooms.delete(id);
+          o.stats.rooms = this.rooms.size;
+          o.stats.matchesEnded++;
+        },
+      },
+      scheduler: o.scheduler,
+      maxFramesAhead: o.maxFramesAhead,
+      awayAfterSilentMs: o.awayAfterSilentMs,
+    });
+    this.rooms.set(matchId, room);
+    o.stats.rooms = this.rooms.size;
+    o.stats.matchesStarted++;
+    for (const c of group) c.seated(room, room.seat(c.participantId, c.link, randomUUID()));
+    o.onEvent('match-start', { matchId, scene, players: group.length });
+    room.begin();
+    // A player who left while the log was opening is treated like any other departure.
+    group.forEach((c, slot) => {
+      if (!c.open) room.disconnected(room.members[slot]);
+    });
+  }
+}
+
+/** The log header's `sim` of a Python scene: the source travels with the log. */
+function pythonHeaderSim(python: PythonSceneSource): HeaderRecord['sim'] {
+  return {
+    id: python.sim,
+    codeHash: python.codeHash,
+    source: python.source,
+    className: python.className,
+    ...(python.packages.length > 0 ? { packages: [...python.packages] } : {}),
+  };
+}
+
+/**
+ * The encoded input the relay plays for a departed player: the sim's default input, or the
+ * neutral input for a Python sim (the relay never loads Pyodide; its adapter's default is neutral).
+ */
+function defaultInputs(settings: SceneSettings, seed: number, python: boolean): Uint8Array[] {
+  const sim = python
+    ? null
+    : getSimFactory(settings.sim).create({ players: settings.players, seed });
+  return Array.from({ length: settings.players }, (_, slot) =>
+    encodeInput(sim?.defaultInput?.(slot) ?? NEUTRAL_INPUT),
+  );
+}

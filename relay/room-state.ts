@@ -1,0 +1,124 @@
+/**
+ * What the parts of a room share, passed to each explicitly: the members, the scene, the log,
+ * the counters, the clock and the way to reach the relay around it ({@link RoomState}). The
+ * parts: forwarding and dispatch (room.ts), the hash arbiter, the resync broker and presence.
+ */
+import type {
+  Frame,
+  PlayerSlot,
+  ProtocolErrorCode,
+  SceneSettings,
+  ServerMessage,
+} from '../protocol/index.ts';
+import type { BodyRecord, EndRecord } from './log/index.ts';
+import type { RelayScheduler, RelayTimerId } from './scheduler.ts';
+
+/** Where a member's messages go: its current connection. */
+export interface MemberLink {
+  /** Sends one encoded server message; a closed link drops it. */
+  send(bytes: Uint8Array): void;
+  /** Closes the connection (the relay gives up on a silent member); optional for test links. */
+  close?(): void;
+}
+
+/** Where a member is: playing, away (may rejoin within the grace period), or left for good. */
+export type MemberStatus = 'connected' | 'away' | 'left';
+
+/** One seat of a match. */
+export interface Member {
+  readonly slot: PlayerSlot;
+  /** The experiment's id for the person in this seat (from `join`), or null. */
+  readonly participantId: string | null;
+  /** Secret for `rejoin`, from the `start` message. */
+  readonly token: string;
+  link: MemberLink | null;
+  status: MemberStatus;
+  /** Next input frame this member may send (its inputs are contiguous). */
+  nextFrame: Frame;
+  /** Frame of this member's `done` report, or null. */
+  doneFrame: Frame | null;
+  /** True while a rejoining member waits for its state: live traffic is held back. */
+  syncing: boolean;
+  /** Set on every message from this member; presence clears it on each silence sweep. */
+  heard: boolean;
+  /** When presence last found `heard` set (ms, the room's clock). */
+  lastHeardMs: number;
+  /** The end of this member's grace period while it is away. */
+  graceTimer: RelayTimerId | null;
+}
+
+/** Counters a room adds to; the relay's stats object. */
+export interface RoomCounters {
+  inputsForwarded: number;
+  messagesForwarded: number;
+  hashReports: number;
+  verdicts: number;
+  desyncs: number;
+  resyncs: number;
+  resyncBytes: number;
+  rejoins: number;
+  inputsFilled: number;
+  /** Members taken as away because the relay heard nothing from them (see `PRESENCE`). */
+  silentAway: number;
+}
+
+/** Counters at zero. */
+export function emptyRoomCounters(): RoomCounters {
+  return {
+    inputsForwarded: 0,
+    messagesForwarded: 0,
+    hashReports: 0,
+    verdicts: 0,
+    desyncs: 0,
+    resyncs: 0,
+    resyncBytes: 0,
+    rejoins: 0,
+    inputsFilled: 0,
+    silentAway: 0,
+  };
+}
+
+/** What a room tells the relay around it. */
+export interface RoomHooks {
+  /** Refuse a member's message: error reply and count. */
+  refuse(member: Member, code: ProtocolErrorCode, message: string, kind?: string): void;
+  /** Notable events, for the operator's log. */
+  event(name: string, detail: Record<string, unknown>): void;
+  /** The match is over (its log is closing). */
+  ended(matchId: string): void;
+}
+
+/** The part of a match log a room writes to (a `MatchLogWriter`). */
+export interface RoomLog {
+  append(record: BodyRecord): void;
+  /** The forward path's append: one input, without building a record object. */
+  appendInput(frame: Frame, slot: PlayerSlot, input: Uint8Array, ms: number): void;
+  close(end?: EndRecord): Promise<unknown>;
+}
+
+/**
+ * The state the parts of one room share. The room implements it; each part gets it in its
+ * constructor, reads what it needs and changes only what it owns (presence: `status`, grace
+ * timers; the broker: `syncing`; forwarding: `nextFrame`).
+ */
+export interface RoomState {
+  readonly matchId: string;
+  readonly settings: SceneSettings;
+  readonly seed: number;
+  /** Seats by slot. */
+  readonly members: readonly Member[];
+  readonly log: RoomLog;
+  readonly counters: RoomCounters;
+  readonly hooks: RoomHooks;
+  readonly scheduler: RelayScheduler;
+  /** True once the match has ended. */
+  readonly ended: boolean;
+  /** Milliseconds since the match started, for log records (0.1 ms resolution). */
+  ms(): number;
+  /** The host: the lowest connected slot not waiting for its state (host migration). */
+  host(): Member | null;
+  /** Sends `m` to `member` if it is connected. */
+  sendTo(member: Member, m: ServerMessage | Uint8Array): void;
+  /** Sends `m` to every connected, synced member but `except`. */
+  broadcast(m: ServerMessage, except?: Member): void;
+}
