@@ -64,6 +64,8 @@ export interface Seat {
   readonly rejoinGraceMs: number;
   /** What the match does without a player lost for good. */
   readonly onPlayerLost: SceneSettings['onPlayerLost'];
+  /** Times this seat was rejoined so far (a reloaded page counts on from it; default 0). */
+  readonly rejoins?: number;
 }
 
 /**
@@ -257,6 +259,7 @@ export class MatchRunner<Snap = unknown> {
     this.o = options;
     this.clock = options.scheduler;
     this.seat = options.seat ?? null;
+    this.rejoins = this.seat?.rejoins ?? 0;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -520,7 +523,6 @@ export class MatchRunner<Snap = unknown> {
     try {
       match = new MatchClient(t, start, this.o.observers ?? {}, this.o.createSim(start));
     } catch (err) {
-      this.seat ??= seatOf(start, this.o.scene, this.o.participantId);
       this.finish(
         { kind: 'error', reason: 'the sim could not be made', detail: messageOf(err) },
         true,
@@ -533,10 +535,12 @@ export class MatchRunner<Snap = unknown> {
     this.cancelTimer('retryTimer');
     this.match = match;
     this.matches.push(match);
+    if (rejoin) this.rejoins++;
     this.seat = seatOf(
       start,
       this.seat?.scene ?? this.o.scene,
       this.seat?.participantId ?? this.o.participantId,
+      this.rejoins,
     );
     this.timestep = new FixedTimestep({ tickRate: s.tickRate });
     this.countdownFrames = countdownFramesFor(s, this.o.countdownMs);
@@ -545,8 +549,7 @@ export class MatchRunner<Snap = unknown> {
     const sim = match.peer.runner.sim;
     this.idleInput = sim.defaultInput?.(start.slot) ?? NEUTRAL_INPUT;
     this.aloneSince = null;
-    if (rejoin) this.rejoins++;
-    else this.away.clear();
+    if (!rejoin) this.away.clear();
     this.emit({ type: 'match', match, rejoin });
     if (!rejoin) this.setPhase(this.countdownFrames > 0 ? 'countdown' : 'playing');
     this.startLoop();
@@ -736,8 +739,14 @@ function relayEnd(reason: string): RunnerEnd {
   return { kind: 'relay', reason: `the relay ended the match: ${reason}`, detail: reason };
 }
 
-function seatOf(start: MatchStart, scene: string, participantId: string | null): Seat {
+function seatOf(
+  start: MatchStart,
+  scene: string,
+  participantId: string | null,
+  rejoins: number,
+): Seat {
   return {
+    rejoins,
     matchId: start.matchId,
     token: start.token,
     slot: start.slot,

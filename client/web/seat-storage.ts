@@ -31,7 +31,8 @@ export function loadSeat(store: SeatStore, scene: string): Seat | null {
     isText(v.scene) &&
     (v.participantId === null || isText(v.participantId)) &&
     typeof v.rejoinGraceMs === 'number' &&
-    (v.onPlayerLost === 'continue' || v.onPlayerLost === 'end');
+    (v.onPlayerLost === 'continue' || v.onPlayerLost === 'end') &&
+    (v.rejoins === undefined || Number.isInteger(v.rejoins));
   if (!ok) {
     store.removeItem(SEAT_KEY);
     return null;
