@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebClient } from '../client/web/build.ts';
 import { type Relay, startRelay } from '../relay/server.ts';
@@ -63,6 +63,18 @@ const notice = (page: Page): Promise<string | null> =>
     const el = document.getElementById('notice');
     return el && !el.hidden ? el.textContent : null;
   });
+/** Starts keeping every text the page's notice shows, for {@link noticesSeen}. */
+const recordNotices = (page: Page): Promise<void> =>
+  page.evaluate(() => {
+    const el = document.getElementById('notice')!;
+    const seen: string[] = [];
+    (window as unknown as { noticesSeen: string[] }).noticesSeen = seen;
+    new MutationObserver(() => {
+      if (!el.hidden && el.textContent) seen.push(el.textContent);
+    }).observe(el, { attributes: true, childList: true, characterData: true, subtree: true });
+  });
+const noticesSeen = (page: Page): Promise<string[]> =>
+  page.evaluate(() => (window as unknown as { noticesSeen: string[] }).noticesSeen);
 const overlayText = (page: Page): Promise<string> =>
   page.evaluate(() => document.getElementById('overlay')?.textContent ?? '');
 
@@ -118,6 +130,26 @@ async function agreePast(after: number): Promise<void> {
   expect(hashes[0]).toMatch(/^[0-9a-f]{16}$/);
   expect(hashes[1]).toBe(hashes[0]);
   expect(all.every((s) => s.desyncs === 0)).toBe(true);
+}
+
+/**
+ * Freezes a page for `ms` as Chrome freezes a background tab: CDP `Page.setWebLifecycleState`
+ * `frozen`, then `active`. Headless Chromium leaves a visible page running through that call
+ * (no `freeze` event, its timers go on), so the page's JavaScript is also held in the debugger
+ * for the same time: its timers, its heartbeat and its socket events all stop, as in a frozen or
+ * suspended tab, while the network stack keeps the connection.
+ */
+async function freeze(cdp: CDPSession, ms: number): Promise<void> {
+  await cdp.send('Debugger.enable');
+  await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+  const paused = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()));
+  await cdp.send('Debugger.pause');
+  await paused;
+  // The freeze itself lasts `ms`, as a tab Chrome froze would; nothing here waits for a result.
+  await new Promise((r) => setTimeout(r, ms));
+  await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+  await cdp.send('Debugger.resume');
+  await cdp.send('Debugger.disable');
 }
 
 /** Waits until `page` rejoined once more than `before` and plays again; returns its stats. */
@@ -185,16 +217,20 @@ describe('a page whose connection drops mid-match rejoins its seat', () => {
     await agreePast(after.frame);
   });
 
-  it('a tab frozen for 3 s: the relay closes it as away, and on thawing it rejoins', async () => {
-    const [, page2] = pages;
+  // Needs the relay's presence (it closes a member silent for PRESENCE.awayAfterSilentMs and
+  // broadcasts peerAway/peerRejoined): a frozen page's socket stays open, so only the relay can
+  // tell that it is gone.
+  it('a tab frozen for 3 s: the relay closes it as away, its partner says so, and on thawing it rejoins', async () => {
+    const [page1, page2] = pages;
     const before = await stats(page2);
+    await recordNotices(page1);
     const cdp = await page2.context().newCDPSession(page2);
-    await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
-    // The freeze itself lasts 3 s, as a tab Chrome froze would; nothing here waits for a result.
-    await new Promise((r) => setTimeout(r, 3_000));
-    await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+    await freeze(cdp, 3_000);
     const after = await rejoined(page2, before.rejoins, 'the freeze');
     await bothPlayingInTheirSeats('after the freeze');
+    // While it was away (the relay's peerAway, then peerRejoined), its partner said so.
+    expect(await noticesSeen(page1)).toContain('Your partner is reconnecting…');
+    expect(await notice(page1)).toBeNull();
     await Promise.all(pages.map((p, i) => play(p, 1_500, 30 + i)));
     await agreePast(after.frame);
   });
