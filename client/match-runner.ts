@@ -251,6 +251,8 @@ export class MatchRunner<Snap = unknown> {
   private nextPingMs = Number.NEGATIVE_INFINITY;
   private pingId = 0;
   private aloneSince: Frame | null = null;
+  /** The match client that has been ready (see {@link ready}). */
+  private readyMatch: MatchClient<Snap> | null = null;
   private retryMs = FIRST_RETRY_MS;
   private resolveClosed: (end: RunnerEnd | null) => void = () => {};
   private isClosed = false;
@@ -591,7 +593,7 @@ export class MatchRunner<Snap = unknown> {
     this.lastPassMs = now;
     let ticks = 0;
     let changed = false;
-    if (match.ready) {
+    if (this.ready(match)) {
       const session = match.peer.session;
       const timestep = this.timestep!;
       ticks = timestep.update(elapsed);
@@ -634,6 +636,18 @@ export class MatchRunner<Snap = unknown> {
     this.passTimer = this.clock.at(now + wait, () => this.pass());
   }
 
+  /**
+   * Whether `match` ticks: {@link MatchClient.ready}, latched. A rejoined client is ready once it
+   * holds the state and its own inputs up to the frame it resumes at; those inputs are later
+   * dropped (after an agreed check), which must not stop the match again.
+   */
+  private ready(match: MatchClient<Snap>): boolean {
+    if (this.readyMatch === match) return true;
+    if (!match.ready) return false;
+    this.readyMatch = match;
+    return true;
+  }
+
   /** True when a listener closed the connection, ended the match, or a rejoin replaced it. */
   private superseded(t: RelayTransport, match: MatchClient<Snap>): boolean {
     return this.transport !== t || this.match !== match || this.phase === 'ended';
@@ -648,7 +662,7 @@ export class MatchRunner<Snap = unknown> {
   }
 
   private checkEnd(match: MatchClient<Snap>): RunnerEnd | null {
-    if (this.finalFrame !== null && this.finalHash === null && match.ready) {
+    if (this.finalFrame !== null && this.finalHash === null && this.ready(match)) {
       this.finalHash = match.finishAt(this.finalFrame);
     }
     if (this.finalHash !== null) {

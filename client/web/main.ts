@@ -172,9 +172,13 @@ class DuelPage {
         return;
       }
       case 'error':
-        this.screens.setError(
-          e.refused ? `The relay refused ${e.refused}: ${e.message}` : e.message,
-        );
+        // A refused message within a match (a hash check a rejoined peer guessed, say) is for
+        // the developer's console; what the participant must know is a refused join or rejoin.
+        if (e.refused === null || e.refused === 'join' || e.refused === 'rejoin') {
+          this.screens.setError(
+            e.refused ? `The relay refused ${e.refused}: ${e.message}` : e.message,
+          );
+        } else console.warn(`concord: the relay refused ${e.refused}: ${e.message}`);
         return;
       case 'ended':
         saveSeat(sessionStorage, null);

@@ -191,7 +191,10 @@ export class PythonPage {
         return;
       case 'error':
         if (m.fatal) this.onFatal(m.message);
-        else {
+        else if (m.refused !== undefined && m.refused !== 'join' && m.refused !== 'rejoin') {
+          // A refused message within a match is for the developer's console (see main.ts).
+          console.warn(`concord: ${m.message}`);
+        } else {
           this.screens.setError(m.message);
           if (this.phase === 'waiting' && m.refused === 'join') this.showJoin();
         }
