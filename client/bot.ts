@@ -1,4 +1,3 @@
-import { MAX_FAULT_REASON_LENGTH, PRESENCE } from '../protocol/index.ts';
 import {
   ConcordError,
   type Frame,
@@ -8,6 +7,7 @@ import {
   type PlayerSlot,
   Prng,
   randomDuelInput,
+  type Sim,
   type SimFactory,
 } from '../sim/index.ts';
 import {
@@ -16,10 +16,11 @@ import {
   pythonSimFactory,
   sharedPyodide,
 } from '../sim/python/index.ts';
-import { FixedTimestep, type SessionStats, slowdownFor } from '../sim/sync/index.ts';
+import type { SessionStats } from '../sim/sync/index.ts';
 import { CorruptingSim } from './faults.ts';
-import { MatchClient, type MatchStart, type ResyncStats } from './match-client.ts';
-import type { LinkImpairment } from './net/index.ts';
+import type { MatchStart, ResyncStats } from './match-client.ts';
+import { MatchRunner } from './match-runner.ts';
+import { type LinkImpairment, RealClock } from './net/index.ts';
 import { findPythonEnv, type PythonEnvSource } from './python-env.ts';
 import { RelayConnection } from './transport/relay-connection.ts';
 
@@ -29,7 +30,10 @@ export interface BotFaults {
   readonly desyncAt?: Frame;
   /** Cut this bot's connection when it reaches this frame... */
   readonly dropAt?: Frame;
-  /** ...for this long (ms), then rejoin with the match's token; without it, leave for good. */
+  /**
+   * ...and hold new connections back for this long (ms): the match runner then rejoins the seat
+   * as after any network cut. Without it, the bot leaves for good.
+   */
   readonly dropForMs?: number;
 }
 
@@ -93,23 +97,6 @@ export interface BotResult {
   readonly stats: SessionStats;
 }
 
-const now = (): number => performance.now(); // clock-ok: driving the loop, not the sim
-
-/** Waits for the relay's `start` (or `rejoined`) message on a fresh connection. */
-function awaitStart(conn: RelayConnection, send: () => void): Promise<MatchStart> {
-  return new Promise<MatchStart>((resolve, reject) => {
-    const off = conn.onMessage((m) => {
-      if (m.kind === 'start' || m.kind === 'rejoined') {
-        // Whatever follows waits in the connection's queue for the match's own handler.
-        off();
-        resolve(m);
-      } else if (m.kind === 'error') reject(new Error(`relay refused: ${m.code}: ${m.message}`));
-    });
-    conn.onClose((reason) => reject(new Error(`connection closed before the match: ${reason}`)));
-    send();
-  });
-}
-
 /**
  * The factory of a Python scene's environment, in the process's shared Pyodide (one interpreter
  * for every bot of the process, each sim in its own module), with the scene's extra packages.
@@ -140,11 +127,13 @@ export function inputForAction(action: number): Input {
 }
 
 /**
- * A headless peer: joins a scene through the real relay, plays seeded random inputs at the
- * scene's tick rate on the real clock (holding each input for 4-11 frames, as a person would),
- * takes part in hash checks and resyncs like any peer, and after `frames` frames reports its
- * final hash and waits for the relay to end the match. It can corrupt its own state or cut its
- * connection and rejoin (`faults`).
+ * A headless peer, a thin host of the {@link MatchRunner}: joins a scene through the real relay,
+ * plays seeded random inputs at the scene's tick rate on the real clock (holding each input for
+ * 4-11 frames, as a person would), takes part in hash checks and resyncs like any peer, and after
+ * `frames` frames reports its final hash and waits for the relay to end the match. It plays on
+ * alone when every other player has left, and has no countdown. It can corrupt its own state or
+ * cut its connection (`faults`): a cut closes the connection and holds new ones back for
+ * `dropForMs`, so the runner rejoins exactly as after a network cut.
  *
  * In a Python scene the bot fetches the environment from the relay (`GET /sims/<scene>`) before
  * it joins and runs it in the process's shared Pyodide. Its inputs are actions drawn uniformly
@@ -152,61 +141,53 @@ export function inputForAction(action: number): Input {
  * mapping can express), turned into buttons by inverting the default mapping; without an
  * action space, random button bits 0..4.
  * @throws Error when the relay cannot be reached or refuses the join; ConcordError
- *   `BAD_CONFIG` when a Python scene's environment cannot be fetched or loaded
+ *   `BAD_CONFIG` when a Python scene's environment cannot be fetched or loaded, or the scene runs
+ *   another sim than the one the relay served
  */
 export async function runBot(o: BotOptions): Promise<BotResult> {
   await initStateHash();
   const env = await findPythonEnv(o.url, o.scene);
   const python = env ? await pythonFactory(env) : null;
-  const connect = () => RelayConnection.connect(o.url, { impairment: o.impairment, seed: o.seed });
-  let conn = await connect();
-  const start = await awaitStart(conn, () =>
-    conn.send({ kind: 'join', scene: o.scene, participantId: o.participantId ?? null }),
-  );
-  const faults = o.faults?.(start.slot) ?? {};
-  const settings = start.settings;
-  if (isPythonSimSpec(settings.sim) && env?.sim !== settings.sim) {
-    conn.close();
-    throw new ConcordError(
-      'BAD_CONFIG',
-      `scene "${o.scene}" runs ${settings.sim} but the relay served ${env ? env.sim : 'no Python environment'} at /sims/${o.scene}`,
-    );
-  }
-  const factory = python ?? getSimFactory(settings.sim);
-  const pythonSims: PythonSim[] = [];
-  const makeMatch = (c: RelayConnection, s: MatchStart): MatchClient => {
-    const inner = factory.create({ players: settings.players, seed: s.seed });
-    if (python) pythonSims.push(inner as PythonSim);
-    const sim = faults.desyncAt !== undefined ? new CorruptingSim(inner, faults.desyncAt) : inner;
-    const m = new MatchClient(
-      c,
-      s,
-      {
-        onInputSent: (frame) => o.onInputSent?.(s.matchId, s.slot, frame, now()),
-        onInputReceived: (slot, frame) =>
-          o.onInputReceived?.(s.matchId, slot, s.slot, frame, now()),
-      },
-      sim,
-    );
-    c.onMessage((msg) => m.handle(msg, now()));
-    return m;
+  const clock = new RealClock();
+  /** A cut (fault) holds new connections back until this time (the clock's ms). */
+  let cutUntilMs = 0;
+  let conn: RelayConnection | null = null;
+  const connect = async (): Promise<RelayConnection> => {
+    const wait = cutUntilMs - clock.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    conn = await RelayConnection.connect(o.url, { impairment: o.impairment, seed: o.seed });
+    return conn;
   };
-  let match = makeMatch(conn, start);
-  let closed = false;
-  conn.onClose(() => {
-    closed = true;
-  });
+
+  let faults: BotFaults | null = null;
+  let configError: ConcordError | null = null;
+  const pythonSims: PythonSim[] = [];
+  const createSim = (start: MatchStart): Sim<unknown> => {
+    const s = start.settings;
+    faults ??= o.faults?.(start.slot) ?? {};
+    if (isPythonSimSpec(s.sim) && env?.sim !== s.sim) {
+      configError = new ConcordError(
+        'BAD_CONFIG',
+        `scene "${o.scene}" runs ${s.sim} but the relay served ${env ? env.sim : 'no Python environment'} at /sims/${o.scene}`,
+      );
+      throw configError;
+    }
+    const inner = (python ?? getSimFactory(s.sim)).create({ players: s.players, seed: start.seed });
+    if (python) pythonSims.push(inner as PythonSim);
+    return faults.desyncAt !== undefined ? new CorruptingSim(inner, faults.desyncAt) : inner;
+  };
 
   const rng = Prng.fromSeed(o.seed);
-  const isDuel = settings.sim === 'duel';
-  const actionCount = python ? (pythonSims[0].actionCounts[start.slot] ?? null) : null;
   let input: Input = { buttons: 0, x: 0, y: 0 };
   let holdFrames = 0;
   const nextInput = (): Input => {
     if (holdFrames-- <= 0) {
       holdFrames = 4 + rng.nextInt(8);
       const u = rng.nextU32();
-      if (isDuel) input = randomDuelInput(u);
+      const match = runner.match;
+      const actionCount =
+        python && match ? (pythonSims[0]?.actionCounts[match.slot] ?? null) : null;
+      if (match?.settings.sim === 'duel') input = randomDuelInput(u);
       else if (actionCount !== null)
         input = inputForAction(u % Math.min(actionCount, MAX_MAPPED_ACTIONS));
       else if (python) input = { buttons: u & 0x1f, x: 0, y: 0 };
@@ -215,103 +196,79 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     return input;
   };
 
-  const finalFrame = Math.ceil(o.frames / settings.hashInterval) * settings.hashInterval;
-  const timestep = new FixedTimestep({ tickRate: settings.tickRate });
-  const timeoutMs = o.timeoutMs ?? ((3 * finalFrame) / settings.tickRate) * 1000 + 60_000;
-  const began = now();
-  let finalHash: string | null = null;
-  let rejoins = 0;
-  let lost = false;
-  let fault: string | null = null;
-  let dropped = faults.dropAt === undefined;
-  const previous: MatchClient[] = [];
-
-  const rejoin = async (): Promise<void> => {
-    previous.push(match);
-    conn.close();
-    if (faults.dropForMs === undefined) {
-      lost = true; // left for good
-      return;
-    }
-    await new Promise((r) => setTimeout(r, faults.dropForMs ?? 0));
-    conn = await connect();
-    closed = false;
-    conn.onClose(() => {
-      closed = true;
-    });
-    try {
-      const again = await awaitStart(conn, () =>
-        conn.send({
-          kind: 'rejoin',
-          matchId: start.matchId,
-          token: start.token,
-          participantId: o.participantId ?? null,
-        }),
-      );
-      match = makeMatch(conn, again);
-      rejoins++;
-    } catch {
-      lost = true;
-    }
-  };
-
-  await new Promise<void>((resolve) => {
-    let last = now();
-    let lastPing = Number.NEGATIVE_INFINITY;
-    let pingId = 0;
-    const loop = (): void => {
-      const t = now();
-      // The heartbeat: the relay takes a member it has not heard from for a while as away, and a
-      // bot that stalls (waiting for the others' inputs) sends nothing else.
-      if (t - lastPing >= PRESENCE.heartbeatMs) {
-        lastPing = t;
-        conn.send({ kind: 'ping', id: pingId++ >>> 0, sentMs: t });
-      }
-      const ticks = timestep.update(t - last);
-      last = t;
-      try {
-        if (match.ready) for (let i = 0; i < ticks; i++) match.tick(nextInput(), t);
-      } catch (err) {
-        // The sim threw (a Python environment's own code, say): say so to the relay, which logs
-        // it and ends the match or goes on without this seat, and report it rather than crash.
-        fault = (err instanceof Error ? err.message : String(err)).slice(
-          0,
-          MAX_FAULT_REASON_LENGTH,
-        );
-        lost = true;
-        conn.send({ kind: 'fault', frame: match.peer.session.frame, reason: fault });
-        resolve();
-        return;
-      }
-      timestep.setSlowdown(slowdownFor(match.peer.session.frameAdvantage()));
-      if (!dropped && match.peer.session.frame >= (faults.dropAt ?? 0)) {
-        dropped = true;
-        rejoin().then(() => {
-          last = now();
-          if (lost) resolve();
-          else setTimeout(loop, 1);
-        });
-        return;
-      }
-      if (finalHash === null && match.ready) finalHash = match.finishAt(finalFrame);
-      const othersGone = match.departed.size === settings.players - 1;
-      if (
-        match.endReason !== null ||
-        closed ||
-        t - began > timeoutMs ||
-        (finalHash && othersGone)
-      ) {
-        resolve();
-        return;
-      }
-      setTimeout(loop, Math.max(1, timestep.tickMs - timestep.backlogMs));
-    };
-    loop();
+  const runner: MatchRunner<unknown> = new MatchRunner({
+    connect,
+    scheduler: clock,
+    scene: o.scene,
+    participantId: o.participantId ?? null,
+    createSim,
+    input: nextInput,
+    countdownMs: 0,
+    frames: o.frames,
+    playAlone: true,
+    observers: {
+      onInputSent: (frame) => {
+        const m = runner.match;
+        if (m) o.onInputSent?.(m.matchId, m.slot, frame, clock.now());
+      },
+      onInputReceived: (slot, frame) => {
+        const m = runner.match;
+        if (m) o.onInputReceived?.(m.matchId, slot, m.slot, frame, clock.now());
+      },
+    },
   });
-  conn.close();
+
+  let refusal: string | null = null;
+  let leftForGood = false;
+  let dropped = false;
+  let timeout: ReturnType<typeof setTimeout> | null = null;
+  runner.on((e) => {
+    switch (e.type) {
+      case 'error':
+        refusal = e.message;
+        return;
+      case 'phase':
+        // Refused or disconnected before a match: give up (the caller reports it).
+        if (e.phase === 'idle') runner.leave();
+        return;
+      case 'match': {
+        if (timeout !== null) return;
+        const s = e.match.settings;
+        const frames = runner.finalFrame ?? o.frames;
+        timeout = setTimeout(
+          () => runner.leave('timed out'),
+          o.timeoutMs ?? ((3 * frames) / s.tickRate) * 1000 + 60_000,
+        );
+        return;
+      }
+      case 'tick': {
+        const f = faults;
+        if (dropped || f?.dropAt === undefined || e.frame < f.dropAt) return;
+        dropped = true;
+        if (f.dropForMs === undefined) {
+          leftForGood = true;
+          runner.leave('left for good (a fault)');
+          return;
+        }
+        cutUntilMs = clock.now() + f.dropForMs;
+        conn?.close();
+        return;
+      }
+      default:
+        return;
+    }
+  });
+  runner.join();
+  const end = await runner.closed;
+  if (timeout !== null) clearTimeout(timeout);
   for (const sim of pythonSims) sim.dispose();
+  if (configError) throw configError;
+  const all = runner.matches;
+  const match = all.at(-1);
+  if (!match || !end) {
+    throw new Error(`relay refused or closed before the match: ${refusal ?? 'no start'}`);
+  }
   // Desyncs and resyncs seen before a drop count too.
-  const all = [...previous, match];
   const resync: ResyncStats = {
     desyncs: Math.max(...all.map((m) => m.resync.desyncs)),
     desyncFrames: [...new Set(all.flatMap((m) => m.resync.desyncFrames))],
@@ -323,17 +280,18 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     fullStateBytes: sum(all, (m) => m.resync.fullStateBytes),
     framesToConverge: all.flatMap((m) => m.resync.framesToConverge),
   };
+  const fault = end.kind === 'error' ? end.detail : null;
   return {
-    matchId: start.matchId,
-    slot: start.slot,
-    finalFrame,
-    finalHash,
-    finished: finalHash !== null,
+    matchId: match.matchId,
+    slot: match.slot,
+    finalFrame: runner.finalFrame ?? o.frames,
+    finalHash: runner.finalHash,
+    finished: runner.finalHash !== null,
     desyncs: resync.desyncs,
     agreedChecks: sum(all, (m) => m.agreedChecks),
     resync,
-    rejoins,
-    lost,
+    rejoins: runner.rejoins,
+    lost: leftForGood || end.kind === 'lost' || fault !== null,
     endReason: match.endReason,
     fault,
     stats: match.peer.session.stats(),

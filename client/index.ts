@@ -1,6 +1,7 @@
 /**
- * client/: one peer. The in-process network harness, the connection to the
- * relay, the match client that joins them, and headless bots. The relay imports only this entry.
+ * client/: one peer. The in-process network harness, the connection to the relay, the match
+ * client that joins them, the match runner (join, tick loop, end, rejoin) that every host runs,
+ * and headless bots. The relay imports only this entry.
  */
 export {
   type BotFaults,
@@ -17,6 +18,20 @@ export {
   type MatchStart,
   type ResyncStats,
 } from './match-client.ts';
+export {
+  COUNTDOWN_MS,
+  countdownFramesFor,
+  END_GRACE_MS,
+  FIRST_RETRY_MS,
+  MAX_RETRY_MS,
+  MatchRunner,
+  type MatchRunnerOptions,
+  type RelayTransport,
+  type RunnerEnd,
+  type RunnerEvent,
+  type RunnerPhase,
+  type Seat,
+} from './match-runner.ts';
 export * from './net/index.ts';
 export { fetchPythonEnv, findPythonEnv, type PythonEnvSource } from './python-env.ts';
 export { RelayConnection, type RelayConnectionOptions } from './transport/relay-connection.ts';

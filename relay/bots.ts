@@ -39,7 +39,10 @@ export interface BotsOptions {
   /** Corrupt one field of slot `desyncPeer`'s state at frame `desyncAt`, in every match. */
   readonly desyncAt?: number;
   readonly desyncPeer?: number;
-  /** Cut slot `dropPeer`'s connection at frame `dropAt` for `dropForMs`, then rejoin. */
+  /**
+   * Cut slot `dropPeer`'s connection at frame `dropAt` and hold new ones back for `dropForMs`; the
+   * bot's match runner rejoins the seat as after any network cut (within the scene's grace period).
+   */
   readonly dropPeer?: number;
   readonly dropAt?: number;
   readonly dropForMs?: number;

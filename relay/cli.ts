@@ -182,7 +182,11 @@ program
   )
   .option('--drop-peer <slot>', 'the slot whose connection to cut', int('--drop-peer', 0, 15))
   .option('--drop-at <frame>', 'cut it at this frame', int('--drop-at', 0, 10_000_000))
-  .option('--drop-for <ms>', 'for this long, then rejoin', int('--drop-for', 0, 3_600_000))
+  .option(
+    '--drop-for <ms>',
+    'and refuse it new connections for this long; its match runner then rejoins the seat',
+    int('--drop-for', 0, 3_600_000),
+  )
   .option('--json', 'print one JSON object')
   .action(
     async (opts: {

@@ -153,7 +153,8 @@ describe('two browsers play duel through the relay', () => {
       `proxied 80±20 ms: both pages hash ${hash} at frame ${frame}; frames ${s.map((x) => x.frame)}, rollbacks ${s.map((x) => x.rollbacks)}, stalls ${s.map((x) => x.stalls)}, ping ${s.map((x) => Math.round(x.pingMs))} ms`,
     );
     expect(s.every((x) => x.desyncs === 0)).toBe(true);
-    expect(Math.min(...s.map((x) => x.pingMs))).toBeGreaterThan(150); // the proxy really delays
+    // The proxy really delays: a round trip through it takes at least 2 × (80 − 20) ms.
+    expect(Math.min(...s.map((x) => x.pingMs))).toBeGreaterThanOrEqual(120);
     expect(s.some((x) => x.rollbacks > 0)).toBe(true);
     for (const p of pages) await p.close();
   });

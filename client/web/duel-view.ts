@@ -1,7 +1,22 @@
 import Phaser from 'phaser';
 import { DUEL_ARENA, DUEL_RULES, type DuelPlayerView } from '../../sim/duel/index.ts';
+import type { DuelView, Frame } from '../../sim/index.ts';
 import { type ClientToWorld, DUEL_BINDINGS_TEXT } from './input.ts';
-import type { DuelDrawState } from './match-loop.ts';
+
+/** What the view draws: the states before and after the last tick, and how far between them. */
+export interface DuelDrawState {
+  /** S(f-1) as drawn before the last tick (after a rollback: what was on screen). */
+  readonly prev: DuelView;
+  /** S(f), the newest state (predicted past the confirmed frame). */
+  readonly cur: DuelView;
+  /** 0..1: the fraction of the next tick already elapsed, for interpolation. */
+  readonly alpha: number;
+  readonly localSlot: number;
+  /** Frames per second of the sim. */
+  readonly tickRate: number;
+  /** The scene's frame limit, 0 when unlimited. */
+  readonly frameLimit: Frame;
+}
 
 /** Height of the score bar above the arena, in canvas pixels. */
 const HUD_TOP = 32;

@@ -7,57 +7,109 @@
  * Which page runs depends on the scene: when the relay serves a Python environment for it
  * (`GET /sims/<scene>` answers 200) the Python page (`python-page.ts`, the match in a Web Worker
  * that hosts Pyodide); when it answers 404, the duel page below.
+ *
+ * While a match runs the page keeps its seat in `sessionStorage` (`seat-storage.ts`); a reload
+ * within the scene's grace period rejoins that seat instead of joining a queue.
  */
-import type { ServerMessage } from '../../protocol/index.ts';
-import { duel, duelView, initStateHash } from '../../sim/index.ts';
-import { MatchClient, type MatchStart } from '../match-client.ts';
+import { type DuelView, duel, duelView, type Input, initStateHash } from '../../sim/index.ts';
+import type { MatchClient } from '../match-client.ts';
+import { MatchRunner, type RunnerEnd, type RunnerEvent, type Seat } from '../match-runner.ts';
 import { RelayConnection } from '../transport/relay-connection.ts';
 import { BackgroundTimer } from './background-timer.ts';
-import { captureConfirmedState } from './confirmed-capture.ts';
+import { type ConfirmedCapture, captureConfirmedState } from './confirmed-capture.ts';
 import { createDuelGame, type DuelGame, type RendererChoice } from './duel-view.ts';
 import { DuelInputCapture } from './input.ts';
-import { type LoopEnd, MatchLoop } from './match-loop.ts';
 import { StatsOverlay } from './overlay.ts';
-import { type ConcordHook, idleStats, type PagePhase, type PageStats } from './page-stats.ts';
+import { PageClock } from './page-clock.ts';
+import {
+  type ConcordHook,
+  idleStats,
+  type PagePhase,
+  type PageStats,
+  pagePhaseOf,
+  presenceNotice,
+} from './page-stats.ts';
 import { PythonPage } from './python-page.ts';
 import { duelResult, type MatchResult } from './result.ts';
+import { loadSeat, saveSeat } from './seat-storage.ts';
 import { PageScreens } from './ui.ts';
 
 /** How long "GO!" stays up after the countdown, in ms. */
 const GO_MS = 600;
-/** After this page finished at the frame limit, how long to wait for the relay's `end`, in ms. */
-const END_GRACE_MS = 30_000;
 
-const now = (): number => performance.now(); // clock-ok: drives the loop and probes, never the sim
+const now = (): number => performance.now(); // clock-ok: the overlay's redraw pacing
 const isHidden = (): boolean => document.visibilityState === 'hidden';
 
-interface Running {
-  readonly match: MatchClient<Int32Array>;
-  readonly loop: MatchLoop;
+/** The game on screen: the view, the input capture, and the states it draws between. */
+interface Game {
   readonly view: DuelGame;
   readonly input: DuelInputCapture;
-  /** The newest confirmed frame whose hash the session recorded. */
-  lastHashedFrame: number | null;
+  scratch: Int32Array;
+  prev: DuelView;
+  cur: DuelView;
 }
 
-/** The page's state machine: idle → waiting → countdown → playing → ended. */
+/**
+ * The duel page, a host of the {@link MatchRunner}: it captures the keyboard and mouse, draws the
+ * states the runner's ticks produce, and shows the runner's phase (join, waiting, countdown,
+ * reconnecting, result). It keeps the seat in `sessionStorage` while the match runs, so that a
+ * reload rejoins it.
+ */
 class DuelPage {
-  private phase: PagePhase = 'idle';
-  private conn: RelayConnection | null = null;
-  private running: Running | null = null;
-  private result: MatchResult | null = null;
+  private readonly runner: MatchRunner<Int32Array>;
+  private readonly clock = new PageClock();
   private readonly timer = new BackgroundTimer();
   private readonly screens = new PageScreens();
   private readonly overlay = new StatsOverlay(this.screens.overlay);
   private readonly hashReady = initStateHash();
+  private game: Game | null = null;
+  private capture: ConfirmedCapture<Int32Array> | null = null;
+  private result: MatchResult | null = null;
+  private hiddenTicks = 0;
+  /** The newest confirmed frame whose hash the session recorded. */
+  private lastHashedFrame: number | null = null;
 
   constructor(
     private readonly scene: string,
-    private readonly participantId: string | null,
+    participantId: string | null,
     private readonly renderer: RendererChoice,
+    seat: Seat | null,
   ) {
+    this.runner = new MatchRunner<Int32Array>({
+      connect: () => RelayConnection.connect(location.origin),
+      scheduler: this.clock,
+      scene,
+      participantId: seat?.participantId ?? participantId,
+      seat,
+      createSim: (start) => {
+        const s = start.settings;
+        if (s.sim !== duel.id) {
+          throw new Error(`this page plays duel; scene "${s.name}" runs "${s.sim}"`);
+        }
+        const limit = s.frames > 0 ? Math.ceil(s.frames / s.hashInterval) * s.hashInterval : -1;
+        this.capture = captureConfirmedState(
+          duel.create({ players: s.players, seed: start.seed }),
+          limit,
+          (snap) => duelView(snap).frame,
+        );
+        return this.capture.sim;
+      },
+      input: () => this.sampleInput(),
+    });
+    this.runner.on((e) => this.onRunner(e));
     this.overlay.bindKeys(window);
     document.addEventListener('visibilitychange', () => this.onVisibility());
+    this.onVisibility();
+    const frame = (): void => {
+      if (!isHidden()) this.pump();
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  }
+
+  /** The page is rejoining a seat it kept (a reload): it does not wait for the Join button. */
+  get rejoining(): boolean {
+    return this.runner.seat !== null;
   }
 
   /** The hook's view of the page (see `ConcordHook`). */
@@ -66,219 +118,219 @@ class DuelPage {
       phase: (): PagePhase => this.phase,
       stats: (): PageStats => this.stats(),
       hashAt: (frame: number): string | null =>
-        this.running?.match.peer.session.hashAt(frame) ?? null,
+        this.runner.match?.peer.session.hashAt(frame) ?? null,
       result: (): MatchResult | null => this.result,
     };
   }
 
+  private get phase(): PagePhase {
+    return pagePhaseOf(this.runner.phase);
+  }
+
   showJoin(): void {
-    this.phase = 'idle';
     this.screens.showJoin(this.scene, () => void this.join());
   }
 
-  /** Connects (once) and asks the relay for a seat in the scene. */
+  /** Joins the scene's queue, or rejoins the seat the page kept. */
   async join(): Promise<void> {
     this.screens.setError(null);
-    this.phase = 'waiting';
-    try {
-      if (!this.conn?.connected) {
-        this.screens.showConnecting();
-        this.conn = await this.connect();
+    await this.hashReady;
+    this.runner.join();
+  }
+
+  /** One pass of the page: the runner's due work, then the countdown, notice and overlay. */
+  private pump(): void {
+    this.clock.pump();
+    this.showCountdown();
+    const away = [...this.runner.away].sort((a, b) => a - b);
+    this.screens.setNotice(
+      presenceNotice(this.phase, away, this.runner.match?.settings.players ?? 0),
+    );
+    this.overlay.update(() => this.stats(), now());
+  }
+
+  private onRunner(e: RunnerEvent<Int32Array>): void {
+    switch (e.type) {
+      case 'phase':
+        this.onPhase();
+        return;
+      case 'queue':
+        if (this.runner.phase === 'waiting')
+          this.screens.showWaiting(e.waiting, e.players, () => this.runner.cancel());
+        return;
+      case 'match':
+        this.onMatch(e.match);
+        return;
+      case 'tick': {
+        const g = this.game;
+        if (isHidden()) this.hiddenTicks++;
+        if (g && e.changed) {
+          g.prev = g.cur;
+          const sim = this.runner.match?.peer.runner.sim;
+          if (sim) g.cur = duelView(sim.save(g.scratch));
+        }
+        return;
       }
-      await this.hashReady;
-    } catch (err) {
-      this.screens.setError(String(err instanceof Error ? err.message : err));
-      this.showJoin();
-      return;
-    }
-    this.screens.showWaiting(0, 0, () => this.cancel());
-    this.conn.send({ kind: 'join', scene: this.scene, participantId: this.participantId });
-  }
-
-  private cancel(): void {
-    if (this.phase !== 'waiting') return;
-    this.conn?.send({ kind: 'cancel' });
-    this.showJoin();
-  }
-
-  private async connect(): Promise<RelayConnection> {
-    const conn = await RelayConnection.connect(location.origin);
-    conn.onMessage((m) => this.onMessage(m));
-    conn.onClose((reason) => this.onClose(conn, reason));
-    return conn;
-  }
-
-  private onMessage(m: ServerMessage): void {
-    switch (m.kind) {
-      case 'waiting':
-        if (this.phase === 'waiting')
-          this.screens.showWaiting(m.waiting, m.players, () => this.cancel());
-        return;
-      case 'start':
-        if (this.phase === 'waiting') this.start(m);
-        return;
       case 'error':
-        this.screens.setError(
-          `The relay refused ${m.refused ?? 'a message'}: ${m.message} (${m.code})`,
-        );
-        if (this.phase === 'waiting' && m.refused === 'join') this.showJoin();
+        // A refused message within a match (a hash check a rejoined peer guessed, say) is for
+        // the developer's console; what the participant must know is a refused join or rejoin.
+        if (e.refused === null || e.refused === 'join' || e.refused === 'rejoin') {
+          this.screens.setError(
+            e.refused ? `The relay refused ${e.refused}: ${e.message}` : e.message,
+          );
+        } else console.warn(`concord: the relay refused ${e.refused}: ${e.message}`);
         return;
-      case 'end':
-        this.running?.match.handle(m, now());
-        if (this.phase === 'ended') this.conn?.close();
+      case 'ended':
+        saveSeat(sessionStorage, null);
+        this.finish(e.end);
         return;
       default:
-        if (!this.running || this.phase === 'ended') return;
-        try {
-          this.running.match.handle(m, now());
-        } catch (err) {
-          this.fail(err);
-        }
+        return;
     }
   }
 
-  /** Stops the match on an error, which is a bug: say so rather than play on from a bad state. */
-  private fail(err: unknown): void {
-    this.screens.setError(`The match stopped: ${err instanceof Error ? err.message : String(err)}`);
-    this.finish({ kind: 'error', reason: 'the page hit an error', ...this.latest() });
+  private onPhase(): void {
+    switch (this.runner.phase) {
+      case 'idle':
+        this.showJoin();
+        return;
+      case 'connecting':
+        this.screens.showConnecting();
+        return;
+      case 'waiting':
+        this.screens.showWaiting(0, 0, () => this.runner.cancel());
+        return;
+      case 'reconnecting':
+        // A reloaded page has no game on screen yet: say it in the panel.
+        if (!this.game) this.screens.showMessage('Reconnecting…');
+        this.game?.input.releaseAll();
+        return;
+      case 'countdown':
+      case 'playing':
+        this.screens.hidePanel();
+        return;
+      default:
+        return;
+    }
   }
 
-  private onClose(conn: RelayConnection, reason: string): void {
-    if (conn !== this.conn) return;
-    this.conn = null;
-    if (this.phase === 'ended') return;
-    this.screens.setError(`Lost the connection to the relay (${reason}).`);
-    if (this.running)
-      this.finish({
-        kind: 'lost',
-        reason: 'the connection to the relay was lost',
-        ...this.latest(),
-      });
-    else this.showJoin();
-  }
-
-  private start(start: MatchStart): void {
-    const conn = this.conn!;
-    const s = start.settings;
-    if (s.sim !== duel.id) {
-      this.screens.setError(`This page plays duel; scene "${s.name}" runs "${s.sim}".`);
-      conn.close();
-      this.conn = null;
-      this.showJoin();
+  /** A new match client (the start, or a rejoin): the game on screen follows its sim. */
+  private onMatch(match: MatchClient<Int32Array>): void {
+    saveSeat(sessionStorage, this.runner.seat);
+    match.peer.session.on((e) => {
+      if (e.type === 'confirmedHash') this.lastHashedFrame = e.frame;
+    });
+    const scratch = match.peer.runner.sim.save().slice();
+    const cur = duelView(scratch);
+    if (this.game) {
+      Object.assign(this.game, { scratch, prev: cur, cur });
       return;
     }
-    const capture = captureConfirmedState(
-      duel.create({ players: s.players, seed: start.seed }),
-      s.frames > 0 ? s.frames : -1,
-      (snap) => duelView(snap).frame,
-    );
-    const match = new MatchClient(conn, start, {}, capture.sim);
-    let loop: MatchLoop | null = null;
+    let game: Game | null = null;
     const view = createDuelGame(
       this.screens.gameParent,
-      () => loop?.drawState() ?? null,
+      () => {
+        const m = this.runner.match;
+        if (!game || !m) return null;
+        return {
+          prev: game.prev,
+          cur: game.cur,
+          alpha: this.runner.alpha,
+          localSlot: m.slot,
+          tickRate: m.settings.tickRate,
+          frameLimit: m.settings.frames,
+        };
+      },
       this.renderer,
     );
     const input = new DuelInputCapture(window, view.clientToWorld);
-    loop = new MatchLoop(match, conn, capture, input);
-    const running: Running = { match, loop, view, input, lastHashedFrame: null };
-    match.peer.session.on((e) => {
-      if (e.type === 'confirmedHash') running.lastHashedFrame = e.frame;
-    });
-    this.running = running;
-    this.phase = 'countdown';
-    this.screens.hidePanel();
-    this.onVisibility();
-    const frame = (): void => {
-      if (this.phase === 'ended') return;
-      if (!isHidden()) this.step(false);
-      requestAnimationFrame(frame);
-    };
-    requestAnimationFrame(frame);
+    game = { view, input, scratch, prev: cur, cur };
+    this.game = game;
   }
 
-  /** One pass of the loop, from the display (visible) or the worker timer (hidden). */
-  private step(hidden: boolean): void {
-    const r = this.running;
-    if (!r || this.phase === 'ended') return;
-    const t = now();
-    try {
-      r.loop.update(t, hidden);
-    } catch (err) {
-      this.fail(err);
+  /** The local input of the next tick; null (the sim's default) while the tab is hidden. */
+  private sampleInput(): Input | null {
+    const g = this.game;
+    const slot = this.runner.match?.slot;
+    if (!g || slot === undefined) return null;
+    const local = g.cur.players[slot];
+    // Sampled even when unused, so that a click during the countdown does not fire at "GO".
+    const sampled = g.input.sample(local?.alive ? local : null);
+    return isHidden() ? null : sampled;
+  }
+
+  private showCountdown(): void {
+    const m = this.runner.match;
+    const phase = this.runner.phase;
+    if (!m || (phase !== 'countdown' && phase !== 'playing')) {
+      this.screens.setCountdown(null);
       return;
     }
-    this.phase = r.loop.inCountdown ? 'countdown' : 'playing';
-    this.showCountdown(r.loop);
-    this.overlay.update(() => this.stats(), t);
-    if (r.loop.ended) this.finish(r.loop.ended);
-  }
-
-  private showCountdown(loop: MatchLoop): void {
-    const left = loop.countdownFrames - loop.frame;
-    const tickRate = this.running!.match.settings.tickRate;
+    const countdown = this.runner.countdownFrames;
+    const left = countdown - m.peer.session.frame;
     if (left > 0) {
-      const step = loop.countdownFrames / 3;
-      this.screens.setCountdown(String(Math.ceil(left / step)));
-    } else if (-left < (GO_MS / 1000) * tickRate) {
+      this.screens.setCountdown(String(Math.ceil(left / (countdown / 3))));
+    } else if (countdown > 0 && -left < (GO_MS / 1000) * m.settings.tickRate) {
       this.screens.setCountdown('GO!');
     } else {
       this.screens.setCountdown(null);
     }
   }
 
-  private latest(): { view: LoopEnd['view']; confirmed: boolean } {
-    return { view: this.running!.loop.view, confirmed: false };
-  }
-
-  private finish(end: LoopEnd): void {
-    const r = this.running!;
-    this.phase = 'ended';
-    this.timer.stop();
-    r.input.dispose();
+  private finish(end: RunnerEnd): void {
+    const m = this.runner.match;
+    this.game?.input.dispose();
     this.screens.setCountdown(null);
-    this.result = duelResult(end.view, {
-      matchId: r.match.matchId,
-      slot: r.match.slot,
-      confirmed: end.confirmed,
+    this.screens.setNotice(null);
+    const detail = end.detail ? ` (${end.detail})` : '';
+    if (end.kind === 'error') this.screens.setError(`The match stopped: ${end.reason}${detail}`);
+    else if (end.kind === 'lost') this.screens.setError(`Your connection was lost${detail}.`);
+    if (!m || !this.game) {
+      this.screens.showMessage(`The match is over for you: ${end.reason}.`);
+      return;
+    }
+    const final = end.kind === 'frame-limit' ? (this.capture?.captured() ?? null) : null;
+    const view = final ? duelView(final) : this.game.cur;
+    this.result = duelResult(view, {
+      matchId: m.matchId,
+      slot: m.slot,
+      confirmed: final !== null || m.peer.session.confirmedFrame >= view.frame - 1,
       reason: end.reason,
     });
     this.overlay.update(() => this.stats(), Number.POSITIVE_INFINITY);
     this.screens.showResult(this.result, () => location.reload());
-    // At the frame limit the relay ends the match once every player reported; leave then.
-    const conn = this.conn;
-    if (!conn) return;
-    if (end.kind !== 'frame-limit' || r.match.endReason !== null) conn.close();
-    else setTimeout(() => conn.close(), END_GRACE_MS);
   }
 
   private onVisibility(): void {
-    if (!this.running || this.phase === 'ended') return;
     if (isHidden()) {
-      this.running.input.releaseAll();
-      if (!this.timer.running) this.timer.start(() => this.step(true));
+      this.game?.input.releaseAll();
+      if (!this.timer.running) this.timer.start(() => this.pump());
     } else {
       this.timer.stop();
     }
   }
 
   private stats(): PageStats {
-    const r = this.running;
-    if (!r) return idleStats(this.phase);
+    const r = this.runner;
+    const m = r.match;
+    const away = [...r.away].sort((a, b) => a - b);
+    if (!m) return { ...idleStats(this.phase), rejoins: r.rejoins, away };
     return {
-      ...r.match.peer.session.stats(),
+      ...m.peer.session.stats(),
       phase: this.phase,
-      matchId: r.match.matchId,
-      slot: r.match.slot,
-      pingMs: r.match.relayRttMs,
-      hashInterval: r.match.settings.hashInterval,
-      lastHashedFrame: r.lastHashedFrame,
-      desyncs: r.match.desyncs,
-      agreedChecks: r.match.agreedChecks,
+      matchId: m.matchId,
+      slot: m.slot,
+      pingMs: m.relayRttMs,
+      hashInterval: m.settings.hashInterval,
+      lastHashedFrame: this.lastHashedFrame,
+      desyncs: m.desyncs,
+      agreedChecks: m.agreedChecks,
+      rejoins: r.rejoins,
+      away,
       hidden: isHidden(),
-      hiddenTicks: r.loop.hiddenTicks,
-      droppedMs: r.loop.droppedMs,
-      renderer: r.view.renderer(),
+      hiddenTicks: this.hiddenTicks,
+      droppedMs: r.droppedMs,
+      renderer: this.game?.view.renderer() ?? null,
       pyodideLoadMs: null,
       lastRollbackMs: null,
       maxRollbackMs: null,
@@ -321,6 +373,8 @@ function hookOf(page: {
 
 const params = new URLSearchParams(location.search);
 const scene = params.get('scene') || 'duel';
+/** A seat this tab kept for the scene: a reload within the grace period rejoins it. */
+const seat = loadSeat(sessionStorage, scene);
 const renderer = readRenderer(params.get('renderer'));
 const participantId = params.get('participant') || null;
 window.concord = {
@@ -334,10 +388,10 @@ screens.setTitle(`Concord · ${scene}`);
 isPythonScene(scene).then(
   (python) => {
     const page = python
-      ? new PythonPage(scene, participantId, renderer)
-      : new DuelPage(scene, participantId, renderer);
+      ? new PythonPage(scene, participantId, renderer, seat)
+      : new DuelPage(scene, participantId, renderer, seat);
     window.concord = hookOf(page);
-    if (params.get('autojoin') === '0') page.showJoin();
+    if (params.get('autojoin') === '0' && seat === null) page.showJoin();
     else void page.join();
   },
   (err: unknown) => {

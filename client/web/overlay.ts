@@ -23,6 +23,8 @@ export function formatStats(s: PageStats): string {
     `stalls       ${n(s.stalls)}`,
     `input delay  ${n(s.inputDelay)} frames`,
     `desyncs      ${s.desyncs} (agreed ${s.agreedChecks})`,
+    `rejoins      ${s.rejoins}`,
+    `away         ${s.away.length > 0 ? s.away.map((slot) => `P${slot + 1}`).join(' ') : '–'}`,
     `hidden ticks ${s.hiddenTicks}${s.hidden ? ' (hidden)' : ''}`,
     `renderer     ${s.renderer ?? '–'}`,
   ].join('\n');
@@ -30,7 +32,7 @@ export function formatStats(s: PageStats): string {
 
 /**
  * The network statistics overlay, plain DOM: ping, frame, confirmed frame, frame advantage,
- * rollbacks (count and last depth), stalls, input delay and desyncs. Toggled with F3 or the
+ * rollbacks (count and last depth), stalls, input delay, desyncs, rejoins and who is away. Toggled with F3 or the
  * backquote key; redrawn at most ten times a second.
  */
 export class StatsOverlay {

@@ -1,12 +1,36 @@
 import type { SessionStats } from '../../sim/sync/index.ts';
+import type { RunnerPhase } from '../match-runner.ts';
 import type { PythonMatchResult } from './python-worker.ts';
 import type { MatchResult } from './result.ts';
 
 /**
- * Where the page is: `idle` (not queued: the Join button), `waiting` (queued while the room
- * fills), `countdown` (the match runs, inputs held neutral), `playing`, `ended` (the result).
+ * Where the page is: `idle` (not queued: the Join button), `waiting` (connecting, or queued while
+ * the room fills), `countdown` (the match runs, inputs held neutral), `playing`, `reconnecting`
+ * (the connection dropped or the page reloaded: getting the seat back), `ended` (the result).
  */
-export type PagePhase = 'idle' | 'waiting' | 'countdown' | 'playing' | 'ended';
+export type PagePhase = 'idle' | 'waiting' | 'countdown' | 'playing' | 'reconnecting' | 'ended';
+
+/** The page's phase for a runner's phase (connecting to join shows as waiting). */
+export function pagePhaseOf(phase: RunnerPhase): PagePhase {
+  return phase === 'connecting' ? 'waiting' : phase;
+}
+
+/**
+ * The notice over the game for the page's phase and the slots away: "Reconnecting…" while this
+ * page gets its seat back, "Your partner is reconnecting…" (or "Player N is reconnecting…" with
+ * more players) while another player is away; null otherwise, and once the match has ended.
+ */
+export function presenceNotice(
+  phase: PagePhase,
+  away: readonly number[],
+  players: number,
+): string | null {
+  if (phase === 'reconnecting') return 'Reconnecting…';
+  if ((phase !== 'countdown' && phase !== 'playing') || away.length === 0) return null;
+  if (players === 2) return 'Your partner is reconnecting…';
+  const who = away.map((slot) => `Player ${slot + 1}`).join(', ');
+  return `${who} ${away.length === 1 ? 'is' : 'are'} reconnecting…`;
+}
 
 /** {@link SessionStats} with every field null before a match has started. */
 export type MaybeSessionStats = { readonly [K in keyof SessionStats]: SessionStats[K] | null };
@@ -18,7 +42,7 @@ export interface PageStats extends MaybeSessionStats {
   readonly matchId: string | null;
   /** This page's player slot, once started; else null. */
   readonly slot: number | null;
-  /** Round trip to the relay in ms, from a probe every second (0 until measured; null before a match). */
+  /** Round trip to the relay in ms, from the heartbeat (0 until measured; null before a match). */
   readonly pingMs: number | null;
   /** Frames between hashed confirmed frames: `hashAt(f)` answers for multiples of it (null before a match). */
   readonly hashInterval: number | null;
@@ -28,6 +52,10 @@ export interface PageStats extends MaybeSessionStats {
   readonly desyncs: number;
   /** Hash checks on which every peer agreed. */
   readonly agreedChecks: number;
+  /** Times this page got its seat back after a dropped connection or a reload. */
+  readonly rejoins: number;
+  /** Slots of the other players who are away now (reconnecting), ascending. */
+  readonly away: readonly number[];
   /** True while the tab is hidden (the worker timer drives the loop, the local input is neutral). */
   readonly hidden: boolean;
   /** Ticks run while the tab was hidden. */
@@ -56,7 +84,7 @@ export type PageResult = MatchResult | PythonMatchResult;
 export interface ConcordHook {
   /** The page's phase now. */
   readonly phase: PagePhase;
-  /** The overlay's figures plus the match id, slot, desyncs and phase. */
+  /** The overlay's figures plus the match id, slot, desyncs, rejoins, who is away, and phase. */
   stats(): PageStats;
   /** The state hash (16 hex digits) of confirmed frame `frame`, or null when not (yet) hashed. */
   hashAt(frame: number): string | null;
@@ -101,6 +129,8 @@ export function idleStats(phase: PagePhase): PageStats {
     lastHashedFrame: null,
     desyncs: 0,
     agreedChecks: 0,
+    rejoins: 0,
+    away: [],
     hidden: typeof document !== 'undefined' && document.visibilityState === 'hidden',
     hiddenTicks: 0,
     droppedMs: 0,

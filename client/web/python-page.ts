@@ -7,9 +7,16 @@
  */
 import type { SceneSettings } from '../../protocol/index.ts';
 import type { DrawPrimitive } from '../../sim/python/index.ts';
+import type { Seat } from '../match-runner.ts';
 import type { RendererChoice } from './duel-view.ts';
 import { StatsOverlay } from './overlay.ts';
-import { idleStats, type PagePhase, type PageStats } from './page-stats.ts';
+import {
+  idleStats,
+  type PagePhase,
+  type PageStats,
+  pagePhaseOf,
+  presenceNotice,
+} from './page-stats.ts';
 import { createPrimitivesGame, type PrimitivesGame } from './primitives-view.ts';
 import { PYTHON_BINDINGS_TEXT, PythonInputCapture } from './python-input.ts';
 import type {
@@ -18,6 +25,7 @@ import type {
   WorkerMatchStats,
   WorkerToPage,
 } from './python-worker.ts';
+import { saveSeat } from './seat-storage.ts';
 import { PageScreens } from './ui.ts';
 
 /** Where the page's build puts the worker's bundle. */
@@ -28,7 +36,11 @@ const MAX_KEPT_HASHES = 4096;
 const isHidden = (): boolean => document.visibilityState === 'hidden';
 const now = (): number => performance.now(); // clock-ok: the overlay's redraw pacing
 
-/** The Python page's state machine: idle → waiting → countdown → playing → ended. */
+/**
+ * The Python page: idle → waiting → countdown → playing (→ reconnecting → playing) → ended, as
+ * the worker's match runner reports it. It keeps the seat the worker posts in `sessionStorage`
+ * and hands it back to the worker after a reload, which then rejoins it.
+ */
 export class PythonPage {
   private phase: PagePhase = 'idle';
   private readonly worker: Worker;
@@ -38,6 +50,8 @@ export class PythonPage {
   private ready = false;
   /** The page asked to join and the worker has not answered with a queue count yet. */
   private joining = false;
+  /** The worker's match started (a view is on screen). */
+  private started = false;
   private loadError: string | null = null;
   private pyodideLoadMs: number | null = null;
   private settings: SceneSettings | null = null;
@@ -57,11 +71,13 @@ export class PythonPage {
    * @param scene the Python scene's name
    * @param participantId the experiment's id for this person, sent with the join
    * @param renderer Phaser's renderer for the view
+   * @param seat the seat this tab kept (a reload): the worker rejoins it instead of joining
    */
   constructor(
     private readonly scene: string,
     private readonly participantId: string | null,
     private readonly renderer: RendererChoice,
+    private seat: Seat | null,
   ) {
     this.screens.setTitle(`Concord · ${scene}`);
     this.overlay.bindKeys(window);
@@ -111,10 +127,12 @@ export class PythonPage {
       return;
     }
     this.screens.setError(null);
-    this.phase = 'waiting';
+    this.phase = this.seat ? 'reconnecting' : 'waiting';
     this.joining = true;
-    this.screens.showMessage(this.ready ? 'Joining…' : 'Loading Python…');
-    this.post({ type: 'join', participantId: this.participantId });
+    const doing = this.seat ? 'Reconnecting…' : 'Joining…';
+    this.screens.showMessage(this.ready ? doing : 'Loading Python…');
+    this.post({ type: 'join', participantId: this.participantId, seat: this.seat });
+    this.seat = null; // the worker holds it now
   }
 
   private cancel(): void {
@@ -131,7 +149,14 @@ export class PythonPage {
   private onWorkerMessage(m: WorkerToPage): void {
     switch (m.type) {
       case 'status':
-        if (this.phase === 'waiting' && this.joining) this.screens.showMessage(m.text);
+        if ((this.phase === 'waiting' || this.phase === 'reconnecting') && this.joining)
+          this.screens.showMessage(m.text);
+        return;
+      case 'phase':
+        this.onPhase(pagePhaseOf(m.phase));
+        return;
+      case 'seat':
+        saveSeat(sessionStorage, m.seat);
         return;
       case 'ready':
         this.ready = true;
@@ -146,7 +171,7 @@ export class PythonPage {
         this.screens.showWaiting(m.waiting, m.players, () => this.cancel());
         return;
       case 'start':
-        if (this.phase === 'waiting') this.start(m.settings);
+        if (!this.started) this.start(m.settings);
         return;
       case 'frame':
         this.onFrame(m);
@@ -166,16 +191,37 @@ export class PythonPage {
         return;
       case 'error':
         if (m.fatal) this.onFatal(m.message);
-        else {
+        else if (m.refused !== undefined && m.refused !== 'join' && m.refused !== 'rejoin') {
+          // A refused message within a match is for the developer's console (see main.ts).
+          console.warn(`concord: ${m.message}`);
+        } else {
           this.screens.setError(m.message);
           if (this.phase === 'waiting' && m.refused === 'join') this.showJoin();
         }
         return;
-      case 'closed':
-        this.screens.setError(`Lost the connection to the relay (${m.reason}).`);
-        if (this.phase === 'waiting' || this.phase === 'idle') this.showJoin();
-        return;
     }
+  }
+
+  /** The worker's runner moved on: the panel and notice follow (the result comes with `end`). */
+  private onPhase(phase: PagePhase): void {
+    if (this.phase === 'ended') return;
+    this.phase = phase;
+    if (phase === 'idle') {
+      this.joining = false;
+      this.showJoin();
+    } else if (phase === 'reconnecting') {
+      this.input?.releaseAll();
+      if (!this.started) this.screens.showMessage('Reconnecting…');
+    } else if ((phase === 'countdown' || phase === 'playing') && this.started) {
+      this.screens.hidePanel();
+    }
+    this.showNotice();
+  }
+
+  private showNotice(): void {
+    this.screens.setNotice(
+      presenceNotice(this.phase, this.workerStats?.away ?? [], this.settings?.players ?? 0),
+    );
   }
 
   /** An error the worker cannot recover from: during a match the worker's `end` follows. */
@@ -188,8 +234,8 @@ export class PythonPage {
   }
 
   private start(settings: SceneSettings): void {
+    this.started = true;
     this.settings = settings;
-    this.phase = 'countdown';
     this.screens.hidePanel();
     this.input = new PythonInputCapture(window);
     // Before the view, whose canvas fits the space the key strip leaves.
@@ -215,8 +261,8 @@ export class PythonPage {
     this.workerStats = m.stats;
     if (m.primitives !== null) this.primitives = m.primitives;
     if (this.phase === 'ended') return;
-    this.phase = m.inCountdown ? 'countdown' : 'playing';
-    this.screens.setCountdown(m.countdown);
+    this.screens.setCountdown(this.phase === 'reconnecting' ? null : m.countdown);
+    this.showNotice();
   }
 
   private finish(result: PythonMatchResult): void {
@@ -225,6 +271,7 @@ export class PythonPage {
     this.input?.dispose();
     this.screens.setKeys(null);
     this.screens.setCountdown(null);
+    this.screens.setNotice(null);
     this.overlay.update(() => this.stats(), Number.POSITIVE_INFINITY);
     this.screens.showPythonResult(result, () => location.reload());
   }

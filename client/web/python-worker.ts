@@ -1,18 +1,19 @@
 /**
- * The dedicated Web Worker that plays a Python scene for the page: it hosts Pyodide and runs the
- * whole match (the relay connection, join and cancel, the match client with the Python sim, a
- * fixed-timestep loop on the worker's own timers with time sync, the frame limit), so that a
- * rollback, which re-simulates several frames in Python, never blocks the page's drawing or
- * input. The page sends it the local input and visibility; it sends back the draw primitives of
- * the newest state, the stats, the confirmed state hashes and the result.
+ * The dedicated Web Worker that plays a Python scene for the page: it hosts Pyodide and the
+ * Python sim, and runs the match through the {@link MatchRunner} on the worker's own timers (join,
+ * countdown, tick loop, end, rejoin), so that a rollback, which re-simulates several frames in
+ * Python, never blocks the page's drawing or input. The page sends it the local input, visibility
+ * and the seat it kept (a reload rejoins it: the worker has no `sessionStorage`); the worker sends
+ * back the phase, the seat to keep, the draw primitives of the newest state, the stats, the
+ * confirmed state hashes and the result.
  *
  * Started by `python-page.ts` as a module worker (`/python-worker.js`); Pyodide's loader is
  * imported at runtime from the relay's `/pyodide/pyodide.mjs` (the build rewrites the `pyodide`
  * import to it), never bundled and never from a CDN. Pyodide and the environment's source are
  * loaded when the worker starts, before the page joins a queue, so a match never waits for them.
  */
-import type { SceneSettings, ServerMessage } from '../../protocol/index.ts';
-import { type Frame, type Input, initStateHash, NEUTRAL_INPUT } from '../../sim/index.ts';
+import type { SceneSettings } from '../../protocol/index.ts';
+import { type Frame, type Input, initStateHash, type Sim } from '../../sim/index.ts';
 import {
   createPythonSim,
   type DrawPrimitive,
@@ -20,12 +21,19 @@ import {
   type PythonSim,
   type PythonSnap,
 } from '../../sim/python/index.ts';
-import { FixedTimestep, type SessionStats, slowdownFor } from '../../sim/sync/index.ts';
-import { MatchClient, type MatchStart } from '../match-client.ts';
+import type { SessionStats } from '../../sim/sync/index.ts';
+import type { MatchClient, MatchStart } from '../match-client.ts';
+import {
+  MatchRunner,
+  type RunnerEnd,
+  type RunnerEvent,
+  type RunnerPhase,
+  type Seat,
+} from '../match-runner.ts';
+import { RealClock } from '../net/index.ts';
 import { fetchPythonEnv, type PythonEnvSource } from '../python-env.ts';
 import { RelayConnection } from '../transport/relay-connection.ts';
 import { type ConfirmedCapture, captureConfirmedState } from './confirmed-capture.ts';
-import { countdownFramesFor, RelayPinger } from './match-loop.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The page ↔ worker protocol
@@ -34,8 +42,11 @@ import { countdownFramesFor, RelayPinger } from './match-loop.ts';
 export type PageToWorker =
   /** Sent once, first: the scene whose environment to load (`GET /sims/<scene>`). */
   | { readonly type: 'init'; readonly scene: string }
-  /** Join the scene's queue (queued until Pyodide and the environment are loaded). */
-  | { readonly type: 'join'; readonly participantId: string | null }
+  /**
+   * Join the scene's queue, or rejoin `seat` (the page kept it in `sessionStorage`: a reload),
+   * once Pyodide and the environment are loaded.
+   */
+  | { readonly type: 'join'; readonly participantId: string | null; readonly seat: Seat | null }
   /** Leave the queue (ignored once the match started). */
   | { readonly type: 'cancel' }
   /**
@@ -60,6 +71,10 @@ export interface WorkerMatchStats extends SessionStats {
   readonly lastHashedFrame: Frame | null;
   readonly desyncs: number;
   readonly agreedChecks: number;
+  /** Times this worker got its seat back after a dropped connection. */
+  readonly rejoins: number;
+  /** Slots of the other players who are away now, ascending. */
+  readonly away: readonly number[];
   /** Ticks run while the page was hidden. */
   readonly hiddenTicks: number;
   /** Real time given up because the worker fell over a second behind, in ms. */
@@ -89,12 +104,8 @@ export interface PythonMatchResult {
   readonly frame: Frame;
   /** True when that state is confirmed (the frame limit's hashed state). */
   readonly confirmed: boolean;
-  /**
-   * `frame-limit`: the match reached the scene's frame limit; `relay`: the relay ended it;
-   * `alone`: every other player left; `lost`: the connection dropped; `error`: the worker hit
-   * an error.
-   */
-  readonly kind: 'frame-limit' | 'relay' | 'alone' | 'lost' | 'error';
+  /** How it ended; see {@link RunnerEnd} (`lost`: the seat could not be rejoined in time). */
+  readonly kind: RunnerEnd['kind'];
   /** Why it ended, in words. */
   readonly reason: string;
   /**
@@ -118,14 +129,19 @@ export type WorkerToPage =
       readonly sim: string;
       readonly codeHash: string;
     }
+  /** The runner's phase changed. */
+  | { readonly type: 'phase'; readonly phase: RunnerPhase }
+  /** The seat to keep in `sessionStorage` while the match runs (null: forget it, it ended). */
+  | { readonly type: 'seat'; readonly seat: Seat | null }
   /** The relay's queue count (`waiting` of `players`). */
   | { readonly type: 'waiting'; readonly waiting: number; readonly players: number }
-  /** The match started. */
+  /** The match started, or (`rejoin`) this worker got its seat back. */
   | {
       readonly type: 'start';
       readonly matchId: string;
       readonly slot: number;
       readonly settings: SceneSettings;
+      readonly rejoin: boolean;
     }
   /**
    * After each loop pass that ran ticks (and at least every 250 ms): the newest frame, the
@@ -154,7 +170,8 @@ export type WorkerToPage =
   | { readonly type: 'end'; readonly result: PythonMatchResult }
   /**
    * Something went wrong, in words. `fatal`: the worker cannot go on (loading failed, or the
-   * match stopped on an error); otherwise the page shows it and carries on (e.g. a refused join).
+   * match stopped on an error); otherwise the page shows it and carries on (e.g. a refused join,
+   * or a connection lost before the match).
    * `refused`: the kind of message the relay refused, when it was the relay.
    */
   | {
@@ -162,9 +179,7 @@ export type WorkerToPage =
       readonly message: string;
       readonly fatal: boolean;
       readonly refused?: string;
-    }
-  /** The connection to the relay closed before the match ended (or before it started). */
-  | { readonly type: 'closed'; readonly reason: string };
+    };
 
 // ---------------------------------------------------------------------------------------------
 // Input
@@ -235,18 +250,14 @@ export class InputMixer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The match loop
+// The worker
 
-const now = (): number => performance.now(); // clock-ok: drives the loop and probes, never the sim
-
-/** How often the loop's timer fires at most, in ms (browsers clamp nested timers to 4 ms). */
-const MIN_PASS_MS = 4;
 /** A stats message at least this often while the match runs, in ms. */
 const STATS_EVERY_MS = 250;
 /** How long "GO!" stays up after the countdown, in ms. */
 const GO_MS = 600;
-/** After this worker finished at the frame limit, how long to wait for the relay's `end`, in ms. */
-const END_GRACE_MS = 30_000;
+
+const now = (): number => performance.now(); // clock-ok: measures Python calls, never the sim
 
 /** A {@link PythonSim} wrapped for the session: the confirmed state at the frame limit kept. */
 function sessionSim(py: PythonSim, frameLimit: Frame): ConfirmedCapture<PythonSnap> {
@@ -267,183 +278,6 @@ function scoreOf(snap: PythonSnap): number | null {
   return typeof score === 'number' ? score : null;
 }
 
-/**
- * One Python match in the worker: each {@link pass} turns elapsed real time into fixed ticks of
- * the session (slowing down gently when this peer runs ahead), probes the relay round trip,
- * measures what rollbacks cost, renders the newest state once per pass that changed it, and
- * checks whether the match is over. As on the duel page, the local input is the sim's default
- * during the countdown and while the page is hidden.
- */
-class PythonMatchLoop {
-  readonly countdownFrames: Frame;
-  private readonly timestep: FixedTimestep;
-  private readonly idleInput: Input;
-  private lastMs: number | null = null;
-  private readonly pinger: RelayPinger;
-  private finalHash: string | null = null;
-  private aloneSince: Frame | null = null;
-  private lastPostMs = Number.NEGATIVE_INFINITY;
-  private lastHashedFrame: Frame | null = null;
-  private hiddenTicks = 0;
-  private lastRollbackMs = 0;
-  private maxRollbackMs = 0;
-  private rollbackTicks = 0;
-  private rollbackMsTotal = 0;
-  private maxTickMs = 0;
-  private renderMs = 0;
-  readonly input = new InputMixer();
-  hidden = false;
-  ended: PythonMatchResult | null = null;
-
-  constructor(
-    readonly match: MatchClient<PythonSnap>,
-    conn: RelayConnection,
-    private readonly py: PythonSim,
-    private readonly capture: ConfirmedCapture<PythonSnap>,
-    private readonly post: (m: WorkerToPage) => void,
-  ) {
-    const s = match.settings;
-    this.timestep = new FixedTimestep({ tickRate: s.tickRate });
-    this.countdownFrames = countdownFramesFor(s);
-    this.pinger = new RelayPinger(conn);
-    this.idleInput = py.defaultInput?.(match.slot) ?? NEUTRAL_INPUT;
-    match.peer.session.on((e) => {
-      if (e.type !== 'confirmedHash') return;
-      this.lastHashedFrame = e.frame;
-      this.post({ type: 'hash', frame: e.frame, hash: e.hash });
-    });
-  }
-
-  /** Interval of the loop's timer for this scene's tick rate, in ms. */
-  get passMs(): number {
-    return Math.max(MIN_PASS_MS, Math.min(16, this.timestep.tickMs / 4));
-  }
-
-  private get frame(): Frame {
-    return this.match.peer.session.frame;
-  }
-
-  /** Runs the ticks owed at `nowMs`, posts the newest state, and checks for the end. */
-  pass(nowMs: number): void {
-    if (this.ended) return;
-    const elapsed = this.lastMs === null ? 0 : nowMs - this.lastMs;
-    this.lastMs = nowMs;
-    this.pinger.update(nowMs);
-    const session = this.match.peer.session;
-    const ticks = this.match.ready ? this.timestep.update(elapsed) : 0;
-    let changed = false;
-    for (let i = 0; i < ticks; i++) {
-      const idle = this.hidden || this.frame < this.countdownFrames;
-      const buttons = this.input.next();
-      const input = idle ? this.idleInput : { buttons, x: 0, y: 0 };
-      const t0 = now();
-      const result = this.match.tick(input, nowMs);
-      const tickMs = now() - t0;
-      if (this.hidden) this.hiddenTicks++;
-      if (tickMs > this.maxTickMs) this.maxTickMs = tickMs;
-      if (result.requests.some((r) => r.kind === 'load')) {
-        this.lastRollbackMs = tickMs;
-        this.rollbackTicks++;
-        this.rollbackMsTotal += tickMs;
-        if (tickMs > this.maxRollbackMs) this.maxRollbackMs = tickMs;
-      }
-      if (result.requests.some((r) => r.kind !== 'hash' && r.kind !== 'free')) changed = true;
-    }
-    this.timestep.setSlowdown(slowdownFor(session.frameAdvantage()));
-    this.ended = this.checkEnd();
-    if (changed || nowMs - this.lastPostMs >= STATS_EVERY_MS) {
-      this.lastPostMs = nowMs;
-      let primitives: DrawPrimitive[] | null = null;
-      if (changed && this.py.hasRender) {
-        const t0 = now();
-        primitives = this.py.render();
-        this.renderMs = now() - t0;
-      }
-      const f = this.frame;
-      this.post({
-        type: 'frame',
-        frame: f,
-        inCountdown: f < this.countdownFrames,
-        countdown: this.countdownText(f),
-        primitives,
-        stats: this.stats(),
-      });
-    }
-  }
-
-  private countdownText(frame: Frame): string | null {
-    const left = this.countdownFrames - frame;
-    if (left > 0) return String(Math.ceil(left / (this.countdownFrames / 3)));
-    if (-left < (GO_MS / 1000) * this.match.settings.tickRate) return 'GO!';
-    return null;
-  }
-
-  stats(): WorkerMatchStats {
-    const m = this.match;
-    const runner = m.peer.runner;
-    return {
-      ...m.peer.session.stats(),
-      matchId: m.matchId,
-      slot: m.slot,
-      pingMs: m.relayRttMs,
-      hashInterval: m.settings.hashInterval,
-      lastHashedFrame: this.lastHashedFrame,
-      desyncs: m.desyncs,
-      agreedChecks: m.agreedChecks,
-      hiddenTicks: this.hiddenTicks,
-      droppedMs: this.timestep.droppedMs,
-      lastRollbackMs: this.lastRollbackMs,
-      maxRollbackMs: this.maxRollbackMs,
-      meanRollbackMs: this.rollbackTicks > 0 ? this.rollbackMsTotal / this.rollbackTicks : 0,
-      maxTickMs: this.maxTickMs,
-      renderMs: this.renderMs,
-      steps: runner.steps,
-      stepBatches: runner.batches,
-    };
-  }
-
-  /** The result for `kind`, from the newest state (not confirmed) unless given a confirmed one. */
-  result(
-    kind: PythonMatchResult['kind'],
-    reason: string,
-    confirmed: PythonSnap | null = null,
-  ): PythonMatchResult {
-    const m = this.match;
-    const snap = confirmed ?? this.py.save();
-    return {
-      matchId: m.matchId,
-      slot: m.slot,
-      frame: snap.frame,
-      confirmed: confirmed !== null || m.peer.session.confirmedFrame >= this.py.frame - 1,
-      kind,
-      reason,
-      score: scoreOf(snap),
-    };
-  }
-
-  private checkEnd(): PythonMatchResult | null {
-    const m = this.match;
-    const limit = m.settings.frames;
-    if (limit > 0 && this.finalHash === null) this.finalHash = m.finishAt(limit);
-    const final = this.capture.captured();
-    if (this.finalHash !== null && final !== null) {
-      return this.result('frame-limit', `the match reached its ${limit}-frame limit`, final);
-    }
-    if (m.endReason !== null) {
-      return this.result('relay', `the relay ended the match: ${m.endReason}`);
-    }
-    if (m.departed.size >= m.settings.players - 1) {
-      // Wait for one tick after the news, so that the late inputs have been rolled back in.
-      this.aloneSince ??= this.frame;
-      if (this.frame > this.aloneSince) return this.result('alone', 'every other player left');
-    }
-    return null;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The worker
-
 interface Loaded {
   readonly pyodide: Awaited<ReturnType<typeof loadConcordPyodide>>;
   readonly env: PythonEnvSource;
@@ -460,17 +294,45 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The worker's state machine: loading → ready → waiting → playing → ended. */
+/** What the worker measures of the Python match, for the page's overlay. */
+interface Costs {
+  lastHashedFrame: Frame | null;
+  hiddenTicks: number;
+  lastRollbackMs: number;
+  maxRollbackMs: number;
+  rollbackTicks: number;
+  rollbackMsTotal: number;
+  maxTickMs: number;
+  renderMs: number;
+}
+
+/**
+ * The worker, a host of the {@link MatchRunner}: it loads Pyodide and the environment, makes the
+ * Python sim for each match client (again after a rejoin), turns the page's key samples into one
+ * input per tick, renders the newest state after each pass that changed it, and posts the
+ * runner's phase, seat, stats and result to the page.
+ */
 class PythonWorker {
   private scene: string | null = null;
   private loaded: Loaded | null = null;
   private loadFailed = false;
-  private conn: RelayConnection | null = null;
-  private joinRequest: { participantId: string | null } | null = null;
-  private waiting = false;
-  private loop: PythonMatchLoop | null = null;
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private joinRequest: { participantId: string | null; seat: Seat | null } | null = null;
+  private runner: MatchRunner<PythonSnap> | null = null;
+  private py: PythonSim | null = null;
+  private capture: ConfirmedCapture<PythonSnap> | null = null;
+  private readonly input = new InputMixer();
   private hidden = false;
+  private lastPostMs = Number.NEGATIVE_INFINITY;
+  private readonly costs: Costs = {
+    lastHashedFrame: null,
+    hiddenTicks: 0,
+    lastRollbackMs: 0,
+    maxRollbackMs: 0,
+    rollbackTicks: 0,
+    rollbackMsTotal: 0,
+    maxTickMs: 0,
+    renderMs: 0,
+  };
 
   constructor(private readonly scope: WorkerScope) {}
 
@@ -486,32 +348,26 @@ class PythonWorker {
         void this.load(m.scene);
         return;
       case 'join':
-        this.joinRequest = { participantId: m.participantId };
-        void this.joinWhenReady();
+        this.joinRequest = { participantId: m.participantId, seat: m.seat };
+        this.joinWhenReady();
         return;
       case 'cancel':
         this.joinRequest = null;
-        if (this.waiting) {
-          this.waiting = false;
-          this.conn?.send({ kind: 'cancel' });
-        }
+        this.runner?.cancel();
         return;
       case 'input':
-        this.loop?.input.receive(m.buttons);
+        this.input.receive(m.buttons);
         return;
       case 'visibility':
         this.hidden = m.hidden;
-        if (this.loop) {
-          this.loop.hidden = m.hidden;
-          if (m.hidden) this.loop.input.clear();
-        }
+        if (m.hidden) this.input.clear();
         return;
       case 'hashAt':
         this.post({
           type: 'hashAt',
           id: m.id,
           frame: m.frame,
-          hash: this.loop?.match.peer.session.hashAt(m.frame) ?? null,
+          hash: this.runner?.match?.peer.session.hashAt(m.frame) ?? null,
         });
         return;
     }
@@ -544,7 +400,7 @@ class PythonWorker {
       }
       this.loaded = { pyodide, env };
       this.post({ type: 'ready', pyodideLoadMs, envFetchMs, sim: env.sim, codeHash: env.codeHash });
-      await this.joinWhenReady();
+      this.joinWhenReady();
     } catch (err) {
       this.loadFailed = true;
       this.post({
@@ -555,164 +411,200 @@ class PythonWorker {
     }
   }
 
-  private async joinWhenReady(): Promise<void> {
+  private joinWhenReady(): void {
     const request = this.joinRequest;
-    if (!request || !this.loaded || this.loadFailed || this.waiting || this.loop) return;
-    try {
-      if (!this.conn?.connected) {
-        this.post({ type: 'status', text: 'Connecting to the relay…' });
-        this.conn = await this.connect();
-      }
-    } catch (err) {
-      this.joinRequest = null;
-      this.post({ type: 'error', message: messageOf(err), fatal: false, refused: 'join' });
-      return;
-    }
-    if (this.joinRequest !== request) return; // cancelled while connecting
+    if (!request || !this.loaded || this.loadFailed || this.scene === null) return;
     this.joinRequest = null;
-    this.waiting = true;
-    this.post({ type: 'waiting', waiting: 0, players: 0 });
-    this.conn.send({ kind: 'join', scene: this.scene!, participantId: request.participantId });
-  }
-
-  private async connect(): Promise<RelayConnection> {
-    const conn = await RelayConnection.connect(this.scope.location.origin);
-    conn.onMessage((m) => this.onRelayMessage(m));
-    conn.onClose((reason) => this.onClose(conn, reason));
-    return conn;
-  }
-
-  private onRelayMessage(m: ServerMessage): void {
-    switch (m.kind) {
-      case 'waiting':
-        if (this.waiting) this.post({ type: 'waiting', waiting: m.waiting, players: m.players });
-        return;
-      case 'start':
-        if (this.waiting) this.start(m);
-        return;
-      case 'error':
-        if (m.refused === 'join') this.waiting = false;
-        this.post({
-          type: 'error',
-          message: `The relay refused ${m.refused ?? 'a message'}: ${m.message} (${m.code})`,
-          fatal: false,
-          ...(m.refused ? { refused: m.refused } : {}),
-        });
-        return;
-      case 'end':
-        this.loop?.match.handle(m, now());
-        if (this.loop?.ended) this.conn?.close();
-        return;
-      default:
-        if (!this.loop || this.loop.ended) return;
-        try {
-          this.loop.match.handle(m, now());
-        } catch (err) {
-          this.fail(err);
-        }
+    if (!this.runner) {
+      this.post({ type: 'status', text: 'Connecting to the relay…' });
+      const runner = new MatchRunner<PythonSnap>({
+        connect: () => RelayConnection.connect(this.scope.location.origin),
+        scheduler: new RealClock(),
+        scene: this.scene,
+        participantId: request.seat?.participantId ?? request.participantId,
+        seat: request.seat,
+        createSim: (start) => this.createSim(start),
+        input: () => (this.hidden ? null : { buttons: this.input.next(), x: 0, y: 0 }),
+      });
+      runner.on((e) => this.onRunner(runner, e));
+      this.runner = runner;
     }
+    this.runner.join();
   }
 
-  private onClose(conn: RelayConnection, reason: string): void {
-    if (conn !== this.conn) return;
-    this.conn = null;
-    this.waiting = false;
-    const loop = this.loop;
-    if (loop && !loop.ended) {
-      this.finish(loop.result('lost', `the connection to the relay was lost (${reason})`));
-    } else if (!loop) {
-      this.post({ type: 'closed', reason });
-    }
-  }
-
-  private start(start: MatchStart): void {
+  /** The Python sim for a match client; the previous one (before a rejoin) is let go. */
+  private createSim(start: MatchStart): Sim<PythonSnap> {
     const { pyodide, env } = this.loaded!;
     const s = start.settings;
-    this.waiting = false;
     if (s.sim !== env.sim) {
-      this.post({
-        type: 'error',
-        message: `Scene "${s.name}" runs "${s.sim}", but this page loaded "${env.sim}".`,
-        fatal: true,
-      });
-      this.conn?.close();
-      return;
+      throw new Error(`scene "${s.name}" runs "${s.sim}", but this page loaded "${env.sim}"`);
     }
-    let py: PythonSim;
-    try {
-      py = createPythonSim(pyodide, {
-        source: env.source,
-        ...(env.className !== null ? { className: env.className } : {}),
-        players: s.players,
-        seed: start.seed,
-        id: s.sim,
-      });
-    } catch (err) {
-      this.post({
-        type: 'error',
-        message: `The environment did not load: ${messageOf(err)}`,
-        fatal: true,
-      });
-      this.conn?.close();
-      return;
-    }
-    const capture = sessionSim(py, s.frames);
-    const conn = this.conn!;
-    const match = new MatchClient(conn, start, {}, capture.sim);
-    const loop = new PythonMatchLoop(match, conn, py, capture, (m) => this.post(m));
-    loop.hidden = this.hidden;
-    this.loop = loop;
-    this.post({ type: 'start', matchId: start.matchId, slot: start.slot, settings: s });
-    this.timer = setInterval(() => this.pass(), loop.passMs);
+    const py = createPythonSim(pyodide, {
+      source: env.source,
+      ...(env.className !== null ? { className: env.className } : {}),
+      players: s.players,
+      seed: start.seed,
+      id: s.sim,
+    });
+    this.py?.dispose();
+    this.py = py;
+    const limit = s.frames > 0 ? Math.ceil(s.frames / s.hashInterval) * s.hashInterval : 0;
+    this.capture = sessionSim(py, limit);
+    return this.capture.sim;
   }
 
-  private pass(): void {
-    const loop = this.loop;
-    if (!loop || loop.ended) return;
-    try {
-      loop.pass(now());
-    } catch (err) {
-      this.fail(err);
-      return;
+  private onRunner(runner: MatchRunner<PythonSnap>, e: RunnerEvent<PythonSnap>): void {
+    switch (e.type) {
+      case 'phase':
+        this.post({ type: 'phase', phase: e.phase });
+        return;
+      case 'queue':
+        this.post({ type: 'waiting', waiting: e.waiting, players: e.players });
+        return;
+      case 'match':
+        this.onMatch(runner, e.match, e.rejoin);
+        return;
+      case 'tick': {
+        const c = this.costs;
+        if (this.hidden) c.hiddenTicks++;
+        c.maxTickMs = Math.max(c.maxTickMs, e.durationMs);
+        if (e.result.requests.some((r) => r.kind === 'load')) {
+          c.lastRollbackMs = e.durationMs;
+          c.rollbackTicks++;
+          c.rollbackMsTotal += e.durationMs;
+          c.maxRollbackMs = Math.max(c.maxRollbackMs, e.durationMs);
+        }
+        return;
+      }
+      case 'pass':
+        if (e.changed || e.nowMs - this.lastPostMs >= STATS_EVERY_MS) {
+          this.lastPostMs = e.nowMs;
+          this.postFrame(runner, e.changed);
+        }
+        return;
+      case 'error':
+        this.post({
+          type: 'error',
+          message: e.refused
+            ? `The relay refused ${e.refused}: ${e.message}`
+            : `The relay: ${e.message}`,
+          fatal: false,
+          ...(e.refused ? { refused: e.refused } : {}),
+        });
+        return;
+      case 'ended':
+        this.post({ type: 'seat', seat: null });
+        if (e.end.kind === 'error') {
+          const detail = e.end.detail ? `: ${e.end.detail}` : '';
+          this.post({
+            type: 'error',
+            message: `The match stopped: ${e.end.reason}${detail}`,
+            fatal: true,
+          });
+        }
+        this.post({ type: 'end', result: this.result(runner, e.end) });
+        return;
+      default:
+        return;
     }
-    if (loop.ended) this.finish(loop.ended);
   }
 
-  /** Stops the match on an error, which is a bug: say so rather than play on from a bad state. */
-  private fail(err: unknown): void {
-    const loop = this.loop;
-    this.post({ type: 'error', message: `The match stopped: ${messageOf(err)}`, fatal: true });
-    if (!loop || loop.ended) return;
-    let result: PythonMatchResult;
+  private onMatch(
+    runner: MatchRunner<PythonSnap>,
+    match: MatchClient<PythonSnap>,
+    rejoin: boolean,
+  ): void {
+    match.peer.session.on((e) => {
+      if (e.type !== 'confirmedHash') return;
+      this.costs.lastHashedFrame = e.frame;
+      this.post({ type: 'hash', frame: e.frame, hash: e.hash });
+    });
+    this.post({ type: 'seat', seat: runner.seat });
+    this.post({
+      type: 'start',
+      matchId: match.matchId,
+      slot: match.slot,
+      settings: match.settings,
+      rejoin,
+    });
+  }
+
+  /** The newest frame, its countdown text, the draw primitives when it changed, and the stats. */
+  private postFrame(runner: MatchRunner<PythonSnap>, changed: boolean): void {
+    const match = runner.match;
+    const py = this.py;
+    if (!match || !py) return;
+    let primitives: DrawPrimitive[] | null = null;
+    if (changed && py.hasRender) {
+      const t0 = now();
+      primitives = py.render();
+      this.costs.renderMs = now() - t0;
+    }
+    const f = match.peer.session.frame;
+    this.post({
+      type: 'frame',
+      frame: f,
+      inCountdown: f < runner.countdownFrames,
+      countdown: countdownText(runner.countdownFrames, f, match.settings.tickRate),
+      primitives,
+      stats: this.stats(runner, match),
+    });
+  }
+
+  private stats(runner: MatchRunner<PythonSnap>, m: MatchClient<PythonSnap>): WorkerMatchStats {
+    const c = this.costs;
+    return {
+      ...m.peer.session.stats(),
+      matchId: m.matchId,
+      slot: m.slot,
+      pingMs: m.relayRttMs,
+      hashInterval: m.settings.hashInterval,
+      lastHashedFrame: c.lastHashedFrame,
+      desyncs: m.desyncs,
+      agreedChecks: m.agreedChecks,
+      rejoins: runner.rejoins,
+      away: [...runner.away].sort((a, b) => a - b),
+      hiddenTicks: c.hiddenTicks,
+      droppedMs: runner.droppedMs,
+      lastRollbackMs: c.lastRollbackMs,
+      maxRollbackMs: c.maxRollbackMs,
+      meanRollbackMs: c.rollbackTicks > 0 ? c.rollbackMsTotal / c.rollbackTicks : 0,
+      maxTickMs: c.maxTickMs,
+      renderMs: c.renderMs,
+      steps: m.peer.runner.steps,
+      stepBatches: m.peer.runner.batches,
+    };
+  }
+
+  /** The result: from the confirmed state at the frame limit, else from the newest state. */
+  private result(runner: MatchRunner<PythonSnap>, end: RunnerEnd): PythonMatchResult {
+    const m = runner.match;
+    const confirmed = end.kind === 'frame-limit' ? (this.capture?.captured() ?? null) : null;
+    let snap: PythonSnap | null = confirmed;
     try {
-      result = loop.result('error', 'the worker hit an error');
+      snap ??= this.py?.save() ?? null;
     } catch {
-      const m = loop.match;
-      result = {
-        matchId: m.matchId,
-        slot: m.slot,
-        frame: m.peer.session.frame,
-        confirmed: false,
-        kind: 'error',
-        reason: 'the worker hit an error',
-        score: null,
-      };
+      snap = null; // the environment is what threw: no state to read
     }
-    this.finish(result);
+    const frame = snap?.frame ?? m?.peer.session.frame ?? 0;
+    return {
+      matchId: m?.matchId ?? '',
+      slot: m?.slot ?? 0,
+      frame,
+      confirmed: confirmed !== null || (m !== null && m.peer.session.confirmedFrame >= frame - 1),
+      kind: end.kind,
+      reason: end.reason,
+      score: snap ? scoreOf(snap) : null,
+    };
   }
+}
 
-  private finish(result: PythonMatchResult): void {
-    const loop = this.loop!;
-    loop.ended = result;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    this.post({ type: 'end', result });
-    // At the frame limit the relay ends the match once every player reported; leave then.
-    const conn = this.conn;
-    if (!conn) return;
-    if (result.kind !== 'frame-limit' || loop.match.endReason !== null) conn.close();
-    else setTimeout(() => conn.close(), END_GRACE_MS);
-  }
+/** The countdown's text at `frame`: "3", "2", "1", then "GO!" for a moment, then null. */
+function countdownText(countdownFrames: Frame, frame: Frame, tickRate: number): string | null {
+  const left = countdownFrames - frame;
+  if (left > 0) return String(Math.ceil(left / (countdownFrames / 3)));
+  if (countdownFrames > 0 && -left < (GO_MS / 1000) * tickRate) return 'GO!';
+  return null;
 }
 
 // Runs only as a worker (a page has `document`; Node has no `WorkerGlobalScope`).

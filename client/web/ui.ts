@@ -35,6 +35,7 @@ export class PageScreens {
   private readonly panel = byId('panel');
   private readonly body = byId('panel-body');
   private readonly countdown = byId('countdown');
+  private readonly notice = byId('notice');
   private readonly status = byId('status');
   private readonly keys = byId('keys');
   /** The element the game canvas goes in. */
@@ -82,6 +83,15 @@ export class PageScreens {
   setCountdown(text: string | null): void {
     this.countdown.hidden = text === null;
     if (text !== null && this.countdown.textContent !== text) this.countdown.textContent = text;
+  }
+
+  /**
+   * Shows a notice over the game ("Reconnecting…", "Your partner is reconnecting…"), or hides it
+   * when null.
+   */
+  setNotice(text: string | null): void {
+    this.notice.hidden = text === null;
+    if (text !== null && this.notice.textContent !== text) this.notice.textContent = text;
   }
 
   /** Shows the result of a match and a button to play again. */

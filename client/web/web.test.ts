@@ -5,8 +5,9 @@ import { SessionPeer } from '../../sim/sync/index.ts';
 import { captureConfirmedState } from './confirmed-capture.ts';
 import { DuelInputCapture } from './input.ts';
 import { formatStats } from './overlay.ts';
-import { idleStats } from './page-stats.ts';
+import { idleStats, presenceNotice } from './page-stats.ts';
 import { duelResult, resultHeadline } from './result.ts';
+import { loadSeat, SEAT_KEY, type SeatStore, saveSeat } from './seat-storage.ts';
 
 beforeAll(() => initStateHash());
 
@@ -141,5 +142,65 @@ describe('formatStats', () => {
     const text = formatStats(idleStats('waiting'));
     expect(text).toContain('frame        –');
     expect(text).toContain('desyncs      0');
+  });
+});
+
+describe('the seat a page keeps in sessionStorage', () => {
+  const seat = {
+    matchId: 'm1',
+    token: 'secret',
+    slot: 1,
+    scene: 'duel',
+    participantId: 'P1',
+    rejoinGraceMs: 10_000,
+    onPlayerLost: 'continue' as const,
+    rejoins: 1,
+  };
+  const store = (): SeatStore & { items: Map<string, string> } => {
+    const items = new Map<string, string>();
+    return {
+      items,
+      getItem: (k) => items.get(k) ?? null,
+      setItem: (k, v) => {
+        items.set(k, v);
+      },
+      removeItem: (k) => {
+        items.delete(k);
+      },
+    };
+  };
+
+  it('comes back for its scene after a reload, and is forgotten when the match ends', () => {
+    const s = store();
+    saveSeat(s, seat);
+    expect(loadSeat(s, 'duel')).toEqual(seat);
+    expect(loadSeat(s, 'kitchen')).toBeNull();
+    saveSeat(s, null);
+    expect(loadSeat(s, 'duel')).toBeNull();
+  });
+
+  it('drops a stored value that is not a seat', () => {
+    const s = store();
+    for (const bad of ['{', '{"matchId":"m1"}', JSON.stringify({ ...seat, slot: 'one' })]) {
+      s.setItem(SEAT_KEY, bad);
+      expect(loadSeat(s, 'duel')).toBeNull();
+      expect(s.items.has(SEAT_KEY)).toBe(false);
+    }
+  });
+});
+
+describe('presenceNotice and the overlay', () => {
+  it('says "Reconnecting…" for this page, and who is away for the others', () => {
+    expect(presenceNotice('reconnecting', [], 2)).toBe('Reconnecting…');
+    expect(presenceNotice('playing', [1], 2)).toBe('Your partner is reconnecting…');
+    expect(presenceNotice('playing', [1, 2], 3)).toBe('Player 2, Player 3 are reconnecting…');
+    expect(presenceNotice('playing', [], 2)).toBeNull();
+    expect(presenceNotice('ended', [1], 2)).toBeNull();
+  });
+
+  it('counts rejoins and names who is away', () => {
+    const text = formatStats({ ...idleStats('playing'), rejoins: 2, away: [1] });
+    expect(text).toContain('rejoins      2');
+    expect(text).toContain('away         P2');
   });
 });

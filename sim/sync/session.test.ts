@@ -136,6 +136,15 @@ describe('SyncSession requests (GGRS style)', () => {
     expect(s.stats().refusedInputs).toBe(2);
   });
 
+  it('measures how far ahead an input is from a state waiting to be loaded (a rejoin past frame 1024)', () => {
+    const s = new SyncSession({ players: 2, localSlot: 0, maxFramesAhead: 1024 });
+    s.loadState(2000, new Uint8Array(0), { fastForward: true });
+    s.receive(1, input(2010, 1), 0);
+    s.receive(1, input(3100, 1), 0);
+    expect(s.confirmedInput(1, 2010)).toEqual(press(1));
+    expect(s.stats().refusedInputs).toBe(1);
+  });
+
   it('a player who left plays the default input from the frame after its last one', () => {
     const s = new SyncSession({ players: 3, localSlot: 0, inputDelay: 1 });
     for (let t = 0; t < 4; t++) s.advanceFrame(press(0), t);

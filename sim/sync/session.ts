@@ -187,7 +187,10 @@ export class SyncSession {
     if (from === this.localSlot || from < 0 || from >= this.players) return;
     switch (msg.kind) {
       case 'input': {
-        if (msg.frame > this.current + this.maxFramesAhead) {
+        // A state waiting to be loaded moves this peer to its frame at the next tick: the inputs
+        // that follow it (a rejoin's) are measured from there, not from where the peer stands.
+        const base = Math.max(this.current, this.pendingRestore?.frame ?? 0);
+        if (msg.frame > base + this.maxFramesAhead) {
           this.refusedInputs++;
           return;
         }

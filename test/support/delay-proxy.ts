@@ -6,13 +6,19 @@ export interface DelayProxy {
   readonly port: number;
   /** Chunks forwarded, both directions. */
   readonly chunks: () => number;
+  /**
+   * Cuts the path for `ms`: destroys every open socket at once (both ends see the connection
+   * reset, as when a network goes away), and resets every new connection until `ms` have passed.
+   */
+  cut(ms: number): void;
   close(): Promise<void>;
 }
 
 /**
  * A TCP proxy on 127.0.0.1 that delays every chunk by `delayMs ± jitterMs` (uniform, seeded) in
  * each direction while preserving order: a chunk never overtakes the one before it. This machine's
- * kernel has no netem; this gives the browser a real, slower path to the relay instead.
+ * kernel has no netem; this gives the browser a real, slower path to the relay instead, and one
+ * that {@link DelayProxy.cut} can take away for a while.
  */
 export async function startDelayProxy(options: {
   targetPort: number;
@@ -53,7 +59,12 @@ export async function startDelayProxy(options: {
     from.on('end', () => push(null, options.delayMs));
     from.on('error', () => to.destroy());
   };
+  let cutUntil = 0;
   const server = net.createServer((client) => {
+    if (performance.now() < cutUntil) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(options.targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
@@ -66,6 +77,10 @@ export async function startDelayProxy(options: {
   return {
     port: (server.address() as net.AddressInfo).port,
     chunks: () => chunks,
+    cut: (ms) => {
+      cutUntil = performance.now() + ms;
+      for (const s of sockets) s.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
