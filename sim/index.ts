@@ -19,6 +19,18 @@ export {
   duelView,
   randomDuelInput,
 } from './duel/index.ts';
+export {
+  type EpisodeSettings,
+  type EpisodeSnap,
+  type EpisodicSim,
+  type EpisodicSimFactory,
+  episodeOf,
+  episodeSeed,
+  episodeStartFrame,
+  episodicFactory,
+  MAX_EPISODES,
+  matchFrames,
+} from './episodes.ts';
 export { ConcordError, type ConcordErrorCode } from './errors.ts';
 export { initStateHash, stateHash, stateHashReady } from './hash.ts';
 export {

@@ -62,6 +62,14 @@ export interface Sim<Snap = unknown> {
    * one (the frames before the input delay, an absent player). Defaults to the neutral input.
    */
   defaultInput?(slot: PlayerSlot): Input;
+  /**
+   * Returns the sim to frame 0 of a match with the same players seeded `seed` (a 32-bit unsigned
+   * integer): afterwards its state equals that of `create({players, seed})`. Optional: sims
+   * whose creation is costly (a Python environment, whose `reset(seed=…)` it calls) offer it so
+   * that an episode start (`sim/episodes.ts`) need not create a new one.
+   * @throws ConcordError `BAD_CONFIG` for a seed out of range.
+   */
+  reset?(seed: number): void;
 }
 
 /** What a sim needs to start a match. */
