@@ -1,6 +1,19 @@
 /**
  * sim/: the deterministic world. The only folder every other folder may import; it imports none.
  */
+export {
+  type Action,
+  type ActionMap,
+  type ActionMapRecord,
+  type ActionMapSpec,
+  type ActionTable,
+  actionMapFromRecord,
+  createActionMap,
+  discreteActionInput,
+  type KeyBinding,
+  MAX_COMBO_KEYS,
+  MAX_DISCRETE_ACTION,
+} from './action-map.ts';
 export { type CanonicalValue, canonicalDecode, canonicalEncode } from './canonical.ts';
 export {
   applyStateDelta,
