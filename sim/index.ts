@@ -55,6 +55,16 @@ export {
   isValidInput,
   NEUTRAL_INPUT,
 } from './input.ts';
+export {
+  checkSimModule,
+  type DrawPrimitive,
+  isSimModuleSpec,
+  MAX_VIEW_SIZE,
+  type SimModule,
+  type SimView,
+  simBundleHash,
+  type ViewContext,
+} from './module.ts';
 export { Prng, type PrngState } from './prng.ts';
 export { getSimFactory, simIds } from './registry.ts';
 export type { Frame, PlayerSlot, Sim, SimConfig, SimFactory } from './sim.ts';
