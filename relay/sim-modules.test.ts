@@ -131,7 +131,7 @@ describe('bundling and loading a sim module', () => {
     expect(() =>
       sceneActionMap({ actions: { ArrowUp: 'JUMP' }, defaultAction: null }, pong, 'scenes[1]'),
     ).toThrow(
-      `scenes[1].actions["ArrowUp"]: action "JUMP" is not one of the sim's actions (STAY, UP, DOWN)`,
+      `scenes[1].actions.ArrowUp: action "JUMP" is not one of the sim's actions (STAY, UP, DOWN)`,
     );
   });
 });

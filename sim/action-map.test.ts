@@ -88,10 +88,10 @@ describe('createActionMap', () => {
     expect(error).toBeInstanceOf(ConcordError);
     expect((error as ConcordError).code).toBe('BAD_CONFIG');
     expect((error as Error).message.split('\n')).toEqual([
-      `actions["ArrowUp"]: action "UPP" is not one of the sim's actions (NOOP, UP, LEFT, UPLEFT, FIRE)`,
+      `actions.ArrowUp: action "UPP" is not one of the sim's actions (NOOP, UP, LEFT, UPLEFT, FIRE)`,
       'actions["KeyA+KeyA"]: a key is repeated in the combination',
       'actions["KeyA+KeyB"]: the same keys as KeyB+KeyA',
-      `actions["Space"]: a discrete action must be an integer 0–${MAX_DISCRETE_ACTION}, got 99`,
+      `actions.Space: a discrete action must be an integer 0–${MAX_DISCRETE_ACTION}, got 99`,
       `defaultAction: action "STAY" is not one of the sim's actions (NOOP, UP, LEFT, UPLEFT, FIRE)`,
     ]);
   });

@@ -271,7 +271,10 @@ export function createActionMap(spec: ActionMapSpec, table: ActionTable = {}): A
   const bindings: KeyBinding[] = [];
   const sets = new Map<string, string>();
   for (const [combo, action] of Object.entries(spec.actions)) {
-    const where = `actions[${JSON.stringify(combo)}]`;
+    // As the experiment file's loader names paths: `actions.KeyW`, `actions["ArrowLeft+ArrowUp"]`.
+    const where = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(combo)
+      ? `actions.${combo}`
+      : `actions[${JSON.stringify(combo)}]`;
     const keys = combo.split('+');
     if (keys.length > MAX_COMBO_KEYS || !keys.every((k) => KEY_CODE.test(k))) {
       problems.push(

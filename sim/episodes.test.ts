@@ -42,8 +42,8 @@ describe('episodeSeed', () => {
     expect(episodeSeed(12345, 0)).toBe(12345);
     // Pinned values (computed independently in Python from the documented derivation): changing
     // it changes every replay of an episodic match.
-    expect([episodeSeed(1, 1), episodeSeed(1, 2), episodeSeed(0xffffffff, 9999)]).toEqual([
-      2527132011, 314344336, 444666337,
+    expect([episodeSeed(1, 1), episodeSeed(1, 2), episodeSeed(0xffffffff, 999)]).toEqual([
+      2527132011, 314344336, 756463793,
     ]);
   });
 

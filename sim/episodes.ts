@@ -16,7 +16,7 @@ import { type Input, NEUTRAL_INPUT } from './input.ts';
 import type { Frame, PlayerSlot, Sim, SimConfig, SimFactory } from './sim.ts';
 
 /** Most episodes a match may have (the experiment file's `episodes` range is 1..this or less). */
-export const MAX_EPISODES = 10_000;
+export const MAX_EPISODES = 1000;
 
 /** The episode settings of a match. */
 export interface EpisodeSettings {

@@ -25,6 +25,7 @@ export {
   type StateTransfer,
 } from './delta.ts';
 export {
+  DUEL_ACTIONS,
   DUEL_ARENA,
   DUEL_BUTTONS,
   type DuelView,

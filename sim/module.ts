@@ -10,6 +10,8 @@
  * export const actions: ActionTable       // optional: the sim's named actions, for `actions:`
  * ```
  *
+ * (`actions` may instead be the factory's own `sim.actions`; the export wins.)
+ *
  * @packageDocumentation
  */
 import { type ActionTable, createActionMap } from './action-map.ts';
@@ -140,7 +142,7 @@ export function checkSimModule(exports: unknown, file: string): SimModule {
       }
     }
   }
-  const actions = ns.actions ?? {};
+  const actions = ns.actions ?? (isObject(sim) ? sim.actions : undefined) ?? {};
   if (!isObject(actions) || Array.isArray(actions)) {
     problems.push('export actions: must be an object of action names to inputs');
   } else {

@@ -88,6 +88,12 @@ export interface SimFactory<Snap = unknown> {
   readonly minPlayers: number;
   readonly maxPlayers: number;
   /**
+   * The sim's named actions (`UP`, `FIRE`: each name and the input that means it), for a game
+   * scene's `actions` and `defaultAction`; absent when the sim names none (then those name
+   * discrete action numbers). Optional.
+   */
+  readonly actions?: Readonly<Record<string, Input>>;
+  /**
    * Creates a sim at frame 0.
    * @throws ConcordError `BAD_CONFIG` when the player count is out of range.
    */
