@@ -17,6 +17,7 @@ import {
   stateHash,
 } from '../sim/index.ts';
 import { checkDrawPrimitives } from '../sim/python/index.ts';
+import { checkSimFile } from './check-sim.ts';
 import { readMatchLog } from './log/reader.ts';
 import { type BodyRecord, formatRecord, type HeaderRecord, LOG_FORMAT } from './log/records.ts';
 import { replayMatchLog } from './log/replay.ts';
@@ -133,6 +134,38 @@ describe('bundling and loading a sim module', () => {
     ).toThrow(
       `scenes[1].actions.ArrowUp: action "JUMP" is not one of the sim's actions (STAY, UP, DOWN)`,
     );
+  });
+});
+
+describe('checkSimFile', () => {
+  it('checks pong as the relay will use it', async () => {
+    const r = await checkSimFile(PONG, 200);
+    expect(r).toMatchObject({
+      id: 'pong',
+      players: 2,
+      frames: 200,
+      actions: ['STAY', 'UP', 'DOWN'],
+    });
+    expect(r.checks).toBeGreaterThan(0);
+    expect(r.primitives).toBeGreaterThan(0);
+  });
+
+  it('fails a module with state that its snapshot misses, naming the frame', async () => {
+    const file = await moduleFile(
+      'hidden.ts',
+      `let hidden = 0; // outside the snapshot: a rollback cannot restore it
+class S {
+  id = 'hidden'; players = 1; frame = 0; x = 0;
+  step() { hidden++; this.x += hidden; this.frame++; }
+  save() { return [this.frame, this.x]; }
+  load(s: number[]) { [this.frame, this.x] = s; }
+  encode(s: number[]) { return new Uint8Array(new Int32Array(s).buffer); }
+  decode(b: Uint8Array) { return Array.from(new Int32Array(b.slice().buffer)); }
+}
+export const sim = { id: 'hidden', minPlayers: 1, maxPlayers: 1, create: () => new S() };
+`,
+    );
+    await expect(checkSimFile(file, 50)).rejects.toThrow(/sync test: frame \d+ re-simulated/);
   });
 });
 
