@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,12 +18,14 @@ import {
 } from '../sim/index.ts';
 import { checkDrawPrimitives } from '../sim/python/index.ts';
 import { checkSimFile } from './check-sim.ts';
+import { loadExperiment } from './experiment/index.ts';
 import { readMatchLog } from './log/reader.ts';
 import { type BodyRecord, formatRecord, type HeaderRecord, LOG_FORMAT } from './log/records.ts';
 import { replayMatchLog } from './log/replay.ts';
 import {
   bundleSimModule,
   type LoadedSimModule,
+  loadExperimentSims,
   loadSimModule,
   sceneActionMap,
 } from './sim-modules.ts';
@@ -134,6 +136,40 @@ describe('bundling and loading a sim module', () => {
     ).toThrow(
       `scenes[1].actions.ArrowUp: action "JUMP" is not one of the sim's actions (STAY, UP, DOWN)`,
     );
+  });
+});
+
+describe('loadExperimentSims', () => {
+  it("loads an experiment's modules once and checks every scene's action names against them", async () => {
+    const study = path.join(dir, 'study');
+    await mkdir(study, { recursive: true });
+    await writeFile(
+      path.join(study, 'pong.ts'),
+      await readFile(PONG, 'utf8').then((t) => t.replace("'../../sim/index.ts'", "'concord/sim'")),
+    );
+    const scenes = (defaultAction: string) => `id: s
+conditions:
+  idle: [{ defaultAction: ${defaultAction} }, { defaultAction: STAY }]
+scenes:
+  - { kind: game, id: a, sim: ./pong.ts, actions: { ArrowUp: UP, KeyW: UPP } }
+  - { kind: game, id: b, sim: ./pong.ts, actions: { ArrowUp: UP } }
+  - { kind: end, id: done, completionCodes: { completed: OK, timeout: T, partnerLeft: P } }
+`;
+    await writeFile(path.join(study, 'bad.yaml'), scenes('SLEEP'));
+    let error: unknown;
+    try {
+      await loadExperimentSims(loadExperiment(path.join(study, 'bad.yaml')));
+    } catch (err) {
+      error = err;
+    }
+    expect((error as Error).message.split('\n').slice(1)).toEqual([
+      'scenes[0].actions.KeyW: action "UPP" is not one of the sim\'s actions (STAY, UP, DOWN)',
+      'scenes[0].defaultAction: action "SLEEP" is not one of the sim\'s actions (STAY, UP, DOWN)',
+      'scenes[1].defaultAction: action "SLEEP" is not one of the sim\'s actions (STAY, UP, DOWN)',
+    ]);
+    await writeFile(path.join(study, 'good.yaml'), scenes('DOWN').replace(', KeyW: UPP', ''));
+    const sims = await loadExperimentSims(loadExperiment(path.join(study, 'good.yaml')));
+    expect([...sims.keys()]).toEqual([path.join(study, 'pong.ts')]);
   });
 });
 

@@ -17,12 +17,14 @@ import {
   type ActionMap,
   ConcordError,
   createActionMap,
+  getSimFactory,
   initStateHash,
   isSimModuleSpec,
   type SimModule,
   simBundleHash,
 } from '../sim/index.ts';
-import type { Experiment, GameScene } from './experiment/index.ts';
+import { isPythonSimSpec } from '../sim/python/index.ts';
+import { type Experiment, type GameScene, gameSceneFor } from './experiment/index.ts';
 import { importSimBundle } from './sim-bundle.ts';
 
 export { importSimBundle };
@@ -154,10 +156,14 @@ export async function loadSimModule(file: string): Promise<LoadedSimModule> {
 
 /**
  * Every sim module the experiment's game scenes name, bundled and loaded once per file, keyed
- * by the absolute path (`GameScene.simPath`). What the relay does at start, before it listens,
- * so that a module that does not build never reaches a participant.
+ * by the absolute path (`GameScene.simPath`); then every game scene's `actions` and
+ * `defaultAction` checked against its sim's named actions under every condition cell (a module's
+ * names can only be checked once it is loaded). What the relay does at start, before it listens,
+ * so that a module that does not build, or an action it does not name, never reaches a
+ * participant.
  * @throws ConcordError `BAD_CONFIG` naming the scene's field (`scenes[1].sim: FILE: …`) for the
- *   first module that does not build or load
+ *   first module that does not build or load; then every action problem of every scene, one
+ *   per line (`scenes[1].actions.ArrowUp: action "UPP" is not one of the sim's actions (…)`)
  */
 export async function loadExperimentSims(
   experiment: Experiment,
@@ -175,7 +181,29 @@ export async function loadExperimentSims(
       throw err;
     }
   }
+  const problems = new Set<string>();
+  for (const [i, scene] of experiment.scenes.entries()) {
+    if (scene.kind !== 'game') continue;
+    const module = scene.simPath === null ? null : (out.get(scene.simPath) ?? null);
+    const table = module ?? (isPythonSimSpec(scene.sim) ? null : builtinTable(scene.sim));
+    for (const cell of experiment.cells) {
+      const played = gameSceneFor(experiment, scene.id, cell);
+      try {
+        sceneActionMap(played, table, `scenes[${i}]`);
+      } catch (err) {
+        if (!(err instanceof ConcordError)) throw err;
+        for (const line of err.message.split('\n')) problems.add(line);
+      }
+    }
+  }
+  if (problems.size > 0) {
+    throw new ConcordError('BAD_CONFIG', `${experiment.file}:\n${[...problems].join('\n')}`);
+  }
   return out;
+}
+
+function builtinTable(id: string): Pick<SimModule, 'actions'> {
+  return { actions: getSimFactory(id).actions ?? {} };
 }
 
 /**
