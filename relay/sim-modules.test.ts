@@ -27,6 +27,7 @@ import {
   type LoadedSimModule,
   loadExperimentSims,
   loadSimModule,
+  moduleHeaderSim,
   sceneActionMap,
 } from './sim-modules.ts';
 
@@ -296,7 +297,7 @@ describe('replaying a match of a sim module from its log alone', () => {
         hashInterval: 20,
         frames,
       },
-      sim: { id: './pong.ts', codeHash, bundle: bundleCode },
+      sim: moduleHeaderSim('./pong.ts', { file: PONG, code: bundleCode, codeHash }),
       seed: 1234,
       players: [
         { slot: 0, participantId: 'P0' },

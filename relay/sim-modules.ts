@@ -25,6 +25,7 @@ import {
 } from '../sim/index.ts';
 import { isPythonSimSpec } from '../sim/python/index.ts';
 import { type Experiment, type GameScene, gameSceneFor } from './experiment/index.ts';
+import type { HeaderSim } from './log/index.ts';
 import { importSimBundle } from './sim-bundle.ts';
 
 export { importSimBundle };
@@ -204,6 +205,15 @@ export async function loadExperimentSims(
 
 function builtinTable(id: string): Pick<SimModule, 'actions'> {
   return { actions: getSimFactory(id).actions ?? {} };
+}
+
+/**
+ * The log header's `sim` for a match of a sim module: the spec as the scene names it, the
+ * bundle's code hash and the bundle itself (log format 5), so the log alone replays the match.
+ * @param spec the scene's `sim` as written (`./pong.ts`)
+ */
+export function moduleHeaderSim(spec: string, bundle: SimBundle): HeaderSim {
+  return { id: spec, codeHash: bundle.codeHash, bundle: bundle.code };
 }
 
 /**
