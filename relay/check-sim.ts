@@ -55,7 +55,14 @@ export async function checkSimFile(file: string, frames = 600): Promise<SimFileR
   const result = runSyncTest(sim, { frames, checkDistance: 8, inputs: (f) => all[f] });
   let primitives: number | null = null;
   if (m.view) {
-    const drawn = m.view.draw(sim.save(), { prev: first, alpha: 0, localSlot: 0, tickRate: 60 });
+    const drawn = m.view.draw(sim.save(), {
+      prev: first,
+      alpha: 0,
+      localSlot: 0,
+      tickRate: 60,
+      episode: 0,
+      episodes: 1,
+    });
     primitives = checkDrawPrimitives(drawn, `${m.bundle.file}: view.draw`).length;
   }
   return {

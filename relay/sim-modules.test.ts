@@ -119,7 +119,14 @@ describe('bundling and loading a sim module', () => {
     const view = pong.view!;
     expect([view.width, view.height]).toEqual([640, 480]);
     const prims = checkDrawPrimitives(
-      view.draw(sim.save(), { prev, alpha: 0.5, localSlot: 1, tickRate: 60 }),
+      view.draw(sim.save(), {
+        prev,
+        alpha: 0.5,
+        localSlot: 1,
+        tickRate: 60,
+        episode: 0,
+        episodes: 1,
+      }),
       'pong view',
     );
     expect(prims.filter((p) => p.type === 'rect').length).toBeGreaterThanOrEqual(4);

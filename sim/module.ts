@@ -58,6 +58,14 @@ export interface ViewContext<Snap = unknown> {
   readonly localSlot: PlayerSlot;
   /** Frames per second of the sim. */
   readonly tickRate: number;
+  /**
+   * The episode of `cur`, 0-based, and the scene's episode count (1 without episodes). In a
+   * match of several episodes the page passes the inner sim's snapshots (`EpisodeSnap.inner`),
+   * so a view draws its own state whatever the episode; at an episode's first frame `prev` is
+   * the previous episode's last state, so do not interpolate across it.
+   */
+  readonly episode: number;
+  readonly episodes: number;
 }
 
 /** A sim module's exports, checked; see the module comment for the shape. */

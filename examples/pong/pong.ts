@@ -251,6 +251,10 @@ export const view: SimView<Int32Array> = {
       });
     }
     out.push({ type: 'rect', x: lerp(BX), y: lerp(BY), w: BALL, h: BALL, color: '#ffffff' });
+    if (ctx.episodes > 1) {
+      const round = `round ${ctx.episode + 1} of ${ctx.episodes}`;
+      out.push({ type: 'text', x: W / 2, y: H - 16, text: round, color: '#8a90a2', size: 14 });
+    }
     return out;
   },
 };
