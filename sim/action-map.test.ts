@@ -58,6 +58,12 @@ describe('createActionMap', () => {
     expect(car.actionOf(car.defaultInput)).toBe(1);
   });
 
+  it('lists the distinct inputs a player can give, the default first, for a random bot', () => {
+    expect(arrows.choices).toEqual([MOVES.NOOP, MOVES.UP, MOVES.LEFT, MOVES.UPLEFT, MOVES.FIRE]);
+    const twoKeysOneAction = createActionMap({ actions: { KeyW: 1, ArrowUp: 1 } });
+    expect(twoKeysOneAction.choices).toEqual([NEUTRAL_INPUT, discreteActionInput(1)]);
+  });
+
   it('turns inputs back into action names, and unknown inputs into null', () => {
     expect(arrows.actionOf(MOVES.UPLEFT)).toBe('UPLEFT');
     expect(arrows.actionOf({ buttons: 3, x: 0, y: 0 })).toBeNull();

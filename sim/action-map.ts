@@ -126,6 +126,12 @@ export interface ActionMap {
    * is one (no axes, at most one button), else null.
    */
   actionOf(input: Input): Action | null;
+  /**
+   * The distinct inputs a player can give through this map: the default's first, then each
+   * binding's in file order, without repeats. What a `random` bot draws from, so that it plays
+   * only what a person could press (never up and down at once, unless a key means that).
+   */
+  readonly choices: readonly Input[];
   /** The form the log header carries. */
   toRecord(): ActionMapRecord;
 }
@@ -149,6 +155,7 @@ class ActionMapImpl implements ActionMap {
   readonly bindings: readonly KeyBinding[];
   readonly defaultAction: Action | null;
   readonly defaultInput: Input;
+  readonly choices: readonly Input[];
   /** Names used, then the table's other names: the reverse lookup's order. */
   private readonly names: readonly [string, Input][];
   private readonly table: ActionTable;
@@ -168,6 +175,10 @@ class ActionMapImpl implements ActionMap {
     if (typeof defaultAction === 'string') used.set(defaultAction, defaultInput);
     for (const [name, input] of Object.entries(table)) if (!used.has(name)) used.set(name, input);
     this.names = [...used];
+    const choices: Input[] = [defaultInput];
+    for (const b of bindings)
+      if (!choices.some((c) => inputsEqual(c, b.input))) choices.push(b.input);
+    this.choices = Object.freeze(choices);
   }
 
   bindingFor(held: readonly string[]): KeyBinding | null {
