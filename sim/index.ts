@@ -1,6 +1,19 @@
 /**
  * sim/: the deterministic world. The only folder every other folder may import; it imports none.
  */
+export {
+  type Action,
+  type ActionMap,
+  type ActionMapRecord,
+  type ActionMapSpec,
+  type ActionTable,
+  actionMapFromRecord,
+  createActionMap,
+  discreteActionInput,
+  type KeyBinding,
+  MAX_COMBO_KEYS,
+  MAX_DISCRETE_ACTION,
+} from './action-map.ts';
 export { type CanonicalValue, canonicalDecode, canonicalEncode } from './canonical.ts';
 export {
   applyStateDelta,
@@ -12,6 +25,7 @@ export {
   type StateTransfer,
 } from './delta.ts';
 export {
+  DUEL_ACTIONS,
   DUEL_ARENA,
   DUEL_BUTTONS,
   type DuelView,
@@ -19,6 +33,18 @@ export {
   duelView,
   randomDuelInput,
 } from './duel/index.ts';
+export {
+  type EpisodeSettings,
+  type EpisodeSnap,
+  type EpisodicSim,
+  type EpisodicSimFactory,
+  episodeOf,
+  episodeSeed,
+  episodeStartFrame,
+  episodicFactory,
+  MAX_EPISODES,
+  matchFrames,
+} from './episodes.ts';
 export { ConcordError, type ConcordErrorCode } from './errors.ts';
 export { initStateHash, stateHash, stateHashReady } from './hash.ts';
 export {
@@ -30,6 +56,16 @@ export {
   isValidInput,
   NEUTRAL_INPUT,
 } from './input.ts';
+export {
+  checkSimModule,
+  type DrawPrimitive,
+  isSimModuleSpec,
+  MAX_VIEW_SIZE,
+  type SimModule,
+  type SimView,
+  simBundleHash,
+  type ViewContext,
+} from './module.ts';
 export { Prng, type PrngState } from './prng.ts';
 export { getSimFactory, simIds } from './registry.ts';
 export type { Frame, PlayerSlot, Sim, SimConfig, SimFactory } from './sim.ts';

@@ -62,6 +62,14 @@ export interface Sim<Snap = unknown> {
    * one (the frames before the input delay, an absent player). Defaults to the neutral input.
    */
   defaultInput?(slot: PlayerSlot): Input;
+  /**
+   * Returns the sim to frame 0 of a match with the same players seeded `seed` (a 32-bit unsigned
+   * integer): afterwards its state equals that of `create({players, seed})`. Optional: sims
+   * whose creation is costly (a Python environment, whose `reset(seed=…)` it calls) offer it so
+   * that an episode start (`sim/episodes.ts`) need not create a new one.
+   * @throws ConcordError `BAD_CONFIG` for a seed out of range.
+   */
+  reset?(seed: number): void;
 }
 
 /** What a sim needs to start a match. */
@@ -79,6 +87,12 @@ export interface SimFactory<Snap = unknown> {
   /** The smallest and largest player count the sim supports. */
   readonly minPlayers: number;
   readonly maxPlayers: number;
+  /**
+   * The sim's named actions (`UP`, `FIRE`: each name and the input that means it), for a game
+   * scene's `actions` and `defaultAction`; absent when the sim names none (then those name
+   * discrete action numbers). Optional.
+   */
+  readonly actions?: Readonly<Record<string, Input>>;
   /**
    * Creates a sim at frame 0.
    * @throws ConcordError `BAD_CONFIG` when the player count is out of range.

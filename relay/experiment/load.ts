@@ -7,9 +7,17 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { transformSync } from 'esbuild';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConcordError, simIds } from '../../sim/index.ts';
+import {
+  type ActionTable,
+  ConcordError,
+  createActionMap,
+  getSimFactory,
+  isSimModuleSpec,
+  simIds,
+} from '../../sim/index.ts';
 import { isPythonSimSpec, parsePythonSimSpec } from '../../sim/python/index.ts';
 import {
   type Condition,
@@ -17,7 +25,7 @@ import {
   conditionCells,
   conditionKey,
 } from './conditions.ts';
-import { MAX_CONDITION_CELLS } from './ranges.ts';
+import { MATCH_FRAMES, MAX_CONDITION_CELLS } from './ranges.ts';
 import {
   ConditionLevelSchema,
   type EndScene,
@@ -164,15 +172,82 @@ function resolveSim(sim: string, baseDir: string, where: string): [string | null
     }
     const problem = checkFile(file);
     if (problem) problems.push(`${where}: ${problem}`);
+    else if (problems.length === 0) {
+      const syntax = moduleSyntaxProblem(file);
+      if (syntax) problems.push(`${where}: ${syntax}`);
+    }
     return [file, problems];
   }
   if (simIds().includes(sim)) return [null, []];
+  if (MODULE_EXT.test(sim)) {
+    return [
+      null,
+      [`${where}: unknown sim "${sim}": a module path starts with ./, ../ or / (./${sim})`],
+    ];
+  }
   return [
     null,
     [
       `${where}: unknown sim "${sim}" (built-in: ${simIds().join(', ')}; or python:FILE[:CLASS], or a module path such as ./sim.ts)`,
     ],
   ];
+}
+
+/**
+ * Whether a sim module's file parses as an ES module (esbuild, TypeScript or JavaScript by its
+ * extension): `FILE:line:column: message` for the first syntax error, else null. Its imports
+ * and exports are checked when the relay bundles and loads it (relay/sim-modules.ts).
+ */
+function moduleSyntaxProblem(file: string): string | null {
+  try {
+    transformSync(readFileSync(file, 'utf8'), {
+      loader: /\.m?ts$/.test(file) ? 'ts' : 'js',
+      format: 'esm',
+      sourcefile: file,
+      logLevel: 'silent',
+    });
+    return null;
+  } catch (err) {
+    const first = (
+      err as { errors?: { text: string; location?: { line: number; column: number } | null }[] }
+    ).errors?.[0];
+    if (!first) return `${file}: ${(err as Error).message}`;
+    const at = first.location ? `:${first.location.line}:${first.location.column + 1}` : '';
+    return `${file}${at}: ${first.text} (a sim module must be an ES module in TypeScript or JavaScript)`;
+  }
+}
+
+/**
+ * The named actions a scene's sim declares, when known before the relay starts: a built-in
+ * sim's table; none for a Python environment (its actions are numbers); null for a sim module,
+ * whose table is its export, checked when the relay loads it.
+ */
+function knownActionTable(sim: string): ActionTable | null {
+  if (isSimModuleSpec(sim)) return null;
+  if (isPythonSimSpec(sim)) return {};
+  try {
+    return getSimFactory(sim).actions ?? {};
+  } catch {
+    return {}; // an unknown sim is reported on its own
+  }
+}
+
+/**
+ * A game scene's `actions` and `defaultAction` against its sim's table (sim/action-map.ts):
+ * combinations, discrete numbers, and names when the table is known. Lines `actions["…"]: …`
+ * and `defaultAction: …` without the scene's prefix.
+ */
+function actionProblems(scene: Pick<GameSceneFile, 'sim' | 'actions' | 'defaultAction'>): string[] {
+  const table = knownActionTable(scene.sim);
+  try {
+    createActionMap({ actions: scene.actions, defaultAction: scene.defaultAction }, table ?? {});
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConcordError)) throw err;
+    const lines = err.message.split('\n');
+    // A module's names are checked against its exports at relay start.
+    return table === null ? lines.filter((l) => !l.includes('the sim names no actions')) : lines;
+  }
 }
 
 function resolveBot(bot: string, baseDir: string, where: string): [string | null, string[]] {
@@ -209,20 +284,12 @@ function sceneProblems(scene: SceneFile, i: number): string[] {
     });
   }
   if (scene.kind === 'game') {
-    const sets = new Map<string, string>();
-    for (const combo of Object.keys(scene.actions)) {
-      const keys = combo.split('+');
-      if (new Set(keys).size !== keys.length) {
-        out.push(
-          `${formatPath(['scenes', i, 'actions', combo])}: a key is repeated in the combination`,
-        );
-        continue;
-      }
-      const canonical = [...keys].sort().join('+');
-      const other = sets.get(canonical);
-      if (other !== undefined) {
-        out.push(`${formatPath(['scenes', i, 'actions', combo])}: the same keys as ${other}`);
-      } else sets.set(canonical, combo);
+    for (const line of actionProblems(scene)) out.push(`scenes[${i}].${line}`);
+    const total = scene.episodes * scene.framesPerEpisode;
+    if (total > MATCH_FRAMES.max) {
+      out.push(
+        `scenes[${i}].framesPerEpisode: episodes × framesPerEpisode must be at most ${MATCH_FRAMES.max} frames, got ${scene.episodes} × ${scene.framesPerEpisode} = ${total}`,
+      );
     }
     if (scene.sync.hashIntervalMax < scene.sync.hashInterval) {
       out.push(
@@ -402,8 +469,11 @@ export function checkExperiment(data: unknown, file: string): Experiment {
     for (const cell of cells) {
       const played = applyCondition(s, factors, cell, baseDir);
       for (const o of outcomesOf(played)) if (!outcomes.has(o)) outcomes.set(o, `scenes[${i}]`);
-      const problem = wireProblem(played);
-      if (problem !== null && !reported.has(problem)) {
+      const cellProblems = [wireProblem(played)];
+      // A level may override defaultAction: check it against the scene's sim too.
+      if (played.defaultAction !== s.defaultAction) cellProblems.push(...actionProblems(played));
+      for (const problem of cellProblems) {
+        if (problem === null || reported.has(problem)) continue;
         reported.add(problem);
         problems.push(`conditions (cell ${conditionKey(factors, cell)}): scenes[${i}].${problem}`);
       }

@@ -8,6 +8,7 @@
  *
  * @packageDocumentation
  */
+import { MAX_EPISODES } from '../../sim/index.ts';
 
 /** An inclusive integer range `min..max`. */
 export interface IntRange {
@@ -42,8 +43,8 @@ export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/; // TODO(limits): move to
 /** Names of condition factors: an identifier of up to 64 characters. */
 export const FACTOR_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-/** Episodes (matches played in a row) of one game scene. */
-export const EPISODES: IntRange = { min: 1, max: 1000 };
+/** Episodes (matches played in a row) of one game scene; the episode wrapper's own limit. */
+export const EPISODES: IntRange = { min: 1, max: MAX_EPISODES };
 /** How long a participant waits for partners before `waitingRoom.onTimeout`, in ms (0: forever). */
 export const WAITING_TIMEOUT_MS: IntRange = { min: 0, max: 3_600_000 };
 /** Levels of one condition factor. */

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { MAX_PLAYERS } from '../../protocol/index.ts';
+import { MAX_DISCRETE_ACTION } from '../../sim/index.ts';
 import { BUILTIN_SCENES } from '../scenes.ts';
 import {
   CHOICE_OPTIONS,
@@ -149,10 +150,20 @@ export const BotSpecSchema = pattern(
   MAX_SIM_SPEC_LENGTH,
 );
 
-/** A sim action: a name (`UPLEFT`, an identifier) or a non-negative integer (a discrete action). */
+/**
+ * A sim action: a name the sim declares (`UPLEFT`, an identifier) or a discrete action number
+ * 0–16 (the input with only button bit n−1 held, which a Python environment receives as n; see
+ * `discreteActionInput` in sim/action-map.ts).
+ */
+const actionExpected = expected(
+  `an action name (an identifier) or an integer 0–${MAX_DISCRETE_ACTION}`,
+);
 export const ActionSchema = z.union(
-  [z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.int().min(0).max(0xffff)],
-  expected('an action name (an identifier) or an integer 0–65535'),
+  [
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/),
+    z.int(actionExpected).min(0, actionExpected).max(MAX_DISCRETE_ACTION, actionExpected),
+  ],
+  actionExpected,
 );
 
 /**

@@ -10,6 +10,14 @@
  */
 
 import { SCENE_LIMITS as L } from '../../protocol/index.ts';
+import {
+  type ActionMapRecord,
+  actionMapFromRecord,
+  type EpisodeSettings,
+  isSimModuleSpec,
+  MAX_EPISODES,
+  simBundleHash,
+} from '../../sim/index.ts';
 import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim/python/index.ts';
 
 /**
@@ -17,7 +25,8 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * added the desync, resync, converged, away and rejoin records to format 1; format 3 added
  * Python sims to the header (`sim.source`, `sim.className`, `sim.packages`); format 4 renamed
  * the `disconnect` and `reconnect` records and the scene's `reconnectGraceMs` (see
- * {@link renameOldWords}); format 5 added the `reason` of away records (`closed` or `silent`).
+ * {@link renameOldWords}); format 5 added the `reason` of away records (`closed` or `silent`),
+ * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`.
  */
 export const LOG_FORMAT = 5;
 /** The formats this code reads. */
@@ -132,6 +141,12 @@ export interface HeaderSim {
   readonly className?: string | null;
   /** Python sims only, optional: extra Pyodide packages loaded before the environment. */
   readonly packages?: readonly string[];
+  /**
+   * Sim modules only (id a module path such as `./pong.ts`; required for them, format 5 on):
+   * the esbuild bundle that every peer ran, one self-contained ES module of at most 4 Mi
+   * characters; `codeHash` = `simBundleHash(bundle)`.
+   */
+  readonly bundle?: string;
 }
 
 /** Longest Python source a header may carry, in UTF-16 code units. */
@@ -153,6 +168,18 @@ export interface HeaderRecord {
   readonly players: readonly LogPlayer[];
   /** Wall-clock start of the match, ISO 8601 UTC (`2026-11-21T23:00:00.000Z`). */
   readonly startTime: string;
+  /**
+   * Optional (format 5 on): the scene's keys and actions (`ActionMapRecord`), so an export turns
+   * every logged input into an action name, and a replay plays a departed player's
+   * `defaultAction` as the relay did.
+   */
+  readonly actions?: ActionMapRecord;
+  /**
+   * Optional (format 5 on): the match is `episodes` episodes of `framesPerEpisode` frames, the
+   * sim reset at each episode's first frame with `episodeSeed(seed, e)` (sim/episodes.ts);
+   * then `scene.frames` is `episodes × framesPerEpisode`. Absent: one episode.
+   */
+  readonly episodes?: EpisodeSettings;
 }
 
 /** An input the relay forwarded. */
@@ -408,7 +435,18 @@ function checkScene(v: unknown): void {
 function checkHeader(o: Obj): void {
   onlyKeys(
     o,
-    ['type', 'format', 'matchId', 'scene', 'sim', 'seed', 'players', 'startTime'],
+    [
+      'type',
+      'format',
+      'matchId',
+      'scene',
+      'sim',
+      'seed',
+      'players',
+      'startTime',
+      'actions',
+      'episodes',
+    ],
     'header',
   );
   if (!isValidMatchId(o.matchId)) {
@@ -419,7 +457,7 @@ function checkHeader(o: Obj): void {
   checkScene(o.scene);
   const scene = o.scene as unknown as LogSceneSettings;
   if (!isObject(o.sim)) throw new Invalid('"sim" must be an object {id, codeHash}');
-  onlyKeys(o.sim, ['id', 'codeHash', 'source', 'className', 'packages'], '"sim"');
+  onlyKeys(o.sim, ['id', 'codeHash', 'source', 'className', 'packages', 'bundle'], '"sim"');
   const simId = str(o.sim, 'id');
   hex(o.sim, 'codeHash', HEX16, 16);
   if (simId !== scene.sim) {
@@ -441,6 +479,47 @@ function checkHeader(o: Obj): void {
   if (typeof t !== 'string' || !ISO_UTC.test(t) || !Number.isFinite(Date.parse(t))) {
     throw new Invalid(`"startTime" must be an ISO 8601 UTC time, got ${JSON.stringify(t)}`);
   }
+  const format = o.format as number;
+  if ('actions' in o) {
+    if (format < 5) throw new Invalid('"actions" needs log format 5 or later');
+    checkHeaderActions(o.actions);
+  }
+  if ('episodes' in o) {
+    if (format < 5) throw new Invalid('"episodes" needs log format 5 or later');
+    checkHeaderEpisodes(o.episodes, scene);
+  }
+}
+
+/** The header's `actions`: an `ActionMapRecord` that rebuilds (names with inputs, combos valid). */
+function checkHeaderActions(v: unknown): void {
+  if (!isObject(v)) throw new Invalid('"actions" must be an object {keys, defaultAction, inputs}');
+  onlyKeys(v, ['keys', 'defaultAction', 'inputs'], '"actions"');
+  if (!isObject(v.keys) || !isObject(v.inputs)) {
+    throw new Invalid('"actions.keys" and "actions.inputs" must be objects');
+  }
+  const d = v.defaultAction;
+  if (d !== null && typeof d !== 'string' && typeof d !== 'number') {
+    throw new Invalid('"actions.defaultAction" must be an action name, a number or null');
+  }
+  try {
+    actionMapFromRecord(v as unknown as ActionMapRecord);
+  } catch (err) {
+    throw new Invalid(`"actions": ${(err as Error).message.replace(/\n/g, '; ')}`);
+  }
+}
+
+/** The header's `episodes`: counts in range, and the scene's frame limit their product. */
+function checkHeaderEpisodes(v: unknown, scene: LogSceneSettings): void {
+  if (!isObject(v)) throw new Invalid('"episodes" must be an object {episodes, framesPerEpisode}');
+  onlyKeys(v, ['episodes', 'framesPerEpisode'], '"episodes"');
+  int(v, 'episodes', 1, MAX_EPISODES);
+  int(v, 'framesPerEpisode', 1, Number.MAX_SAFE_INTEGER);
+  const total = (v.episodes as number) * (v.framesPerEpisode as number);
+  if (scene.frames !== total) {
+    throw new Invalid(
+      `"scene.frames" must be episodes × framesPerEpisode (${total}) when the header has "episodes", got ${scene.frames}`,
+    );
+  }
 }
 
 /**
@@ -449,6 +528,14 @@ function checkHeader(o: Obj): void {
  * is refused before a replay runs it).
  */
 function checkHeaderSim(sim: Obj, simId: string, format: number): void {
+  const module = isSimModuleSpec(simId);
+  if (module && format >= 5) {
+    checkHeaderBundle(sim, simId);
+    return;
+  }
+  if ('bundle' in sim) {
+    throw new Invalid(`"sim.bundle" is only for sim modules (id a module path such as ./sim.ts)`);
+  }
   const python = isPythonSimSpec(simId);
   if (!python) {
     for (const k of ['source', 'className', 'packages']) {
@@ -488,6 +575,25 @@ function checkHeaderSim(sim: Obj, simId: string, format: number): void {
   if (computed !== sim.codeHash) {
     throw new Invalid(
       `"sim.source" hashes to ${computed}, not the recorded codeHash ${String(sim.codeHash)}: the source in the header was changed or damaged`,
+    );
+  }
+}
+
+/** A sim module's bundle: present, a string of bounded size that hashes to the code hash. */
+function checkHeaderBundle(sim: Obj, simId: string): void {
+  for (const k of ['source', 'className', 'packages']) {
+    if (k in sim) throw new Invalid(`"sim.${k}" is only for Python sims (id python:...)`);
+  }
+  const bundle = sim.bundle;
+  if (typeof bundle !== 'string' || bundle.length === 0 || bundle.length > MAX_LOG_SOURCE) {
+    throw new Invalid(
+      `"sim.bundle" must be the bundle of the sim module ${simId} (a string of 1 to ${MAX_LOG_SOURCE} characters)`,
+    );
+  }
+  const computed = simBundleHash(bundle);
+  if (computed !== sim.codeHash) {
+    throw new Invalid(
+      `"sim.bundle" hashes to ${computed}, not the recorded codeHash ${String(sim.codeHash)}: the bundle in the header was changed or damaged`,
     );
   }
 }

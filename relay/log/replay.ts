@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type ActionMap,
+  actionMapFromRecord,
   decodeInput,
+  episodicFactory,
   type Frame,
   getSimFactory,
   type Input,
@@ -11,6 +14,7 @@ import {
   type PlayerSlot,
   type Sim,
   type SimFactory,
+  simBundleHash,
   stateHash,
 } from '../../sim/index.ts';
 import {
@@ -19,6 +23,7 @@ import {
   pythonSourceHash,
   sharedPyodide,
 } from '../../sim/python/index.ts';
+import { importSimBundle } from '../sim-bundle.ts';
 import { type LogDamage, type MatchLog, readMatchLog, recordLine } from './reader.ts';
 import type { HeaderRecord } from './records.ts';
 import { simCodeHash } from './sim-code.ts';
@@ -90,6 +95,13 @@ export interface PythonSourceFile {
 export interface ReplayResult {
   readonly path: string | null;
   readonly matchId: string;
+  /**
+   * The scene's keys and actions when the header records them (format 5 on), for turning the
+   * replayed inputs into action names (`actionOf`); null otherwise.
+   */
+  readonly actions: ActionMap | null;
+  /** The episodes of the match when the header records them, else null (one episode). */
+  readonly episodes: { readonly episodes: number; readonly framesPerEpisode: number } | null;
   /** The sim as the header records it (without a Python source text). */
   readonly sim: { readonly id: string; readonly codeHash: string };
   /** For a Python sim: the file its id names, as it is now; null for other sims. */
@@ -164,7 +176,10 @@ interface Check {
  *
  * A Python sim (id `python:FILE[:CLASS]`) runs from the source in the header, in the process's
  * shared Pyodide (loaded on first use, 2–3 s), whether or not FILE still exists or still holds
- * that source; `sourceFile` says how FILE compares.
+ * that source; `sourceFile` says how FILE compares. A sim module (id `./FILE.ts`, format 5 on)
+ * runs from the bundle in the header, imported into this process, whatever the source folder
+ * holds now. A header with `episodes` replays the sim reset at every episode start
+ * (sim/episodes.ts); one with `actions` plays a departed slot's `defaultAction`.
  *
  * @throws LogError when the log cannot be read or has no valid header (see `readMatchLog`);
  *   ConcordError `UNKNOWN_SIM` for a sim this checkout does not have; `BAD_CONFIG` when a Python
@@ -182,7 +197,10 @@ export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Pro
   await initStateHash();
   const { header } = log;
   const prepared = await prepareSim(header);
-  const sim = prepared.factory.create({ players: header.scene.players, seed: header.seed });
+  const factory = header.episodes
+    ? episodicFactory(prepared.factory, header.episodes)
+    : prepared.factory;
+  const sim = factory.create({ players: header.scene.players, seed: header.seed });
   try {
     return replayWith(log, sim, prepared.codeHash, prepared.sourceFile, options);
   } finally {
@@ -199,9 +217,16 @@ interface PreparedSim {
   readonly sourceFile: PythonSourceFile | null;
 }
 
-/** The factory of the header's sim: a built-in one, or the Python source the header carries. */
+/**
+ * The factory of the header's sim: a built-in one, the bundle of a sim module or the Python
+ * source the header carries.
+ */
 async function prepareSim(header: HeaderRecord): Promise<PreparedSim> {
-  const { id, source, className, packages } = header.sim;
+  const { id, source, className, packages, bundle } = header.sim;
+  if (bundle !== undefined) {
+    const module = await importSimBundle(bundle, `the sim module ${id} in log ${header.matchId}`);
+    return { factory: module.sim, codeHash: simBundleHash(bundle), sourceFile: null };
+  }
   if (source === undefined) {
     return { factory: getSimFactory(id), codeHash: simCodeHash(id), sourceFile: null };
   }
@@ -247,9 +272,12 @@ function replayWith(
   const { header, records } = log;
   const players = header.scene.players;
   const inputDelay = header.scene.inputDelay;
-  const defaults = Array.from(
-    { length: players },
-    (_, s) => sim.defaultInput?.(s) ?? NEUTRAL_INPUT,
+  const actions = header.actions ? actionMapFromRecord(header.actions) : null;
+  // The relay plays a departed or away slot's defaultAction when the scene names one.
+  const defaults = Array.from({ length: players }, (_, s) =>
+    actions && actions.defaultAction !== null
+      ? actions.defaultInput
+      : (sim.defaultInput?.(s) ?? NEUTRAL_INPUT),
   );
 
   // The reader guarantees inputs contiguous from inputDelay, so slot s's input for frame f is
@@ -392,6 +420,8 @@ function replayWith(
   return {
     path: log.path,
     matchId: header.matchId,
+    actions,
+    episodes: header.episodes ?? null,
     sim: { id: header.sim.id, codeHash: header.sim.codeHash },
     sourceFile,
     players,

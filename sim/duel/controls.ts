@@ -6,6 +6,27 @@ import type { Input } from '../input.ts';
  */
 export const DUEL_BUTTONS = Object.freeze({ up: 1, down: 2, left: 4, right: 8, fire: 16 } as const);
 
+const move = (buttons: number): Input => Object.freeze({ buttons, x: 0, y: 0 });
+const B = DUEL_BUTTONS;
+
+/**
+ * The duel's named actions, for a game scene's `actions` (`{ ArrowLeft+ArrowUp: UPLEFT }`): the
+ * eight directions, fire, and NOOP. Their axes are 0, which keeps the current aim (aiming is the
+ * mouse's, see `duelAim`).
+ */
+export const DUEL_ACTIONS: Readonly<Record<string, Input>> = Object.freeze({
+  NOOP: move(0),
+  UP: move(B.up),
+  DOWN: move(B.down),
+  LEFT: move(B.left),
+  RIGHT: move(B.right),
+  UPLEFT: move(B.up | B.left),
+  UPRIGHT: move(B.up | B.right),
+  DOWNLEFT: move(B.down | B.left),
+  DOWNRIGHT: move(B.down | B.right),
+  FIRE: move(B.fire),
+});
+
 /**
  * A plausible random duel input from one random 32-bit number, for bots and tests: each direction
  * bit from bits 0..3, fire about 30% of the time (bits 4..11), aim x from bits 12..19 and aim y

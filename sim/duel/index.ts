@@ -9,7 +9,7 @@ export {
   type DuelPoint,
   type DuelWall,
 } from './arena.ts';
-export { DUEL_BUTTONS, duelAim, randomDuelInput } from './controls.ts';
+export { DUEL_ACTIONS, DUEL_BUTTONS, duelAim, randomDuelInput } from './controls.ts';
 export { DUEL_RULES, type DuelRules } from './rules.ts';
 export { duel } from './sim.ts';
 export {

@@ -2,6 +2,7 @@ import { ConcordError } from '../errors.ts';
 import type { Input } from '../input.ts';
 import type { Frame, Sim, SimConfig, SimFactory } from '../sim.ts';
 import { decodeDuelState, encodeDuelState } from './codec.ts';
+import { DUEL_ACTIONS } from './controls.ts';
 import { H_FRAME, H_PLAYERS, MAX_PLAYERS, MIN_PLAYERS, STATE_SIZE } from './layout.ts';
 import { createDuelState } from './state.ts';
 import { stepDuel } from './step.ts';
@@ -104,6 +105,7 @@ export const duel: SimFactory<Int32Array> = Object.freeze({
   id: 'duel',
   minPlayers: MIN_PLAYERS,
   maxPlayers: MAX_PLAYERS,
+  actions: DUEL_ACTIONS,
   create(config: SimConfig): Sim<Int32Array> {
     const { players, seed } = config;
     if (!Number.isInteger(players) || players < MIN_PLAYERS || players > MAX_PLAYERS) {

@@ -91,6 +91,13 @@ export interface PythonSim extends Sim<PythonSnap> {
    * Equivalent to calling {@link Sim.step} for each entry.
    */
   stepMany(inputs: readonly (readonly Input[])[]): void;
+  /**
+   * Frame 0 of a match seeded `seed`: seeds Python's global `random` as at load and calls the
+   * environment's `reset(seed=seed)`, in the same interpreter (no reload of the source), so the
+   * state equals that of a sim created with this seed. What an episode start calls.
+   * @throws ConcordError `BAD_CONFIG` for a seed out of range; `ENV_ERROR` when `reset` raises.
+   */
+  reset(seed: number): void;
   /** What the last step returned, or null before the first step and after a load. */
   lastStep(): PythonStepResult | null;
   /** The environment's draw primitives for the current state, or null without `render()`. */
@@ -105,6 +112,7 @@ interface DriverCalls {
   save_env: PyCallable;
   save_random: PyCallable;
   load: PyCallable;
+  reset: PyCallable;
   render: PyCallable;
   last_step: PyCallable;
   dispose: PyCallable;
@@ -115,6 +123,7 @@ const DRIVER_CALLS: readonly (keyof DriverCalls)[] = [
   'save_env',
   'save_random',
   'load',
+  'reset',
   'render',
   'last_step',
   'dispose',
@@ -312,6 +321,17 @@ class PythonSimImpl implements PythonSim {
 
   defaultInput(_slot: PlayerSlot): Input {
     return NEUTRAL_INPUT;
+  }
+
+  reset(seed: number): void {
+    checkConfig(this.players, seed);
+    try {
+      this.py.reset(seed);
+    } catch (err) {
+      throw fromPython(err, 'ENV_ERROR', `${this.className}.reset`, this.frame);
+    }
+    this.lastRandom = null;
+    this.frame = 0;
   }
 
   lastStep(): PythonStepResult | null {

@@ -258,6 +258,14 @@ class Driver:
         self.env_set_state(json.loads(env_json))
         self.last = None
 
+    def reset(self, seed):
+        """Frame 0 of a match seeded seed: the global random seeded as at load, reset(seed=)."""
+        self.claim()
+        random.setstate(random.Random(seed).getstate())
+        self.last_random = None
+        self.env.reset(seed=seed)
+        self.last = None
+
     def render(self):
         if self.env_render is None:
             return None
