@@ -75,11 +75,6 @@ export interface RoomHooks {
   now(): number;
 }
 
-interface Resync {
-  readonly frame: Frame;
-  readonly targets: Set<number>;
-}
-
 /** A state the relay asked the host for, on behalf of one slot. */
 interface StateRequest {
   readonly frame: Frame;
@@ -111,7 +106,6 @@ export class MatchRoom {
   /** The last frame on which every peer agreed (frame 0, the shared start, to begin with). */
   lastAgreed = 0;
   private reports: (string | null)[];
-  private resync: Resync | null = null;
   /** Desyncs repaired, waiting for the first agreed check after them. */
   private converging: { frame: number; detectedMs: number } | null = null;
   /** States asked of the host, by the slot they are for. */
@@ -339,14 +333,16 @@ export class MatchRoom {
         host: host.slot,
         differing: [...targets],
       });
-      // Each differing peer answers the verdict with the signature of its own S(f); the host then
-      // sends it the smaller of a delta against that and one against the last agreed checkpoint.
-      this.resync = { frame, targets };
       this.converging = { frame, detectedMs: this.ms() };
     }
     this.nextCheck = (Math.floor(frame / this.interval) + 1) * this.interval;
     this.reports = new Array(this.settings.players).fill(null);
     this.broadcast({ kind: 'verdict', frame, agreed, next: this.nextCheck, differing });
+    // Ask the host at once for each differing peer's state, as a delta against the last agreed
+    // checkpoint (every peer holds it): one round trip less than waiting for each peer to ask.
+    for (const slot of targets) {
+      this.askHost(slot, { frame, purpose: 'resync', signature: new Uint8Array(0), full: false });
+    }
   }
 
   /** Asks the current host for a state on behalf of `slot`. */
@@ -363,19 +359,17 @@ export class MatchRoom {
     });
   }
 
-  /** A peer whose hash differed asks for the host's state, describing its own. */
-  resyncRequest(member: Member, frame: Frame, signature: Uint8Array): void {
-    const r = this.resync;
-    if (!r || r.frame !== frame || !r.targets.has(member.slot)) {
-      this.hooks.refuse(
-        member,
-        'BAD_FIELD',
-        `no resync of frame ${frame} for slot ${member.slot}`,
-        'resyncRequest',
-      );
-      return;
-    }
-    this.askHost(member.slot, { frame, purpose: 'resync', signature, full: false });
+  /**
+   * Retired: the relay asks the host for a differing peer's state as soon as it judges the
+   * desync, so a peer's own request is refused (counted with the other refusals).
+   */
+  resyncRequest(member: Member, frame: Frame, _signature: Uint8Array): void {
+    this.hooks.refuse(
+      member,
+      'BAD_FIELD',
+      `resyncRequest (frame ${frame}) is retired: the relay asks the host for the state at once`,
+      'resyncRequest',
+    );
   }
 
   /** A peer could not rebuild the host's state from a delta: ask the host for the full state. */
