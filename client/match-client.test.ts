@@ -48,7 +48,7 @@ function pair(corruptAt?: number) {
           rest.push(m);
           continue;
         }
-        clients[1 - slot].handle({ kind: 'input', slot, ...m }, 0);
+        clients[1 - slot].handle({ ...m, slot }, 0);
       }
       return rest;
     });
@@ -74,7 +74,7 @@ describe('MatchClient on the desync check and the resync steps', () => {
     const first = kept.map((ms) => hashes(ms));
     expect(first.map((ms) => ms.map((m) => m.frame))).toEqual([[30], [30]]);
     expect(first[1][0]).not.toEqual(first[0][0]);
-    kept.forEach((ms) => ms.splice(0));
+    for (const ms of kept) ms.splice(0);
 
     // The relay judged slot 1's hash of frame 30 different from the host's.
     const verdict: ServerMessage = {
