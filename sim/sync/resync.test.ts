@@ -71,7 +71,7 @@ function corrupt(bytes: Uint8Array, at: number): Uint8Array {
 }
 
 describe('resync steps', () => {
-  const { inputs, states } = duelMatch(900);
+  const { inputs, states } = duelMatch(1100);
   const [s0, s30, s60] = [states[0], states[30], states[60]];
   const bad60 = corrupt(s60, 40);
 
@@ -164,13 +164,18 @@ describe('resync steps', () => {
   });
 
   it('the rejoin path: the full checkpoint state, then the inputs since, fast-forwards to the present on the host line of play', () => {
-    const host = holding(s0, s30, s60);
-    const resumeFrame: Frame = 75;
+    // The relay's last agreed checkpoint is S(960); the rejoining peer resumes at frame 1050,
+    // more than the 1024 frames a session accepts ahead of its own frame (still 0) past frame 0.
+    const host = new DesyncCheck({ slot: 0, hashInterval: K });
+    host.confirmedHash(0, stateHash(s0), s0);
+    host.confirmedHash(960, stateHash(states[960]), states[960]);
+    host.verdict({ frame: 960, agreed: true, next: 1200, differing: 0 });
+    const resumeFrame: Frame = 1050;
     const gate = new RejoinGate(resumeFrame, true);
     const check = new DesyncCheck({ slot: 1, hashInterval: K, rejoining: true });
     const peer = new SessionPeer(
       duel.create({ players: 2, seed: 7 }),
-      { players: 2, localSlot: 1, hashInterval: K },
+      { players: 2, localSlot: 1, hashInterval: K, maxFramesAhead: 1024 },
       () => {},
     );
     peer.session.on((e) => {
@@ -181,33 +186,36 @@ describe('resync steps', () => {
 
     // The relay asks the host for the last agreed checkpoint in full.
     const answer = answerStateRequest(
-      { frame: 30, baseFrame: FULL_STATE_BASE, forSlot: 1, signature: EMPTY },
+      { frame: 960, baseFrame: FULL_STATE_BASE, forSlot: 1, signature: EMPTY },
       host,
     )!;
     const out = applyStateTransfer(answer, check, { rejoin: gate.awaitingFirstState });
     expect(out).toEqual({
       kind: 'restore',
-      state: { frame: 30, hash: stateHash(s30), state: s30 },
+      state: { frame: 960, hash: stateHash(states[960]), state: states[960] },
       fastForward: true,
     });
     if (out.kind !== 'restore') return;
     check.stateLoaded(out.state, { rejoin: true });
     gate.firstStateLoaded(out.state.frame);
     peer.session.loadState(out.state.frame, out.state.state, { fastForward: out.fastForward });
-    expect(check.checkpoint?.frame).toBe(30);
+    expect(check.checkpoint?.frame).toBe(960);
 
-    // Then every input since, its own among them (played by the relay while it was away).
-    for (let f = 30; f < resumeFrame; f++) {
+    // Then every input since, its own among them (played by the relay while it was away); the
+    // other player is ten frames further on.
+    for (let f = 960; f < resumeFrame + 10; f++) {
       peer.receive(0, { kind: 'input', frame: f, input: inputs[f][0], currentFrame: f }, 0);
+      if (f >= resumeFrame) continue;
       expect(gate.ready(own)).toBe(false);
       peer.session.receiveOwnInput(f, inputs[f][1]);
     }
+    expect(peer.session.stats().refusedInputs).toBe(0);
     expect(gate.ready(own)).toBe(true);
     peer.tick(NEUTRAL_INPUT, 0);
     // One tick caught up to the last frame whose inputs are known, on the host's line of play.
     expect(peer.session.frame).toBeGreaterThanOrEqual(resumeFrame);
-    expect(peer.session.hashAt(60)).toBe(stateHash(s60));
-    expect(check.stateAt(60)?.state).toEqual(s60);
+    expect(peer.session.hashAt(1020)).toBe(stateHash(states[1020]));
+    expect(plain(check.stateAt(1020)!.state)).toEqual(plain(states[1020]));
     // Once ready it stays ready, though those inputs may later be freed.
     expect(gate.ready(() => false)).toBe(true);
     expect(new RejoinGate(0, false).ready(() => false)).toBe(true);

@@ -181,13 +181,17 @@ export class SyncSession {
   /**
    * Takes a message from the peer in `from` (delivered by the transport), at local time `nowMs`.
    * Inputs for frames already known are ignored; inputs stamped more than `maxFramesAhead` frames
-   * ahead are refused and counted.
+   * ahead of the current frame (or of a state loaded with {@link loadState} but not yet restored)
+   * are refused and counted.
    */
   receive(from: PlayerSlot, msg: SessionMessage, nowMs: number): void {
     if (from === this.localSlot || from < 0 || from >= this.players) return;
     switch (msg.kind) {
       case 'input': {
-        if (msg.frame > this.current + this.maxFramesAhead) {
+        // Ahead of the frame this peer is about to be at: a rejoining peer gets the inputs since
+        // its state right after the state, before the tick that loads it moves it there.
+        const at = Math.max(this.current, this.pendingRestore?.frame ?? 0);
+        if (msg.frame > at + this.maxFramesAhead) {
           this.refusedInputs++;
           return;
         }
