@@ -99,8 +99,6 @@ export class DesyncCheck {
   private next: Frame | null;
   private reported: Frame = -1;
   private awaiting: Frame | null = null;
-  /** Set once the repaired state is handed to the session; reports resume when it is loaded. */
-  private loading = false;
   private lastDesync: Frame | null = null;
 
   constructor(settings: DesyncCheckSettings) {
@@ -168,10 +166,7 @@ export class DesyncCheck {
     } else {
       this.lastDesync = v.frame;
       const awaitState = ((v.differing >>> this.slot) & 1) === 1;
-      if (awaitState) {
-        this.awaiting = v.frame;
-        this.loading = false;
-      }
+      if (awaitState) this.awaiting = v.frame;
       outcome = { kind: 'desync', frame: v.frame, awaitState };
     }
     this.trim();
@@ -194,7 +189,6 @@ export class DesyncCheck {
       return;
     }
     this.awaiting = s.frame;
-    this.loading = true;
   }
 
   /**
@@ -203,9 +197,8 @@ export class DesyncCheck {
    * @returns the reports due now
    */
   restored(frame: Frame): HashReportMessage[] {
-    if (this.awaiting !== frame || !this.loading) return [];
+    if (this.awaiting !== frame) return [];
     this.awaiting = null;
-    this.loading = false;
     return this.reportDue();
   }
 
