@@ -85,6 +85,17 @@ describe('DesyncCheck', () => {
     expect(c.restored(10)).toEqual([report(20)]);
   });
 
+  it('a state loaded before its verdict arrives still ends the wait when the session restores it', () => {
+    const c = new DesyncCheck({ slot: 1, hashInterval: 10 });
+    confirm(c, 0);
+    confirm(c, 10, 'bad');
+    c.stateLoaded({ frame: 10, hash: hashOf(10), state: stateOf(10) });
+    c.verdict({ frame: 10, agreed: false, next: 20, differing: 0b10 });
+    expect(confirm(c, 20)).toEqual([]);
+    expect(c.restored(10)).toEqual([report(20)]);
+    expect(c.awaitingState).toBeNull();
+  });
+
   it('a peer whose bit is clear reports on at once, and counts the convergence too', () => {
     const c = new DesyncCheck({ slot: 0, hashInterval: 30 });
     confirm(c, 0);
