@@ -5,21 +5,21 @@ import {
   type ServerMessage,
 } from '../protocol/index.ts';
 import {
-  applyStateDelta,
-  createStateDeltaFromSignature,
   decodeInput,
   encodeInput,
   type Frame,
   getSimFactory,
   type Input,
-  makeStateTransfer,
   type PlayerSlot,
-  resolveStateTransfer,
   type Sim,
-  stateHash,
 } from '../sim/index.ts';
 import {
   type AdvanceResult,
+  answerStateRequest,
+  applyStateTransfer,
+  DesyncCheck,
+  type HashReportMessage,
+  RejoinGate,
   type SessionMessage,
   SessionPeer,
   type Transport,
@@ -60,22 +60,25 @@ export interface ResyncStats {
   readonly framesToConverge: number[];
 }
 
-/** Keeps this many unverified check states at most (a bound, should verdicts stop coming). */
-const MAX_STORED_CHECKS = 256;
-
 /**
  * One peer's side of a match played through the relay: builds the scene's sim and sync session
- * from the relay's `start` message, turns session messages into protocol messages and back,
- * and takes part in the relay's desync detection and repair:
+ * from the relay's `start` (or `rejoined`) message, and maps between protocol messages and the
+ * vocabulary of sim/sync's pure modules, which decide everything else:
  *
- * - it keeps the hash and canonical state of every K_min-th confirmed frame until a check on it
- *   is judged, and the last agreed checkpoint's state after that;
- * - it reports the hash of each check frame the relay announces (`verdict.next`);
- * - as host, it answers `stateRequest` with S(f) as a delta against the last agreed checkpoint;
- * - when its hash differed, it rebuilds the host's S(f), checks its hash, loads it and
- *   re-simulates to the present (asking for the full state if the delta does not apply).
+ * - the {@link DesyncCheck} keeps the hash and canonical state of every K_min-th confirmed frame
+ *   until a check on it is judged, and the last agreed checkpoint; it reports the hash of each
+ *   check frame the relay announces (`verdict.next`), and holds its reports while this peer awaits
+ *   a repair (its bit is set in a verdict's `differing`: the relay asks the host for its state at
+ *   once, so this peer asks for nothing);
+ * - as host, `answerStateRequest` answers `stateRequest` with S(f) as the smallest of a delta
+ *   against the last agreed checkpoint, a delta against the target's signature, and the full
+ *   state;
+ * - `applyStateTransfer` rebuilds the host's S(f) and checks its hash, then the session loads it
+ *   and re-simulates to the present, or this peer sends `stateFailed` for the full state;
+ * - the {@link RejoinGate} holds a rejoining peer's ticks until its state and its own inputs are in.
  *
- * Driven by the caller's loop: a headless bot or the browser page.
+ * It also follows presence: `peerAway` and `peerRejoined` ({@link away}), `peerLeft`
+ * ({@link departed}). Driven by the caller's loop: the match runner, a headless bot, the page.
  */
 export class MatchClient<Snap = unknown> {
   readonly peer: SessionPeer<Snap>;
@@ -100,20 +103,12 @@ export class MatchClient<Snap = unknown> {
   readonly departed = new Map<PlayerSlot, Frame>();
   /** Why the relay ended the match, once it has. */
   endReason: string | null = null;
-  /** The first frame this peer stamps its own input for (after a rejoin; else 0). */
-  private readonly resumeFrame: Frame;
-  private stateLoaded: boolean;
-  private stateFrame: Frame = 0;
+  /** This peer's side of the desync check: held check states, checkpoint, next check frame. */
+  readonly check: DesyncCheck;
+  private readonly awaySlots = new Set<PlayerSlot>();
+  private readonly rejoin: RejoinGate;
   private doneSent = false;
   private lastRttMs = 0;
-  /** Hash and state of K_min-th confirmed frames, until judged. */
-  private readonly checks = new Map<Frame, { hash: string; state: Uint8Array }>();
-  private lastAgreed: { frame: Frame; hash: string; state: Uint8Array } | null = null;
-  private nextCheck: Frame;
-  private reported = -1;
-  /** The frame of a desync whose repair this peer awaits (its reports are held until then). */
-  private awaitingState: Frame | null = null;
-  private pendingConvergence: Frame | null = null;
 
   /**
    * @param sim the sim to run; by default the scene's sim from the registry
@@ -129,10 +124,10 @@ export class MatchClient<Snap = unknown> {
     this.matchId = start.matchId;
     this.slot = start.slot;
     this.token = start.token;
-    this.stateLoaded = start.kind === 'start';
-    this.resumeFrame = start.kind === 'rejoined' ? start.resumeFrame : 0;
+    const rejoining = start.kind === 'rejoined';
+    this.rejoin = new RejoinGate(rejoining ? start.resumeFrame : 0, rejoining);
     const s = this.settings;
-    this.nextCheck = s.hashInterval;
+    this.check = new DesyncCheck({ slot: start.slot, hashInterval: s.hashInterval, rejoining });
     const theSim =
       sim ?? (getSimFactory(s.sim).create({ players: s.players, seed: start.seed }) as Sim<Snap>);
     this.peer = new SessionPeer(
@@ -151,38 +146,33 @@ export class MatchClient<Snap = unknown> {
       (messages) => this.sendAll(messages),
     );
     this.peer.session.on((e) => {
-      if (e.type === 'confirmedHash') {
-        this.checks.set(e.frame, { hash: e.hash, state: e.state });
-        if (e.frame === 0 && this.lastAgreed === null) {
-          // Every peer starts from the same S(0): the first agreed checkpoint.
-          this.lastAgreed = { frame: 0, hash: e.hash, state: e.state };
-        }
-        this.trimChecks();
-        this.reportDue();
-      } else if (e.type === 'restore' && this.awaitingState === e.frame) {
-        // Hashes from the frame restored on come from the host's line of play again.
-        this.awaitingState = null;
-      }
+      if (e.type === 'confirmedHash')
+        this.sendHashes(this.check.confirmedHash(e.frame, e.hash, e.state));
+      else if (e.type === 'restore') this.sendHashes(this.check.restored(e.frame));
     });
   }
 
   /**
    * False while a rejoining peer waits for its state and for its own inputs up to the frame it
    * resumes at (the relay played them while it was away): do not tick until it is true, or this
-   * peer would stamp inputs of its own for frames the relay has already played.
+   * peer would stamp inputs of its own for frames the relay has already played. Once true it
+   * stays true.
    */
   get ready(): boolean {
-    if (!this.stateLoaded) return false;
-    const last = this.resumeFrame - 1;
-    // The relay sends the inputs since the state in order: once the last one is here, all are.
-    return (
-      last < this.stateFrame || this.peer.session.confirmedInput(this.slot, last) !== undefined
-    );
+    return this.rejoin.ready((f) => this.peer.session.confirmedInput(this.slot, f) !== undefined);
   }
 
   /** Desync verdicts received. */
   get desyncs(): number {
     return this.resync.desyncs;
+  }
+
+  /**
+   * Slots whose connection the relay lost (or that fell silent) and that may still rejoin: the
+   * relay plays their default input meanwhile. A page shows "your partner is reconnecting".
+   */
+  get away(): ReadonlySet<PlayerSlot> {
+    return this.awaySlots;
   }
 
   /** Takes a message from the relay that arrived at local time `nowMs`. */
@@ -216,7 +206,14 @@ export class MatchClient<Snap = unknown> {
       case 'pong':
         this.lastRttMs = nowMs - m.sentMs;
         return;
+      case 'peerAway':
+        if (!this.departed.has(m.slot)) this.awaySlots.add(m.slot);
+        return;
+      case 'peerRejoined':
+        this.awaySlots.delete(m.slot);
+        return;
       case 'peerLeft':
+        this.awaySlots.delete(m.slot);
         this.departed.set(m.slot, m.lastFrame);
         session.playerLeft(m.slot, m.lastFrame);
         return;
@@ -249,7 +246,7 @@ export class MatchClient<Snap = unknown> {
    */
   finishAt(frame: Frame): string | null {
     const hash = this.peer.session.hashAt(frame);
-    if (hash === null || this.awaitingState !== null) return null;
+    if (hash === null || this.check.awaitingState !== null) return null;
     if (!this.doneSent) {
       this.doneSent = true;
       this.conn.send({ kind: 'done', frame, hash });
@@ -263,130 +260,48 @@ export class MatchClient<Snap = unknown> {
   }
 
   private onVerdict(m: Extract<ServerMessage, { kind: 'verdict' }>): void {
-    this.nextCheck = m.next;
-    if (m.agreed) {
+    const { send, outcome } = this.check.verdict(m);
+    if (outcome.kind === 'agreed') {
       this.agreedChecks++;
-      const c = this.checks.get(m.frame);
-      if (c) {
-        this.lastAgreed = { frame: m.frame, ...c };
-        this.peer.session.retainInputsFrom(m.frame);
-      }
-      if (this.pendingConvergence !== null) {
-        this.resync.framesToConverge.push(m.frame - this.pendingConvergence);
-        this.pendingConvergence = null;
-      }
+      if (outcome.checkpoint !== null) this.peer.session.retainInputsFrom(outcome.checkpoint);
+      if (outcome.convergedAfter !== null)
+        this.resync.framesToConverge.push(outcome.convergedAfter);
     } else {
+      // A peer whose bit is set awaits the host's state, which the relay asks for at once.
       this.resync.desyncs++;
       this.resync.desyncFrames.push(m.frame);
-      this.pendingConvergence = m.frame;
-      if ((m.differing >>> this.slot) & 1) {
-        // Our state differed from the host's: the relay has asked the host for S(frame) already;
-        // hold our hash reports until it arrives.
-        this.awaitingState = m.frame;
-      }
     }
-    this.trimChecks();
-    this.reportDue();
+    this.sendHashes(send);
   }
 
-  private trimChecks(): void {
-    const keepFrom = this.lastAgreed?.frame ?? 0;
-    for (const f of this.checks.keys()) if (f < keepFrom) this.checks.delete(f);
-    while (this.checks.size > MAX_STORED_CHECKS) {
-      const oldest = Math.min(...this.checks.keys());
-      this.checks.delete(oldest);
-    }
-  }
-
-  private reportDue(): void {
-    if (this.awaitingState !== null || this.reported >= this.nextCheck) return;
-    const c = this.checks.get(this.nextCheck);
-    if (!c) return;
-    this.reported = this.nextCheck;
-    this.conn.send({ kind: 'hash', frame: this.nextCheck, hash: c.hash });
-  }
-
-  /**
-   * As host: sends S(frame) for one slot as the smallest of a delta against the state the slot's
-   * signature describes (its own S(frame)), a delta against the last agreed checkpoint, and the
-   * full state.
-   */
   private answerStateRequest(m: Extract<ServerMessage, { kind: 'stateRequest' }>): void {
-    const { frame, baseFrame, forSlot, signature } = m;
-    const target =
-      this.checks.get(frame) ?? (this.lastAgreed?.frame === frame ? this.lastAgreed : null);
-    if (!target) return; // not this peer's to answer: the relay asks the next host
-    let best = { baseFrame: -1, bytes: target.state };
-    if (baseFrame >= 0) {
-      const base =
-        this.lastAgreed?.frame === baseFrame
-          ? { frame: baseFrame, hash: this.lastAgreed.hash, bytes: this.lastAgreed.state }
-          : undefined;
-      const t = makeStateTransfer(target.state, base);
-      if (t.kind === 'delta' && t.bytes.length < best.bytes.length)
-        best = { baseFrame, bytes: t.bytes };
-      if (signature.length > 0) {
-        try {
-          // Unchecked (no 4-byte check word): applyState verifies the rebuilt state's hash.
-          const d = createStateDeltaFromSignature(signature, target.state, { checked: false });
-          if (d.length < best.bytes.length) best = { baseFrame: -2, bytes: d };
-        } catch {
-          // A malformed signature: the other candidates stand.
-        }
-      }
-    }
+    const answer = answerStateRequest(m, this.check);
+    if (answer === null) return; // not this peer's to answer: the relay asks the next host
     this.resync.statesSent++;
-    this.resync.stateBytesSent += best.bytes.length;
-    this.resync.fullStateBytes += target.state.length;
-    this.conn.send({
-      kind: 'state',
-      frame,
-      hash: target.hash,
-      baseFrame: best.baseFrame,
-      fullBytes: target.state.length,
-      bytes: best.bytes,
-      forSlot,
-    });
+    this.resync.stateBytesSent += answer.bytes.length;
+    this.resync.fullStateBytes += answer.fullBytes;
+    const { kind, frame, hash, baseFrame, fullBytes, bytes, forSlot } = answer;
+    this.conn.send({ kind, frame, hash, baseFrame, fullBytes, bytes, forSlot });
   }
 
   private applyState(m: Extract<ServerMessage, { kind: 'state' }>): void {
-    let bytes: Uint8Array;
-    try {
-      if (m.baseFrame === -2) {
-        const own = this.checks.get(m.frame);
-        if (!own) throw new Error('own state missing');
-        // The host's signature delta carries no check word: the state hash below checks it.
-        bytes = applyStateDelta(own.state, m.bytes, { allowUnchecked: true });
-      } else {
-        bytes = resolveStateTransfer(
-          m.baseFrame === -1
-            ? { kind: 'full', bytes: m.bytes }
-            : { kind: 'delta', baseFrame: m.baseFrame, baseHash: '', bytes: m.bytes },
-          (f) => (this.lastAgreed?.frame === f ? this.lastAgreed.state : null),
-        );
-      }
-      if (stateHash(bytes) !== m.hash) throw new Error('hash mismatch');
-    } catch {
+    const first = this.rejoin.awaitingFirstState;
+    const outcome = applyStateTransfer(m, this.check, { rejoin: first });
+    if (outcome.kind === 'failed') {
       this.resync.fullStateRequests++;
-      this.conn.send({ kind: 'stateFailed', frame: m.frame });
+      this.conn.send({ kind: 'stateFailed', frame: outcome.send.frame });
       return;
     }
+    const { state, fastForward } = outcome;
     this.resync.resyncs++;
     this.resync.resyncBytes += m.bytes.length;
-    for (const f of this.checks.keys()) if (f >= m.frame) this.checks.delete(f);
-    if (!this.stateLoaded) {
-      // A rejoining peer: this state and the inputs that follow it rebuild the present.
-      this.stateLoaded = true;
-      this.stateFrame = m.frame;
-      this.lastAgreed = { frame: m.frame, hash: m.hash, state: bytes };
-      this.nextCheck = Math.max(this.nextCheck, m.frame + this.settings.hashInterval);
-      this.reported = m.frame;
-      this.peer.session.loadState(m.frame, bytes, { fastForward: true });
-      return;
-    }
-    this.awaitingState = m.frame;
-    this.reported = m.frame;
-    this.peer.session.loadState(m.frame, bytes);
+    this.check.stateLoaded(state, { rejoin: first });
+    if (first) this.rejoin.firstStateLoaded(state.frame);
+    this.peer.session.loadState(state.frame, state.state, { fastForward });
+  }
+
+  private sendHashes(reports: readonly HashReportMessage[]): void {
+    for (const r of reports) this.conn.send({ kind: 'hash', frame: r.frame, hash: r.hash });
   }
 
   private sendAll(messages: SessionMessage[]): void {

@@ -2,15 +2,39 @@
  * sim/sync/: the engine that keeps copies of a sim identical, run by every peer (the browser page,
  * the Python Worker, the headless bots) and by the relay's sim host. The sync session (lockstep,
  * rollback), the input queue, the runner that carries out a session's requests on a sim, the
- * fixed timestep, time sync, and the {@link Transport} interface that messages travel over.
+ * fixed timestep, time sync, the {@link Transport} interface that messages travel over, and the
+ * peer's side of desync detection and repair: the {@link DesyncCheck} and the resync steps
+ * ({@link answerStateRequest}, {@link applyStateTransfer}, {@link RejoinGate}), pure modules that
+ * return what must be sent in sim/sync's own vocabulary (the match client maps it to the wire).
  * Imports only sim/; knows no socket.io, no DOM and no Node API. Other folders import it through
  * this entry only.
  *
  * @packageDocumentation
  */
+export {
+  DesyncCheck,
+  type DesyncCheckSettings,
+  type HashReportMessage,
+  type HeldState,
+  type Verdict,
+  type VerdictOutcome,
+} from './desync-check.ts';
 export { FixedTimestep, type FixedTimestepOptions } from './fixed-timestep.ts';
 export { InputQueue } from './input-queue.ts';
 export { SessionPeer } from './peer.ts';
+export {
+  answerStateRequest,
+  applyStateTransfer,
+  FULL_STATE_BASE,
+  type IncomingState,
+  RejoinGate,
+  SIGNATURE_BASE,
+  type StateFailedMessage,
+  type StateMessage,
+  type StateOutcome,
+  type StateRequest,
+  type StateSource,
+} from './resync.ts';
 export { type BatchStepper, SimRunner, type SimRunnerOptions } from './runner.ts';
 export { type AdvanceResult, type SessionSettings, SyncSession } from './session.ts';
 export { slowdownFor, TimeSync } from './time-sync.ts';
