@@ -5,7 +5,7 @@ import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebClient } from '../client/web/build.ts';
 import { type Relay, startRelay } from '../relay/server.ts';
-import { launchChromium, until } from './support/chromium.ts';
+import { launchChromium, pageHashAt, playDuel, until } from './support/chromium.ts';
 import { type DelayProxy, startDelayProxy } from './support/delay-proxy.ts';
 
 // Real Chromium (Debian's package) driving two duel pages through the real relay on loopback,
@@ -53,11 +53,9 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-type Hook = { concord: { stats(): PageStats; hashAt(f: number): string | null } };
+type Hook = { concord: { stats(): PageStats } };
 const stats = (page: Page): Promise<PageStats> =>
   page.evaluate(() => (window as unknown as Hook).concord.stats());
-const hashAt = (page: Page, frame: number): Promise<string | null> =>
-  page.evaluate((f) => (window as unknown as Hook).concord.hashAt(f), frame);
 const notice = (page: Page): Promise<string | null> =>
   page.evaluate(() => {
     const el = document.getElementById('notice');
@@ -77,25 +75,6 @@ const noticesSeen = (page: Page): Promise<string[]> =>
   page.evaluate(() => (window as unknown as { noticesSeen: string[] }).noticesSeen);
 const overlayText = (page: Page): Promise<string> =>
   page.evaluate(() => document.getElementById('overlay')?.textContent ?? '');
-
-/** Holds random movement keys and clicks for `ms`, like a restless player. */
-async function play(page: Page, ms: number, seed: number): Promise<void> {
-  const keys = ['w', 'a', 's', 'd'];
-  let s = seed;
-  const rnd = () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s / 2 ** 32;
-  };
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const key = keys[Math.floor(rnd() * keys.length)];
-    await page.keyboard.down(key);
-    await page.mouse.move(100 + rnd() * 760, 80 + rnd() * 380);
-    if (rnd() < 0.5) await page.keyboard.press('Space');
-    await new Promise((r) => setTimeout(r, 100 + rnd() * 200));
-    await page.keyboard.up(key);
-  }
-}
 
 /** Both pages play on in the match they started, in their own seats. */
 async function bothPlayingInTheirSeats(what: string): Promise<PageStats[]> {
@@ -126,7 +105,7 @@ async function agreePast(after: number): Promise<void> {
   // Peers keep the hash of every hashInterval-th confirmed frame.
   const frame = Math.floor(c / all[0].hashInterval) * all[0].hashInterval;
   expect(frame).toBeGreaterThan(after);
-  const hashes = await Promise.all(pages.map((p) => hashAt(p, frame)));
+  const hashes = await Promise.all(pages.map((p) => pageHashAt(p, frame)));
   expect(hashes[0]).toMatch(/^[0-9a-f]{16}$/);
   expect(hashes[1]).toBe(hashes[0]);
   expect(all.every((s) => s.desyncs === 0)).toBe(true);
@@ -188,7 +167,7 @@ describe('a page whose connection drops mid-match rejoins its seat', () => {
     expect(new Set(all.map((s) => s.slot))).toEqual(new Set([0, 1]));
     expect(all.map((s) => s.rejoins)).toEqual([0, 0]);
     seats = all.map((s) => ({ matchId: s.matchId!, slot: s.slot! }));
-    await Promise.all(pages.map((p, i) => play(p, 2_000, 3 + i)));
+    await Promise.all(pages.map((p, i) => playDuel(p, 2_000, 3 + i, { min: 100, max: 300 })));
     await agreePast(0);
   });
 
@@ -204,7 +183,7 @@ describe('a page whose connection drops mid-match rejoins its seat', () => {
     );
     expect(await notice(page1)).toBe('Reconnecting…');
     // The partner plays on meanwhile (the relay plays page 1's default input once it is away).
-    await play(page2, 1_000, 11);
+    await playDuel(page2, 1_000, 11, { min: 100, max: 300 });
     const after = await rejoined(page1, before.rejoins, 'the cut');
     await bothPlayingInTheirSeats('after the cut');
     expect(await notice(page1)).toBeNull();
@@ -213,7 +192,7 @@ describe('a page whose connection drops mid-match rejoins its seat', () => {
       5_000,
       'the overlay counting the rejoin',
     );
-    await Promise.all(pages.map((p, i) => play(p, 1_500, 20 + i)));
+    await Promise.all(pages.map((p, i) => playDuel(p, 1_500, 20 + i, { min: 100, max: 300 })));
     await agreePast(after.frame);
   });
 
@@ -231,7 +210,7 @@ describe('a page whose connection drops mid-match rejoins its seat', () => {
     // While it was away (the relay's peerAway, then peerRejoined), its partner said so.
     expect(await noticesSeen(page1)).toContain('Your partner is reconnecting…');
     expect(await notice(page1)).toBeNull();
-    await Promise.all(pages.map((p, i) => play(p, 1_500, 30 + i)));
+    await Promise.all(pages.map((p, i) => playDuel(p, 1_500, 30 + i, { min: 100, max: 300 })));
     await agreePast(after.frame);
   });
 
@@ -241,7 +220,7 @@ describe('a page whose connection drops mid-match rejoins its seat', () => {
     await page1.reload();
     const after = await rejoined(page1, before.rejoins, 'the reload');
     await bothPlayingInTheirSeats('after the reload');
-    await Promise.all(pages.map((p, i) => play(p, 1_500, 40 + i)));
+    await Promise.all(pages.map((p, i) => playDuel(p, 1_500, 40 + i, { min: 100, max: 300 })));
     await agreePast(after.frame);
   });
 });

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebClient } from '../client/web/build.ts';
 import { type Relay, startRelay } from '../relay/index.ts';
-import { launchChromium, until } from './support/chromium.ts';
+import { launchChromium, pageHashAt, playDuel, until } from './support/chromium.ts';
 import { type DelayProxy, startDelayProxy } from './support/delay-proxy.ts';
 
 // Real Chromium (Debian's package) driving the real page, through the real relay on loopback.
@@ -52,31 +52,6 @@ afterAll(async () => {
 
 const stats = (page: Page): Promise<PageStats> =>
   page.evaluate(() => (window as unknown as { concord: { stats(): PageStats } }).concord.stats());
-const hashAt = (page: Page, frame: number): Promise<string | null> =>
-  page.evaluate(
-    (f) =>
-      (window as unknown as { concord: { hashAt(f: number): string | null } }).concord.hashAt(f),
-    frame,
-  );
-
-/** Holds random movement keys and clicks for `ms`, like a restless player. */
-async function play(page: Page, ms: number, seed: number): Promise<void> {
-  const keys = ['w', 'a', 's', 'd'];
-  let s = seed;
-  const rnd = () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s / 2 ** 32;
-  };
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const key = keys[Math.floor(rnd() * keys.length)];
-    await page.keyboard.down(key);
-    await page.mouse.move(100 + rnd() * 760, 80 + rnd() * 380);
-    if (rnd() < 0.5) await page.keyboard.press('Space');
-    await new Promise((r) => setTimeout(r, 150 + rnd() * 250));
-    await page.keyboard.up(key);
-  }
-}
 
 /** Two pages join the same room at `urls` and play; returns both pages once past `minFrame`. */
 async function match(urls: [string, string], playMs: number) {
@@ -96,7 +71,7 @@ async function match(urls: [string, string], playMs: number) {
   const [a, b] = await Promise.all(pages.map(stats));
   expect(a.matchId).toBe(b.matchId);
   expect(new Set([a.slot, b.slot])).toEqual(new Set([0, 1]));
-  await Promise.all(pages.map((p, i) => play(p, playMs, 7 + i)));
+  await Promise.all(pages.map((p, i) => playDuel(p, playMs, 7 + i)));
   return pages;
 }
 
@@ -114,7 +89,7 @@ async function commonConfirmedHash(
   // Peers keep the hash of every hashInterval-th confirmed frame.
   const frame = Math.floor(c / all[0].hashInterval) * all[0].hashInterval;
   expect(frame).toBeGreaterThan(after);
-  const hashes = await Promise.all(pages.map((p) => hashAt(p, frame)));
+  const hashes = await Promise.all(pages.map((p) => pageHashAt(p, frame)));
   expect(hashes[0]).toMatch(/^[0-9a-f]{16}$/);
   expect(hashes[1]).toBe(hashes[0]);
   return { frame, hash: hashes[0]! };
@@ -178,7 +153,7 @@ describe('two browsers play duel through the relay', () => {
     await setVisibility('hidden');
     const before = await Promise.all(pages.map(stats));
     expect(before[1].phase).toBe('playing');
-    await play(pages[0], 5_000, 99);
+    await playDuel(pages[0], 5_000, 99);
     // Behaviour, not a rate: while still hidden, the hidden page's match moves on (its own
     // frame), and the visible page confirms frames past where it was, which needs the hidden
     // page's inputs. How far it gets in 5 s depends on the machine, so wait for it.
