@@ -89,6 +89,16 @@ export class HashArbiter {
   }
 
   /**
+   * True when slot `slot`'s report counts on the check of `frame` (default the current one): false
+   * for a rejoining slot on the check under way when it rejoined. The room takes its host (the
+   * peer asked for states, the reference of the host rule) among the slots that vote, the same
+   * rule as {@link judge}'s `host`.
+   */
+  votes(slot: PlayerSlot, frame: Frame = this.nextCheck): boolean {
+    return this.voteFrom[slot] <= frame;
+  }
+
+  /**
    * Judges the current check once every voter has reported.
    * @param voters the slots that vote now, ascending (connected and synced); slots that skip
    *   this check are left out here
