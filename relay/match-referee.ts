@@ -9,8 +9,8 @@
  * costs no round trip to a peer and no state transfer in; the copy follows from the inputs alone
  * (a peer's copy would be trusted only because its hash matched the others'), and it is also the
  * base of the referee's own repair, a delta against S(checkpoint) that every peer holds. The
- * price is the sim's cost for every frame of the match, once, in a worker thread (duel: about a
- * microsecond a frame; see `npm run bench -- referee`), instead of only on disputes.
+ * price is the sim's cost for every frame of the match, once, in a worker thread (what
+ * `npm run bench -- referee` measures per frame), instead of only on disputes.
  *
  * Everything runs in the sim host's workers; the relay's event loop only chains promises. Calls
  * on one match run in order, so a dispute starts from the checkpoint of every agreed check
