@@ -33,8 +33,9 @@ export interface Verdict {
 /**
  * Judges state-hash checks with an adaptive interval K. Checks fall on frames f with f mod K = 0;
  * K starts at `hashInterval` (K_min), doubles after each check on which every voter agreed, up
- * to `hashIntervalMax` (K_max), and falls back to K_min after a desync. The host (the lowest
- * voting slot) is taken as right.
+ * to `hashIntervalMax` (K_max), and falls back to K_min after a desync. Its `differing` takes the
+ * host (the lowest voting slot) as right; on a desync the room's referee decides which copies are
+ * right (`arbitrate`), and falls back to this host rule where it cannot run.
  *
  * Use: {@link report} each `hash` message (it says why it refuses one), then {@link judge} with
  * the slots that vote now; judge again whenever the voters change (a member went away or left),
