@@ -189,6 +189,39 @@ describe('the desync referee, in-process with a real sim host', () => {
     expect((await replay(m, settings, seed)).ok).toBe(true);
   });
 
+  it('holds the verdict while the referee works, and lets the host rule decide when it gives no answer in time', () => {
+    // Driven without ever yielding to the event loop: the worker's answer cannot arrive, and
+    // 10 s of virtual time pass while the verdict is held.
+    const m = new VirtualRelayMatch({
+      settings,
+      seed: 36,
+      makeSim: sims(2, { 1: 90 }),
+      simHost: pool,
+    });
+    const reports120 = () => m.log.records.filter((r) => r.type === 'hash' && r.f === 120).length;
+    expect(m.runUntil(() => reports120() === 2)).toBe(true);
+    expect(m.room.arbitration).not.toBeNull();
+    // Meanwhile nobody knows the next check: no report of a later frame, no verdict on 120.
+    m.runFor(5000);
+    expect(m.log.records.filter((r) => r.type === 'hash' && r.f > 120)).toEqual([]);
+    expect(ofType(m.log.records, 'verdict').filter((v) => v.f === 120)).toEqual([]);
+    m.runFor(5100);
+    expect(ofType(m.log.records, 'referee')).toMatchObject([
+      {
+        f: 120,
+        method: 'host',
+        reason: 'the referee gave no answer within 10000 ms',
+        differing: [1],
+        source: 0,
+      },
+    ]);
+    expect(m.room.arbitration).toBeNull();
+    // The verdict names the next check, and the peers report it at once from what they hold.
+    expect(m.runUntil(() => ofType(m.log.records, 'verdict').some((v) => v.f > 120))).toBe(true);
+    expect(m.refused).toEqual([]);
+    m.room.end('test over');
+  });
+
   it('without a sim host the host rule decides, and the record says so', async () => {
     const m = new VirtualRelayMatch({ settings, seed: 35, makeSim: sims(2, { 1: 90 }) });
     await playTo(m, 300);
