@@ -130,6 +130,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       pythonScenes,
       stats: snapshot,
       closing: () => closing,
+      simHost: simHost ? () => simHost.stats() : undefined,
     }),
   );
   const io = new Server(http, {

@@ -126,6 +126,10 @@ describe('the desync referee (the relay re-simulates a disputed check)', () => {
       expect(replay.mismatches).toEqual([]);
       expect(replay.ok).toBe(true);
       expect(replay.finalHash).toBe(m.finalHashes[0]);
+      // The sim host's cost is in /healthz: the referee stepped the match on every agreed check.
+      const health = await (await fetch(`${relay.url}/healthz`)).json();
+      expect(health.simHost.calls).toBeGreaterThan(0);
+      expect(health.simHost.framesStepped).toBeGreaterThan(0);
       expect(formatReplay(replay)).toContain(
         `desync at frame 120: slot(s) ${damaged} differed from the referee's re-simulation from frame 60; repaired from slot ${1 - damaged}'s state`,
       );
