@@ -68,6 +68,8 @@ export class MatchReferee {
   private line: Promise<RefereeState>;
   private readonly handle: Promise<MatchSimHandle>;
   private closed = false;
+  /** Set once the loss of the copy was reported (every later call fails the same way). */
+  private lost = false;
 
   /**
    * Opens the match's sim on `host` and computes S(0) (asynchronously: a failure makes every
@@ -156,10 +158,10 @@ export class MatchReferee {
 
   /** Reports the loss of the copy once, and keeps the rejection from going unhandled. */
   private watch(): void {
-    const line = this.line;
-    line.catch((err) => {
-      if (line === this.line && !this.closed)
-        this.onNotice({ kind: 'lost', reason: describe(err) });
+    this.line.catch((err) => {
+      if (this.lost || this.closed) return;
+      this.lost = true;
+      this.onNotice({ kind: 'lost', reason: describe(err) });
     });
   }
 }
