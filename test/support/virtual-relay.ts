@@ -24,13 +24,15 @@ import {
 } from '../../protocol/index.ts';
 import {
   emptyRoomCounters,
+  MatchReferee,
   MatchRoom,
   type Member,
+  type RefereeHost,
+  type RefereeNotice,
   type RoomCounters,
   type RoomLog,
 } from '../../relay/index.ts';
 import type { BodyRecord, EndRecord } from '../../relay/log/index.ts';
-import { MatchReferee, type RefereeHost, type RefereeNotice } from '../../relay/match-referee.ts';
 import {
   encodeInput,
   type Frame,
