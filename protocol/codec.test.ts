@@ -43,21 +43,41 @@ const isWellFormed = (s: string) => Buffer.from(s, 'utf8').toString('utf8') === 
 const textArb = (max: number) =>
   fc.string({ unit: 'grapheme', maxLength: max }).filter((s) => s.length <= max && isWellFormed(s));
 
-const settingsArb: fc.Arbitrary<SceneSettings> = fc.record({
-  name: sceneNameArb,
-  sim: printableArb(1, 200),
-  players: fc.integer({ min: 1, max: 16 }),
-  tickRate: fc.integer({ min: 1, max: 240 }),
-  mode: fc.constantFrom('lockstep', 'rollback'),
-  inputDelay: fc.integer({ min: 0, max: 30 }),
-  maxPredictionWindow: fc.integer({ min: 0, max: 60 }),
-  saveStrategy: fc.constantFrom('ring', 'sparse'),
-  hashInterval: fc.integer({ min: 1, max: 256 }),
-  frames: fc.integer({ min: 0, max: 10_000_000 }),
-  hashIntervalMax: fc.integer({ min: 256, max: 65_536 }),
-  rejoinGraceMs: fc.integer({ min: 0, max: 600_000 }),
-  onPlayerLost: fc.constantFrom('continue', 'end'),
-});
+const settingsArb: fc.Arbitrary<SceneSettings> = fc.record(
+  {
+    name: sceneNameArb,
+    sim: printableArb(1, 200),
+    players: fc.integer({ min: 1, max: 16 }),
+    tickRate: fc.integer({ min: 1, max: 240 }),
+    mode: fc.constantFrom('lockstep', 'rollback'),
+    inputDelay: fc.integer({ min: 0, max: 30 }),
+    maxPredictionWindow: fc.integer({ min: 0, max: 60 }),
+    saveStrategy: fc.constantFrom('ring', 'sparse'),
+    hashInterval: fc.integer({ min: 1, max: 256 }),
+    frames: fc.integer({ min: 0, max: 10_000_000 }),
+    hashIntervalMax: fc.integer({ min: 256, max: 65_536 }),
+    rejoinGraceMs: fc.integer({ min: 0, max: 600_000 }),
+    onPlayerLost: fc.constantFrom('continue', 'end'),
+    referee: fc.boolean(),
+  },
+  {
+    requiredKeys: [
+      'name',
+      'sim',
+      'players',
+      'tickRate',
+      'mode',
+      'inputDelay',
+      'maxPredictionWindow',
+      'saveStrategy',
+      'hashInterval',
+      'frames',
+      'hashIntervalMax',
+      'rejoinGraceMs',
+      'onPlayerLost',
+    ],
+  },
+);
 
 const clientArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({
@@ -570,7 +590,7 @@ describe('encoders refuse invalid messages', () => {
       token: 't',
     };
     expectCode(() => encodeServerMessage(m), 'BAD_FIELD', 'start.slot');
-    const wire = pack([1, 'm', 2, 1, Object.values(settings), 't']);
+    const wire = pack([1, 'm', 2, 1, [...Object.values(settings), null], 't']);
     expectCode(() => decodeServerMessage(wire), 'BAD_FIELD', 'start.slot');
   });
 });

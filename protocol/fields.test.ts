@@ -49,6 +49,7 @@ describe('validateSceneSettings', () => {
     hashIntervalMax: [0, 63, 65_537],
     rejoinGraceMs: [-1, 600_001, 1.5],
     onPlayerLost: ['stop', null],
+    referee: ['yes', 1, null],
   };
   for (const [field, values] of Object.entries(bad)) {
     it(`refuses a bad ${field}`, () => {
@@ -59,9 +60,15 @@ describe('validateSceneSettings', () => {
       }
       const missing: Record<string, unknown> = { ...valid };
       delete missing[field];
-      expect(refusal(missing).message).toContain(`settings.${field}: expected`);
+      if (field === 'referee') expect(validateSceneSettings(missing)).toEqual(valid);
+      else expect(refusal(missing).message).toContain(`settings.${field}: expected`);
     });
   }
+
+  it('keeps the optional referee setting when given, and leaves it out when absent', () => {
+    expect(validateSceneSettings({ ...valid, referee: false }).referee).toBe(false);
+    expect('referee' in validateSceneSettings(valid)).toBe(false);
+  });
 
   it('refuses unknown fields, naming them', () => {
     const err = refusal({ ...valid, tickrate: 60 });

@@ -126,7 +126,10 @@ function inRange(range: IntRange): Check<number> {
   return integer(range.min, range.max);
 }
 
-/** The fields of {@link SceneSettings} with their checks, in wire order. */
+/** The optional fields of {@link SceneSettings}: absent in an object, `null` on the wire. */
+const OPTIONAL_SETTINGS = new Set<string>(['referee']);
+
+/** The fields of {@link SceneSettings} with their checks, in wire order (append only). */
 export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Check<unknown>])[] = [
   ['name', sceneName],
   ['sim', printableAscii(1, 200)],
@@ -141,6 +144,7 @@ export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Che
   ['hashIntervalMax', inRange(SCENE_LIMITS.hashInterval)],
   ['rejoinGraceMs', inRange(SCENE_LIMITS.rejoinGraceMs)],
   ['onPlayerLost', oneOf(['continue', 'end'] as const)],
+  ['referee', boolean],
 ];
 
 const SETTINGS_KEYS = new Set<string>(SCENE_SETTINGS_FIELDS.map(([name]) => name));
@@ -164,8 +168,10 @@ export function checkSceneSettings(
     }
   }
   const out: Record<string, unknown> = {};
-  for (const [name, check] of SCENE_SETTINGS_FIELDS)
+  for (const [name, check] of SCENE_SETTINGS_FIELDS) {
+    if (OPTIONAL_SETTINGS.has(name) && value[name] === undefined) continue;
     out[name] = check(value[name], `${path}.${name}`, kind);
+  }
   return checkIntervals(out as unknown as SceneSettings, path, kind);
 }
 
@@ -205,7 +211,7 @@ export function validateSceneSettings(value: unknown): SceneSettings {
 /** Scene settings as their wire array, in {@link SCENE_SETTINGS_FIELDS} order. */
 export function sceneSettingsToWire(value: unknown, path: string, kind: string): unknown[] {
   const settings = checkSceneSettings(value, path, kind);
-  return SCENE_SETTINGS_FIELDS.map(([name]) => settings[name]);
+  return SCENE_SETTINGS_FIELDS.map(([name]) => settings[name] ?? null);
 }
 
 /** Scene settings from their wire array, checked. */
@@ -215,6 +221,7 @@ export function sceneSettingsFromWire(value: unknown, path: string, kind: string
   }
   const out: Record<string, unknown> = {};
   SCENE_SETTINGS_FIELDS.forEach(([name, check], i) => {
+    if (OPTIONAL_SETTINGS.has(name) && value[i] === null) return;
     out[name] = check(value[i], `${path}.${name}`, kind);
   });
   return checkIntervals(out as unknown as SceneSettings, path, kind);

@@ -49,6 +49,14 @@ export interface SceneSettings {
   onPlayerLost: 'continue' | 'end';
   /** Match length in frames, 0..10 000 000; 0 means unlimited. */
   frames: number;
+  /**
+   * The desync referee: on a disputed check the relay's sim host re-simulates from the last
+   * agreed checkpoint with the logged inputs and decides which copies follow from the inputs
+   * (`true`), or the host's copy is taken as right (`false`). Absent: on wherever the relay can
+   * run the sim (a sim host, a built-in or Python sim), else the host rule. Optional on the
+   * wire (`null` there when absent).
+   */
+  referee?: boolean;
 }
 
 /**
@@ -122,8 +130,11 @@ export type ClientMessage =
  * - `peerLeft`: player `slot` left; `lastFrame` is the last input frame of that slot the relay
  *   forwarded, or -1 if none.
  * - `verdict`: the relay compared the hashes of frame `frame`: `agreed` or a desync; `next` is
- *   the next check frame, and `differing` a bit mask of the slots whose hash differed from the
- *   host's (they will receive the host's state).
+ *   the next check frame, and `differing` a bit mask of the slots whose copy is repaired (their
+ *   hash differs from the right one: the referee's where it ran, else the host's); each will
+ *   receive the right S(`frame`), from an agreeing peer or from the relay's referee. The relay
+ *   sends the last verdict again to a peer whose rejoin completes, so that it learns the next
+ *   check frame.
  * - `stateRequest`: (to the host) send S(`frame`) for slot `forSlot`: as a delta against
  *   S(`baseFrame`) or against the state `signature` describes (empty: none), whichever is
  *   smaller, or in full when `baseFrame` is -1.

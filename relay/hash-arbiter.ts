@@ -33,8 +33,9 @@ export interface Verdict {
 /**
  * Judges state-hash checks with an adaptive interval K. Checks fall on frames f with f mod K = 0;
  * K starts at `hashInterval` (K_min), doubles after each check on which every voter agreed, up
- * to `hashIntervalMax` (K_max), and falls back to K_min after a desync. The host (the lowest
- * voting slot) is taken as right.
+ * to `hashIntervalMax` (K_max), and falls back to K_min after a desync. Its `differing` takes the
+ * host (the lowest voting slot) as right; on a desync the room's referee decides which copies are
+ * right (`arbitrate`), and falls back to this host rule where it cannot run.
  *
  * Use: {@link report} each `hash` message (it says why it refuses one), then {@link judge} with
  * the slots that vote now; judge again whenever the voters change (a member went away or left),
@@ -86,6 +87,16 @@ export class HashArbiter {
   /** Slot `slot` (rejoining, its state not yet checked) votes from the check after the current one. */
   skipCurrentCheck(slot: PlayerSlot): void {
     this.voteFrom[slot] = this.nextCheck + 1;
+  }
+
+  /**
+   * True when slot `slot`'s report counts on the check of `frame` (default the current one): false
+   * for a rejoining slot on the check under way when it rejoined. The room takes its host (the
+   * peer asked for states, the reference of the host rule) among the slots that vote, the same
+   * rule as {@link judge}'s `host`.
+   */
+  votes(slot: PlayerSlot, frame: Frame = this.nextCheck): boolean {
+    return this.voteFrom[slot] <= frame;
   }
 
   /**

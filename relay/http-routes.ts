@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pyodideFiles } from './pyodide-files.ts';
 import type { PythonSceneSource } from './scenes.ts';
+import type { SimHostStats } from './sim-host/index.ts';
 import { staticFiles } from './static-files.ts';
 import type { RelayStats } from './stats.ts';
 
@@ -23,13 +24,16 @@ export interface HttpRoutesOptions {
   readonly stats: () => RelayStats;
   /** True once the relay is shutting down (`/healthz` answers 503 `closing`). */
   readonly closing: () => boolean;
+  /** The sim host's figures (the referees' cost per frame), for `/healthz`; absent: none. */
+  readonly simHost?: () => SimHostStats;
 }
 
 /**
  * The relay's request handler.
  *
- * - `GET /healthz`: 200 `{status: 'ok', uptimeS, ...RelayStats}`, 503 `{status: 'closing', ...}`
- *   while shutting down;
+ * - `GET /healthz`: 200 `{status: 'ok', uptimeS, ...RelayStats, simHost}`, 503
+ *   `{status: 'closing', ...}` while shutting down; `simHost` is the sim host's `SimHostStats`
+ *   (workers, calls, frames stepped, µs per frame, per match), or null without one;
  * - `GET /sims/<scene>`: a Python scene's environment `{sim, className, source, codeHash,
  *   packages}`, 404 `{error}` for an unknown or non-Python scene.
  */
@@ -49,6 +53,7 @@ export function httpRoutes(
           status: closing ? 'closing' : 'ok',
           uptimeS: Math.round((Date.now() - startedAt) / 1000), // clock-ok
           ...o.stats(),
+          simHost: o.simHost?.() ?? null,
         }),
       );
       return;

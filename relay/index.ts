@@ -7,8 +7,15 @@
  */
 export { HashArbiter, type Verdict } from './hash-arbiter.ts';
 export { type HttpRoute, type HttpRoutesOptions, httpRoutes } from './http-routes.ts';
+export {
+  type DisputeOutcome,
+  MatchReferee,
+  type RefereeHost,
+  type RefereeNotice,
+} from './match-referee.ts';
 export { type Candidate, Matchmaker, type MatchmakerOptions } from './matchmaker.ts';
-export { MatchRoom, type RoomMessage, type RoomOptions } from './room.ts';
+export type { RefereeRepair } from './resync-broker.ts';
+export { MatchRoom, REFEREE_TIMEOUT_MS, type RoomMessage, type RoomOptions } from './room.ts';
 export {
   emptyRoomCounters,
   type Member,

@@ -7,6 +7,7 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
 import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
+import { MatchReferee, type RefereeHost } from './match-referee.ts';
 import { MatchRoom } from './room.ts';
 import type { Member, MemberLink, RoomHooks } from './room-state.ts';
 import type { PythonSceneSource } from './scenes.ts';
@@ -44,6 +45,8 @@ export interface MatchmakerOptions {
   readonly maxFramesAhead: number;
   /** See `RelayOptions.awayAfterSilentMs`. */
   readonly awayAfterSilentMs: number;
+  /** Where matches' desync referees run (the relay's sim host), or null: none. */
+  readonly simHost: RefereeHost | null;
 }
 
 /** The relay's queues and matches under way: see the module comment. */
@@ -95,6 +98,15 @@ export class Matchmaker {
     for (const room of [...this.rooms.values()]) room.end(reason);
   }
 
+  private referee(
+    settings: SceneSettings,
+    seed: number,
+    matchId: string,
+    python: PythonSceneSource | undefined,
+  ): { referee: MatchReferee | null; noRefereeReason: string } {
+    return matchReferee(this.o.simHost, settings, seed, matchId, python, this.o.onEvent);
+  }
+
   private broadcastWaiting(scene: string): void {
     const q = this.queues.get(scene) ?? [];
     const players = this.o.scenes[scene].players;
@@ -121,6 +133,7 @@ export class Matchmaker {
       startTime: stamp,
     };
     const log = await o.logs.open(matchId, header);
+    const { referee, noRefereeReason } = this.referee(settings, seed, matchId, python);
     const room = new MatchRoom({
       matchId,
       settings,
@@ -140,6 +153,8 @@ export class Matchmaker {
       scheduler: o.scheduler,
       maxFramesAhead: o.maxFramesAhead,
       awayAfterSilentMs: o.awayAfterSilentMs,
+      referee,
+      noRefereeReason,
     });
     this.rooms.set(matchId, room);
     o.stats.rooms = this.rooms.size;
@@ -151,6 +166,59 @@ export class Matchmaker {
     group.forEach((c, slot) => {
       if (!c.open) room.disconnected(room.members[slot]);
     });
+  }
+}
+
+/**
+ * The match's desync referee: on unless the scene turns it off (`referee: false`), where the
+ * relay has a sim host and the sim can run there (a built-in sim, or a Python one, whose source
+ * the relay holds); else null, with the reason the log gives for each dispute.
+ */
+function matchReferee(
+  simHost: RefereeHost | null,
+  settings: SceneSettings,
+  seed: number,
+  matchId: string,
+  python: PythonSceneSource | undefined,
+  onEvent: MatchmakerOptions['onEvent'],
+): { referee: MatchReferee | null; noRefereeReason: string } {
+  if (settings.referee === false)
+    return { referee: null, noRefereeReason: 'the scene turns the referee off' };
+  if (simHost === null) return { referee: null, noRefereeReason: 'no sim host on this relay' };
+  if (!python && !hasSimFactory(settings.sim)) {
+    return {
+      referee: null,
+      noRefereeReason: `the sim ${settings.sim} cannot run on the relay`,
+    };
+  }
+  const referee = new MatchReferee(
+    simHost,
+    {
+      matchId,
+      sim: settings.sim,
+      players: settings.players,
+      seed,
+      ...(python
+        ? {
+            python: {
+              source: python.source,
+              className: python.className,
+              packages: [...python.packages],
+            },
+          }
+        : {}),
+    },
+    (notice) => onEvent(`referee-${notice.kind}`, { matchId, ...notice }),
+  );
+  return { referee, noRefereeReason: '' };
+}
+
+function hasSimFactory(id: string): boolean {
+  try {
+    getSimFactory(id);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -115,7 +115,10 @@ export interface RoomState {
   readonly ended: boolean;
   /** Milliseconds since the match started, for log records (0.1 ms resolution). */
   ms(): number;
-  /** The host: the lowest connected slot not waiting for its state (host migration). */
+  /**
+   * The host: the lowest connected slot not waiting for its state that votes on the current
+   * check (host migration; the verdict's `host` by the same rule).
+   */
   host(): Member | null;
   /** Sends `m` to `member` if it is connected. */
   sendTo(member: Member, m: ServerMessage | Uint8Array): void;

@@ -6,8 +6,9 @@ import { MatchRoom } from './room.ts';
 import { emptyRoomCounters } from './room-state.ts';
 import { BUILTIN_SCENES } from './scenes.ts';
 
-/** A two-seat duel room on a virtual clock; each seat's link collects what it is sent. */
+/** A duel room of `settings.players` seats on a virtual clock; each seat's link collects what it is sent. */
 function room(settings: SceneSettings, awayAfterSilentMs = 2000, clock = new VirtualClock()) {
+  const seats = Array.from({ length: settings.players }, (_, slot) => slot);
   const log = memoryLog();
   const counters = emptyRoomCounters();
   const refused: string[] = [];
@@ -16,7 +17,7 @@ function room(settings: SceneSettings, awayAfterSilentMs = 2000, clock = new Vir
     settings,
     seed: 1,
     log,
-    defaultInputs: [new Uint8Array(4), new Uint8Array(4)],
+    defaultInputs: seats.map(() => new Uint8Array(4)),
     counters,
     hooks: {
       refuse: (_m, code, message) => refused.push(`${code}: ${message}`),
@@ -27,9 +28,9 @@ function room(settings: SceneSettings, awayAfterSilentMs = 2000, clock = new Vir
     maxFramesAhead: 1024,
     awayAfterSilentMs,
   });
-  const inboxes: ServerMessage[][] = [[], []];
-  const closed = [false, false];
-  for (const slot of [0, 1]) {
+  const inboxes: ServerMessage[][] = seats.map(() => []);
+  const closed = seats.map(() => false);
+  for (const slot of seats) {
     r.seat(
       `p${slot}`,
       {
@@ -144,5 +145,64 @@ describe('MatchRoom presence', () => {
     const { room: r, refused } = room(settings);
     r.handle(r.members[1], { kind: 'resyncRequest', frame: 30, signature: new Uint8Array(0) });
     expect(refused).toEqual([expect.stringMatching(/^UNKNOWN_KIND: resyncRequest is retired/)]);
+  });
+});
+
+describe('MatchRoom checks around a rejoin', () => {
+  const three: SceneSettings = {
+    ...BUILTIN_SCENES.duel,
+    name: 'duel-3',
+    players: 3,
+    hashInterval: 30,
+    hashIntervalMax: 120,
+    rejoinGraceMs: 5000,
+  };
+  const h = (c: string) => c.repeat(16);
+
+  it('tells a member whose rejoin completes the next check frame, and takes its first report', () => {
+    const { room: r, inboxes, refused } = room(three, 0);
+    for (const m of r.members) r.handle(m, { kind: 'hash', frame: 30, hash: h('a') });
+    r.disconnected(r.members[0]);
+    const inbox: ServerMessage[] = [];
+    expect(r.rejoin('t0', 'p0', { send: (b) => inbox.push(decodeServerMessage(b)) })).toBe(
+      r.members[0],
+    );
+    // The host asked for the rejoining slot's state is slot 1, the lowest that votes.
+    expect(inboxes[1].at(-1)).toMatchObject({ kind: 'stateRequest', frame: 30, forSlot: 0 });
+    // While slot 0 syncs, slots 1 and 2 agree on frame 60: it misses that verdict.
+    for (const m of r.members.slice(1)) r.handle(m, { kind: 'hash', frame: 60, hash: h('b') });
+    expect(inbox.filter((m) => m.kind === 'verdict')).toEqual([]);
+    const state = { frame: 30, hash: h('a'), baseFrame: -1, fullBytes: 3, forSlot: 0 };
+    r.handle(r.members[1], { kind: 'state', ...state, bytes: new Uint8Array(3) });
+    // Its syncing over, it gets the state, then the last verdict again: the next check is 120.
+    expect(inbox.filter((m) => m.kind === 'state' || m.kind === 'verdict')).toMatchObject([
+      { kind: 'state', frame: 30 },
+      { kind: 'verdict', frame: 60, agreed: true, next: 120 },
+    ]);
+    for (const m of r.members) r.handle(m, { kind: 'hash', frame: 120, hash: h('c') });
+    expect(refused).toEqual([]);
+    expect(r.arbiter.lastAgreed).toBe(120);
+  });
+
+  it('asks the same host as the verdict names: never a just-rejoined lower slot that does not vote yet', () => {
+    const { room: r, inboxes, log } = room(three, 0);
+    for (const m of r.members) r.handle(m, { kind: 'hash', frame: 30, hash: h('a') });
+    r.disconnected(r.members[0]);
+    const inbox: ServerMessage[] = [];
+    r.rejoin('t0', 'p0', { send: (b) => inbox.push(decodeServerMessage(b)) });
+    const state = { frame: 30, hash: h('a'), baseFrame: -1, fullBytes: 3, forSlot: 0 };
+    r.handle(r.members[1], { kind: 'state', ...state, bytes: new Uint8Array(3) });
+    // Slot 0 is back and synced, but votes only from the check after frame 60.
+    expect(r.members[0].syncing).toBe(false);
+    expect(r.host()).toBe(r.members[1]);
+    r.handle(r.members[1], { kind: 'hash', frame: 60, hash: h('b') });
+    r.handle(r.members[2], { kind: 'hash', frame: 60, hash: h('d') });
+    expect(log.records.find((x) => x.type === 'desync')).toMatchObject({ host: 1, differing: [2] });
+    expect(inboxes[1].at(-1)).toMatchObject({ kind: 'stateRequest', frame: 60, forSlot: 2 });
+    // The delta fails at slot 2: the full state comes from the same source, not from slot 0.
+    const before = inbox.length;
+    r.handle(r.members[2], { kind: 'stateFailed', frame: 60 });
+    expect(inboxes[1].at(-1)).toMatchObject({ kind: 'stateRequest', frame: 60, baseFrame: -1 });
+    expect(inbox.slice(before).filter((m) => m.kind === 'stateRequest')).toEqual([]);
   });
 });

@@ -21,10 +21,11 @@ import {
   type SceneSettings,
   type ServerMessage,
 } from '../protocol/index.ts';
-import { HashArbiter } from './hash-arbiter.ts';
+import { HashArbiter, type Verdict } from './hash-arbiter.ts';
 import { InputHistory } from './input-history.ts';
+import type { DisputeOutcome, MatchReferee } from './match-referee.ts';
 import { Presence } from './presence.ts';
-import { ResyncBroker } from './resync-broker.ts';
+import { type RefereeRepair, ResyncBroker } from './resync-broker.ts';
 import type {
   Member,
   MemberLink,
@@ -34,6 +35,7 @@ import type {
   RoomState,
 } from './room-state.ts';
 import type { RelayScheduler } from './scheduler.ts';
+import { arbitrate, type RefereeOutcome } from './sim-host/index.ts';
 
 /** The messages a member sends within its match (the connection layer handles the rest). */
 export type RoomMessage = Extract<
@@ -70,7 +72,22 @@ export interface RoomOptions {
   readonly maxFramesAhead?: number;
   /** Silence after which a member is taken as away, ms (default `PRESENCE.awayAfterSilentMs`; 0: never). */
   readonly awayAfterSilentMs?: number;
+  /**
+   * The match's desync referee (the sim host re-simulates a disputed check), or null: disputes
+   * are then decided by the host rule, and the log says why ({@link noRefereeReason}).
+   */
+  readonly referee?: MatchReferee | null;
+  /** Why there is no referee, for the log (default `no sim host on this relay`). */
+  readonly noRefereeReason?: string;
+  /**
+   * How long a disputed check waits for the referee before the host rule decides it, ms
+   * (default {@link REFEREE_TIMEOUT_MS}). It must cover the re-simulation of K_max frames.
+   */
+  readonly refereeTimeoutMs?: number;
 }
+
+/** Default of {@link RoomOptions.refereeTimeoutMs}: 10 s. */
+export const REFEREE_TIMEOUT_MS = 10_000;
 
 /**
  * One match: see the module comment. Seat the members ({@link seat}), {@link begin}, then give
@@ -100,6 +117,13 @@ export class MatchRoom implements RoomState {
   /** Frames below this are no longer in the history. */
   private historyFloor = 0;
   private nextHistoryTrim = 4096;
+  private readonly referee: MatchReferee | null;
+  private readonly noRefereeReason: string;
+  private readonly refereeTimeoutMs: number;
+  /** The disputed check the referee is deciding (its verdict is held back meanwhile), or null. */
+  private arbitrating: { readonly frame: Frame; readonly done: Promise<void> } | null = null;
+  /** The last verdict sent, for a peer whose rejoin completes (it missed it while syncing). */
+  private lastVerdict: Extract<ServerMessage, { kind: 'verdict' }> | null = null;
 
   constructor(o: RoomOptions) {
     this.matchId = o.matchId;
@@ -111,6 +135,9 @@ export class MatchRoom implements RoomState {
     this.scheduler = o.scheduler;
     this.defaultInputs = o.defaultInputs;
     this.maxFramesAhead = o.maxFramesAhead ?? SCENE_LIMITS.framesAhead.max;
+    this.referee = o.referee ?? null;
+    this.noRefereeReason = o.noRefereeReason ?? 'no sim host on this relay';
+    this.refereeTimeoutMs = o.refereeTimeoutMs ?? REFEREE_TIMEOUT_MS;
     this.startMs = o.scheduler.now();
     this.arbiter = new HashArbiter(
       o.settings.players,
@@ -183,7 +210,10 @@ export class MatchRoom implements RoomState {
       case 'state': {
         const out = this.broker.state(member, m);
         if (out.refused !== null) this.hooks.refuse(member, 'BAD_FIELD', out.refused, 'state');
-        else if (out.rejoined) this.presence.rejoined(out.rejoined.slot);
+        else if (out.rejoined) {
+          this.presence.rejoined(out.rejoined.slot);
+          this.sendNextCheck(out.rejoined);
+        }
         return;
       }
       case 'stateFailed': {
@@ -295,14 +325,74 @@ export class MatchRoom implements RoomState {
   }
 
   /**
-   * Has the arbiter judge the check frame (once every connected, synced member reported), then
-   * logs and sends its verdict; on a desync, asks the host at once for the differing slots' state.
+   * Has the arbiter judge the check frame (once every connected, synced member reported). An
+   * agreed check is logged and announced at once, and the referee steps its own copy to it. A
+   * disputed one goes to the referee when the match has one: its verdict (and so the next check
+   * frame) is held back until the referee answers or {@link refereeTimeoutMs} pass, so no peer
+   * reports a later check meanwhile (they learn check frames only from verdicts); the event loop
+   * never waits. Without a referee, or when it cannot decide, the host rule decides.
    */
   private judge(): void {
+    if (this.arbitrating !== null) return;
     const voters: PlayerSlot[] = [];
     for (const m of this.members) if (m.status === 'connected' && !m.syncing) voters.push(m.slot);
+    const from = this.arbiter.lastAgreed;
     const v = this.arbiter.judge(voters);
     if (!v) return;
+    if (v.agreed) {
+      const inputs = this.referee ? this.inputsBetween(from, v.frame) : null;
+      // Inputs no longer held: the referee loses its copy at its next call, and says so.
+      if (inputs instanceof Uint8Array)
+        this.referee?.agreed(from, v.frame, v.hashes[v.host]!, inputs);
+      this.announce(v, from, null);
+      return;
+    }
+    if (!this.referee) {
+      this.announce(v, from, { kind: 'unavailable', reason: this.noRefereeReason });
+      return;
+    }
+    const inputs = this.inputsBetween(from, v.frame);
+    if (typeof inputs === 'string') {
+      this.announce(v, from, { kind: 'unavailable', reason: inputs });
+      return;
+    }
+    let timer: number | null = null;
+    let decided = false;
+    const decide = (outcome: DisputeOutcome): void => {
+      if (decided) return;
+      decided = true;
+      if (timer !== null) this.scheduler.cancel(timer);
+      this.arbitrating = null;
+      if (this.ended) return;
+      this.announce(v, from, outcome);
+      // Reports that were awaited meanwhile (none: nobody knew the next check) or departures.
+      this.judge();
+    };
+    const done = this.referee.dispute(from, v.frame, inputs).then(decide);
+    this.arbitrating = { frame: v.frame, done };
+    timer = this.scheduler.at(this.scheduler.now() + this.refereeTimeoutMs, () =>
+      decide({
+        kind: 'unavailable',
+        reason: `the referee gave no answer within ${this.refereeTimeoutMs} ms`,
+      }),
+    );
+  }
+
+  /**
+   * Resolves once the referee's pending arbitration (if any) is decided and announced: for
+   * in-process tests on a virtual clock, which let real time pass for the sim host's worker.
+   */
+  get arbitration(): Promise<void> | null {
+    return this.arbitrating?.done ?? null;
+  }
+
+  /**
+   * Logs and sends the verdict on check `v` (the last agreed checkpoint was `from`). A disputed
+   * check is decided by {@link arbitrate} with the referee's outcome (null only for an agreed
+   * check): the right copies, the ones to repair (the host among them when its copy is the
+   * damaged one) and where their S(f) comes from; the host is asked at once for nothing else.
+   */
+  private announce(v: Verdict, from: Frame, outcome: DisputeOutcome | null): void {
     this.counters.verdicts++;
     this.log.append({ type: 'verdict', f: v.frame, agreed: v.agreed, hashes: v.hashes });
     if (v.agreed) {
@@ -312,22 +402,108 @@ export class MatchRoom implements RoomState {
         this.log.append({ type: 'converged', f, at: v.frame, frames: v.frame - f, ms: this.ms() });
         this.hooks.event('converged', { matchId: this.matchId, desyncFrame: f, at: v.frame });
       }
-    } else {
-      this.desyncs++;
-      this.counters.desyncs++;
-      const detail = { f: v.frame, host: v.host, hashes: v.hashes, differing: v.differing };
-      this.log.append({ type: 'desync', ...detail, ms: this.ms() });
-      this.hooks.event('desync', {
-        matchId: this.matchId,
+      this.sendVerdict({
+        kind: 'verdict',
         frame: v.frame,
-        host: v.host,
-        differing: v.differing,
+        agreed: true,
+        next: v.next,
+        differing: 0,
       });
+      return;
     }
-    const { frame, agreed, next, differingMask: differing } = v;
-    this.broadcast({ kind: 'verdict', frame, agreed, next, differing });
-    if (!agreed)
-      this.broker.desync(frame, v.differing, this.members[v.host], this.arbiter.lastAgreed);
+    // Members that left while the referee worked neither vote nor get repaired.
+    const reports = v.hashes.map((h, s) =>
+      h !== null && this.members[s].status === 'connected' ? h : null,
+    );
+    const referee: RefereeOutcome | null =
+      outcome === null
+        ? null
+        : outcome.kind === 'hash'
+          ? { kind: 'hash', hash: outcome.hash }
+          : { kind: 'unavailable', reason: outcome.reason };
+    const arb = reports.some((h) => h !== null)
+      ? arbitrate({ frame: v.frame, fromFrame: from, reports, referee })
+      : null;
+    const repair = arb?.repair ?? [];
+    this.log.append({ ...(arb?.record ?? noVoteRecord(v, referee)), ms: this.ms() });
+    this.desyncs++;
+    this.counters.desyncs++;
+    const detail = { f: v.frame, host: v.host, hashes: v.hashes, differing: repair };
+    this.log.append({ type: 'desync', ...detail, ms: this.ms() });
+    this.hooks.event('desync', {
+      matchId: this.matchId,
+      frame: v.frame,
+      host: v.host,
+      differing: repair,
+      method: arb?.method ?? 'host',
+    });
+    let mask = 0;
+    for (const s of repair) mask |= 1 << s;
+    this.sendVerdict({
+      kind: 'verdict',
+      frame: v.frame,
+      agreed: false,
+      next: v.next,
+      differing: mask,
+    });
+    if (arb === null || repair.length === 0) return;
+    const repairState: RefereeRepair | null =
+      outcome?.kind === 'hash'
+        ? {
+            hash: outcome.hash,
+            state: outcome.state,
+            baseFrame: outcome.baseFrame,
+            bytes: outcome.bytes,
+          }
+        : null;
+    this.broker.desync(v.frame, repair, arb.sources, from, repairState);
+  }
+
+  private sendVerdict(m: Extract<ServerMessage, { kind: 'verdict' }>): void {
+    this.lastVerdict = m;
+    this.broadcast(m);
+  }
+
+  /**
+   * A rejoining member's syncing ended: it missed the verdicts judged meanwhile, so it gets the
+   * last one again, which names the next check frame, when that is a check it votes on (else
+   * the verdict on the check under way reaches it like everyone).
+   */
+  private sendNextCheck(member: Member): void {
+    if (this.arbitrating !== null || this.lastVerdict === null) return;
+    if (!this.arbiter.votes(member.slot)) return;
+    this.sendTo(member, this.lastVerdict);
+  }
+
+  /**
+   * Every slot's input for frames `from..to-1`, packed for the referee (frame-major, then slot,
+   * `INPUT_BYTES` each): from the history, the default input for frames before the input delay
+   * and after a slot left, as replay plays them.
+   * @returns the bytes, or why they cannot be packed (inputs no longer held)
+   */
+  private inputsBetween(from: Frame, to: Frame): Uint8Array | string {
+    const players = this.settings.players;
+    const out = new Uint8Array((to - from) * players * INPUT_BYTES);
+    const seen = new Uint8Array((to - from) * players);
+    this.history.forEachFrom(from, (h) => {
+      if (h.frame >= to) return;
+      const i = (h.frame - from) * players + h.slot;
+      out.set(h.input, i * INPUT_BYTES);
+      seen[i] = 1;
+    });
+    for (let f = from; f < to; f++) {
+      for (let s = 0; s < players; s++) {
+        const i = (f - from) * players + s;
+        if (seen[i] === 1) continue;
+        const m = this.members[s];
+        if (f < this.settings.inputDelay || (m.status === 'left' && f >= m.nextFrame)) {
+          out.set(this.defaultInputs[s], i * INPUT_BYTES);
+        } else {
+          return `the relay no longer holds slot ${s}'s input for frame ${f}`;
+        }
+      }
+    }
+    return out;
   }
 
   // Presence: done, departures, rejoins, the end.
@@ -431,6 +607,7 @@ export class MatchRoom implements RoomState {
     if (this.ended) return;
     this.ended = true;
     this.presence.stop();
+    void this.referee?.close();
     const bytes = encodeServerMessage({ kind: 'end', reason });
     for (const m of this.members) if (m.status === 'connected') m.link?.send(bytes);
     this.log.close({ type: 'end', reason, ms: this.ms() }).catch((err) => {
@@ -447,10 +624,20 @@ export class MatchRoom implements RoomState {
     return Math.round((this.scheduler.now() - this.startMs) * 10) / 10;
   }
 
-  /** The host: slot 0, or the lowest connected slot when slot 0 is away or gone (host migration). */
+  /**
+   * The host: slot 0, or the lowest connected slot when slot 0 is away or gone (host migration),
+   * among the members that vote on the current check, the rule of the verdict's `host`: a member
+   * whose rejoin just completed votes from the next check on, and may not hold the states it
+   * would be asked for. When no member votes yet, the lowest connected, synced one.
+   */
   host(): Member | null {
-    for (const m of this.members) if (m.status === 'connected' && !m.syncing) return m;
-    return null;
+    let fallback: Member | null = null;
+    for (const m of this.members) {
+      if (m.status !== 'connected' || m.syncing) continue;
+      if (this.arbiter.votes(m.slot)) return m;
+      fallback ??= m;
+    }
+    return fallback;
   }
 
   sendTo(member: Member, m: ServerMessage | Uint8Array): void {
@@ -467,4 +654,20 @@ export class MatchRoom implements RoomState {
     }
     this.counters.messagesForwarded++;
   }
+}
+
+/** The record of a dispute on which no voter is left (they all left while the referee worked). */
+function noVoteRecord(v: Verdict, referee: RefereeOutcome | null) {
+  return {
+    type: 'referee' as const,
+    f: v.frame,
+    from: null,
+    method: 'host' as const,
+    hashes: v.hashes.map(() => null),
+    referee: referee?.kind === 'hash' ? referee.hash : null,
+    reason: 'no voter is left',
+    right: [],
+    differing: [],
+    source: null,
+  };
 }

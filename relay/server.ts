@@ -25,6 +25,7 @@ import {
   type PythonSceneOptions,
 } from './scenes.ts';
 import { type RelayScheduler, realScheduler } from './scheduler.ts';
+import { SimHostPool } from './sim-host/index.ts';
 import { emptyRelayStats, type RelayStats } from './stats.ts';
 
 /** Settings of {@link startRelay}. */
@@ -59,6 +60,13 @@ export interface RelayOptions {
   readonly scheduler?: RelayScheduler;
   /** Where to report notable events (default: nowhere). */
   readonly onEvent?: (event: string, detail: Record<string, unknown>) => void;
+  /**
+   * The sim host that runs matches' desync referees: a pool of worker threads (default: a new
+   * `SimHostPool` of the default size, closed with the relay; its workers start with the first
+   * match), a pool of the caller's (left open), or null for none (every dispute is then decided
+   * by the host rule, and the log says so).
+   */
+  readonly simHost?: SimHostPool | null;
 }
 
 /** A running relay. */
@@ -96,6 +104,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const logsDir = options.logsDir ?? './logs';
   const logs = new LogDirectory(logsDir);
   const onEvent = options.onEvent ?? (() => {});
+  const ownSimHost = options.simHost === undefined;
+  const simHost = ownSimHost ? new SimHostPool() : options.simHost;
   const stats = emptyRelayStats();
   let closing = false;
 
@@ -110,6 +120,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     onEvent,
     maxFramesAhead: options.maxFramesAhead ?? SCENE_LIMITS.framesAhead.max,
     awayAfterSilentMs: options.awayAfterSilentMs ?? PRESENCE.awayAfterSilentMs,
+    simHost: simHost ?? null,
   });
   const snapshot = (): RelayStats => ({ ...stats, refused: { ...stats.refused } });
   const http: HttpServer = createServer(
@@ -119,6 +130,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       pythonScenes,
       stats: snapshot,
       closing: () => closing,
+      simHost: simHost ? () => simHost.stats() : undefined,
     }),
   );
   const io = new Server(http, {
@@ -152,6 +164,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       closing = true;
       matchmaker.endAll(reason);
       await logs.closeAll(reason);
+      if (ownSimHost) await simHost?.close();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       http.closeAllConnections?.();

@@ -6,13 +6,14 @@ import { type BotResult, runBot } from '../client/index.ts';
 import type { SceneSettings } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
 import { BUILTIN_SCENES, type Relay, startRelay } from '../relay/index.ts';
-import { readMatchLog, replayMatchLog } from '../relay/log/index.ts';
+import { formatReplay, readMatchLog, replayMatchLog } from '../relay/log/index.ts';
 
 // Scenes at 120 frames per second so that matches of many frames take few seconds of real time.
 const base: SceneSettings = { ...BUILTIN_SCENES.duel, name: 'x', players: 3, tickRate: 120 };
 const scenes: Record<string, SceneSettings> = {
   three: { ...base, name: 'three' },
   two: { ...base, name: 'two', players: 2, hashInterval: 8, hashIntervalMax: 64 },
+  pair: { ...base, name: 'pair', players: 2, hashInterval: 30, hashIntervalMax: 120 },
   'short-grace': { ...base, name: 'short-grace', rejoinGraceMs: 1000 },
 };
 
@@ -93,6 +94,47 @@ describe('desync detection and repair (GGRS style)', () => {
       expect(checks.every((v) => v.agreed)).toBe(true);
     }
   });
+});
+
+describe('the desync referee (the relay re-simulates a disputed check)', () => {
+  for (const damaged of [0, 1]) {
+    it(`a 2-player match whose ${damaged === 0 ? 'host (slot 0)' : 'non-host peer (slot 1)'} is corrupted at frame 90 is repaired onto the input-consistent line, and its log replays`, async () => {
+      const report = await runBots({
+        url: relay.url,
+        scene: 'pair',
+        matches: 1,
+        players: 2,
+        frames: 600,
+        seed: 40 + damaged,
+        ...impairment,
+        desyncAt: 90,
+        desyncPeer: damaged,
+        logsDir: dir,
+      });
+      expect(report.failures).toEqual([]);
+      const m = report.perMatch[0];
+      expect(m.desyncs).toBe(1);
+      expect(new Set(m.finalHashes).size).toBe(1);
+      const logPath = path.join(dir, `${m.matchId}.jsonl`);
+      const log = await readMatchLog(logPath);
+      // Checks at 30, 60, 120: the first at or after the damage is frame 120.
+      expect(log.records.filter((r) => r.type === 'referee')).toMatchObject([
+        { f: 120, from: 60, method: 'referee', right: [1 - damaged], differing: [damaged] },
+      ]);
+      expect(log.records.find((r) => r.type === 'resync')).toMatchObject({ f: 120, s: [damaged] });
+      const replay = await replayMatchLog(logPath);
+      expect(replay.mismatches).toEqual([]);
+      expect(replay.ok).toBe(true);
+      expect(replay.finalHash).toBe(m.finalHashes[0]);
+      // The sim host's cost is in /healthz: the referee stepped the match on every agreed check.
+      const health = await (await fetch(`${relay.url}/healthz`)).json();
+      expect(health.simHost.calls).toBeGreaterThan(0);
+      expect(health.simHost.framesStepped).toBeGreaterThan(0);
+      expect(formatReplay(replay)).toContain(
+        `desync at frame 120: slot(s) ${damaged} differed from the referee's re-simulation from frame 60; repaired from slot ${1 - damaged}'s state`,
+      );
+    });
+  }
 });
 
 describe('departures and rejoins', () => {

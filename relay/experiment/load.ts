@@ -321,6 +321,7 @@ const FILE_FIELD: Record<string, string> = {
   hashInterval: 'sync.hashInterval',
   hashIntervalMax: 'sync.hashIntervalMax',
   rejoinGraceMs: 'sync.rejoinGraceMs',
+  referee: 'sync.referee',
 };
 
 /**

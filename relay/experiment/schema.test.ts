@@ -9,6 +9,7 @@ import {
   SYNC_MODES,
   showValue,
 } from './schema.ts';
+import { toSceneSettings } from './settings.ts';
 import { JSON_SCHEMA_PATH } from './write-json-schema.ts';
 
 describe('the experiment schema', () => {
@@ -16,6 +17,17 @@ describe('the experiment schema', () => {
     const g = GameSceneSchema.parse({ kind: 'game', id: 'g', sync: { inputDelay: 4 } });
     expect(g.sync).toMatchObject({ inputDelay: 4, mode: 'rollback', hashIntervalMax: 240 });
     expect(g.waitingRoom).toEqual({ timeoutMs: 120_000, onTimeout: 'end' });
+  });
+
+  it('passes sync.referee to the scene settings only when the file sets it', () => {
+    const off = GameSceneSchema.parse({ kind: 'game', id: 'g', sync: { referee: false } });
+    const paths = { simPath: null, botPath: null };
+    expect(toSceneSettings({ ...off, ...paths }).referee).toBe(false);
+    const auto = GameSceneSchema.parse({ kind: 'game', id: 'g' });
+    expect('referee' in toSceneSettings({ ...auto, ...paths })).toBe(false);
+    expect(
+      GameSceneSchema.safeParse({ kind: 'game', id: 'g', sync: { referee: 'no' } }).success,
+    ).toBe(false);
   });
 
   it('takes its player range from protocol/', () => {

@@ -185,6 +185,7 @@ const syncFields = {
   hashInterval: int(HASH_INTERVAL),
   hashIntervalMax: int(HASH_INTERVAL),
   rejoinGraceMs: int(RECONNECT_GRACE_MS),
+  referee: bool,
 };
 
 /** The other settings of a game scene that a condition may override, without defaults. */
@@ -214,6 +215,8 @@ export const SyncSchema = z.strictObject({
   hashInterval: syncFields.hashInterval.default(SYNC_DEFAULTS.hashInterval),
   hashIntervalMax: syncFields.hashIntervalMax.default(SYNC_DEFAULTS.hashIntervalMax),
   rejoinGraceMs: syncFields.rejoinGraceMs.default(SYNC_DEFAULTS.rejoinGraceMs),
+  // No default: absent means on wherever the relay can run the sim.
+  referee: syncFields.referee.optional(),
 });
 
 /** The waiting room of a game scene: how long to wait for partners, in ms, and then what. */
@@ -335,6 +338,7 @@ export const ConditionLevelSchema = z.strictObject({
   hashInterval: syncFields.hashInterval.optional(),
   hashIntervalMax: syncFields.hashIntervalMax.optional(),
   rejoinGraceMs: syncFields.rejoinGraceMs.optional(),
+  referee: syncFields.referee.optional(),
   players: gameFields.players.optional(),
   episodes: gameFields.episodes.optional(),
   framesPerEpisode: gameFields.framesPerEpisode.optional(),

@@ -12,9 +12,11 @@ export {
   recordLine,
 } from './reader.ts';
 export {
+  type ArbitrationMethod,
   type AwayReason,
   type AwayRecord,
   type BodyRecord,
+  type DesyncRecord,
   type DoneRecord,
   type EndRecord,
   type FaultRecord,
@@ -35,7 +37,9 @@ export {
   MAX_LOG_SOURCE,
   MAX_LOG_STRING,
   parseRecord,
+  type RefereeRecord,
   type RejoinRecord,
+  type ResyncRecord,
   type VerdictRecord,
   validateRecord,
 } from './records.ts';
@@ -43,6 +47,7 @@ export {
   type CheckSource,
   formatReplay,
   type PythonSourceFile,
+  type ReplayArbitration,
   type ReplayFrame,
   type ReplayLeft,
   type ReplayMismatch,

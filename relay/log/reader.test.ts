@@ -53,6 +53,32 @@ describe('parseRecord', () => {
       { type: 'left', s: 1, lastFrame: -1, ms: 3 },
       { type: 'done', s: 0, f: 600, h: H, ms: 9 },
       { type: 'fault', s: 1, f: 410, reason: 'AssertionError: chef off the grid', ms: 9.5 },
+      {
+        type: 'referee',
+        f: 60,
+        from: 30,
+        method: 'referee',
+        hashes: [H, 'fedcba9876543210'],
+        referee: 'fedcba9876543210',
+        reason: null,
+        right: [1],
+        differing: [0],
+        source: 1,
+        ms: 8,
+      },
+      {
+        type: 'referee',
+        f: 60,
+        from: null,
+        method: 'host',
+        hashes: [H, null, 'fedcba9876543210'],
+        referee: null,
+        reason: 'no sim host on this relay',
+        right: [0],
+        differing: [2],
+        source: 0,
+        ms: 8,
+      },
       { type: 'end', reason: 'every player left', ms: 10 },
     ];
     for (const r of records) expect(parseRecord(JSON.stringify(r), 5)).toEqual(r);
@@ -102,6 +128,16 @@ describe('parseRecord', () => {
       /agreed/,
     ],
     ['an empty end reason', '{"type":"end","reason":"","ms":1}', /"reason"/],
+    [
+      'a referee record with an unknown method',
+      `{"type":"referee","f":1,"from":null,"method":"vote","hashes":["${H}"],"referee":null,"reason":null,"right":[],"differing":[],"source":null,"ms":1}`,
+      /"method" must be one of/,
+    ],
+    [
+      'a referee record with a bad source',
+      `{"type":"referee","f":1,"from":0,"method":"referee","hashes":["${H}"],"referee":"${H}","reason":null,"right":[0],"differing":[],"source":"host","ms":1}`,
+      /"source"/,
+    ],
   ])('refuses %s as DAMAGED naming the line', (_, line, message) => {
     const err = thrown(() => parseRecord(line, 7));
     expect(err.code).toBe('DAMAGED');
@@ -225,6 +261,25 @@ describe('parseMatchLog', () => {
       /line 4: .*after the end/,
     ],
     ['a slot outside the players', [input(2, 2)], /slot 2 is outside the match's 2 players/],
+    [
+      'a referee record naming a slot outside the players',
+      [
+        {
+          type: 'referee',
+          f: 0,
+          from: 0,
+          method: 'referee',
+          hashes: [H, H],
+          referee: H,
+          reason: null,
+          right: [0, 1],
+          differing: [],
+          source: 2,
+          ms: 1,
+        },
+      ],
+      /slot 2 is outside the match's 2 players/,
+    ],
     [
       'a verdict with too few hashes',
       [{ type: 'verdict', f: 0, agreed: true, hashes: [H] }],

@@ -208,6 +208,19 @@ class Consistency {
         this.nextFrame[r.s]++;
         return null;
       }
+      case 'referee': {
+        const named = [
+          ...r.right,
+          ...r.differing,
+          ...(typeof r.source === 'number' ? [r.source] : []),
+        ];
+        const outside = named.find((s) => s >= this.players);
+        if (outside !== undefined)
+          return `slot ${outside} is outside the match's ${this.players} players`;
+        return r.hashes.length === this.players
+          ? null
+          : `${r.hashes.length} hashes for ${this.players} players`;
+      }
       case 'verdict':
         return r.hashes.length === this.players
           ? null

@@ -26,11 +26,12 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * Python sims to the header (`sim.source`, `sim.className`, `sim.packages`); format 4 renamed
  * the `disconnect` and `reconnect` records and the scene's `reconnectGraceMs` (see
  * {@link renameOldWords}); format 5 added the `reason` of away records (`closed` or `silent`),
- * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`.
+ * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`;
+ * format 6 added the `referee` record (how each disputed check was decided).
  */
-export const LOG_FORMAT = 5;
+export const LOG_FORMAT = 6;
 /** The formats this code reads. */
-const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4, 5];
+const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4, 5, 6];
 
 /**
  * Words that formats 1 to 3 wrote and format 4 renamed (one word per concept): records of type
@@ -233,16 +234,50 @@ export interface DoneRecord {
   readonly ms: number;
 }
 
-/** The relay found the hashes of check frame `f` differ: the host's state repairs the others. */
+/**
+ * The relay found the hashes of check frame `f` differ: the slots `differing` are repaired. Up to
+ * format 5 the host's copy was always the right one; from format 6 a `referee` record just before
+ * says how the right copy was found and where the repair came from (the host may be repaired).
+ */
 export interface DesyncRecord {
   readonly type: 'desync';
   readonly f: number;
-  /** The slot whose state is the reference (the host). */
+  /** The host: the lowest slot that voted (the reference when the host rule decided). */
   readonly host: number;
   /** Reported hashes by slot; null for a slot that did not report. */
   readonly hashes: readonly (string | null)[];
-  /** Slots whose hash differed from the host's. */
+  /** Slots repaired: their hash differed from the right one (the host's, or the referee's). */
   readonly differing: readonly number[];
+  readonly ms: number;
+}
+
+/** How a disputed check was decided (see {@link RefereeRecord}). */
+export type ArbitrationMethod = 'agreed' | 'referee' | 'host';
+
+/**
+ * How the relay decided the disputed check of frame `f` (format 6 on; one per desync record,
+ * just before it). `method`: `referee` when the sim host re-simulated S(f) from the last agreed
+ * checkpoint `from` with the logged inputs and its hash (`referee`) named the right copies;
+ * `host` when the referee was off or could not run (`reason` says why) and the host's copy was
+ * taken as right. `right` are the voting slots whose copy is right, `differing` those repaired,
+ * and `source` the slot whose S(f) repairs them, `"referee"` for the relay's own S(f), or null
+ * when none is repaired.
+ */
+export interface RefereeRecord {
+  readonly type: 'referee';
+  readonly f: number;
+  /** The checkpoint the referee re-simulated from, or null when it did not. */
+  readonly from: number | null;
+  readonly method: ArbitrationMethod;
+  /** Reported hashes by slot; null for a slot that did not vote. */
+  readonly hashes: readonly (string | null)[];
+  /** The referee's hash of S(f), or null when it did not run or could not. */
+  readonly referee: string | null;
+  /** Why the host rule decided (`method` is `host`), else null. */
+  readonly reason: string | null;
+  readonly right: readonly number[];
+  readonly differing: readonly number[];
+  readonly source: number | 'referee' | null;
   readonly ms: number;
 }
 
@@ -323,6 +358,7 @@ export type BodyRecord =
   | LeftRecord
   | DoneRecord
   | DesyncRecord
+  | RefereeRecord
   | ResyncRecord
   | ConvergedRecord
   | AwayRecord
@@ -670,6 +706,36 @@ function checkBody(o: Obj): void {
       slot(o, 'host');
       hashList(o);
       slotList(o, 'differing');
+      ms(o);
+      return;
+    }
+    case 'referee': {
+      onlyKeys(
+        o,
+        [
+          'type',
+          'f',
+          'from',
+          'method',
+          'hashes',
+          'referee',
+          'reason',
+          'right',
+          'differing',
+          'source',
+          'ms',
+        ],
+        'referee record',
+      );
+      frame(o, 'f');
+      if (o.from !== null) frame(o, 'from');
+      oneOf(o, 'method', ['agreed', 'referee', 'host']);
+      hashList(o);
+      if (o.referee !== null) hex(o, 'referee', HEX16, 16);
+      if (o.reason !== null) str(o, 'reason');
+      slotList(o, 'right');
+      slotList(o, 'differing');
+      if (o.source !== null && o.source !== 'referee') slot(o, 'source');
       ms(o);
       return;
     }

@@ -114,6 +114,38 @@ describe('replay of a logged duel match', () => {
     }
   });
 
+  it("checks a referee record's hash like a reported one, and reports how the desync was decided", async () => {
+    const at = lines.findIndex((l) => l.includes('"type":"verdict"'));
+    const verdict = JSON.parse(lines[at]) as { f: number; hashes: (string | null)[] };
+    const right = verdict.hashes.find((h) => h !== null)!;
+    const referee = (hash: string) =>
+      JSON.stringify({
+        type: 'referee',
+        f: verdict.f,
+        from: 0,
+        method: 'referee',
+        hashes: verdict.hashes,
+        referee: hash,
+        reason: null,
+        right: [1],
+        differing: [],
+        source: null,
+        ms: 1,
+      });
+    const withReferee = (hash: string) =>
+      [...lines.slice(0, at + 1), referee(hash), ...lines.slice(at + 1)].join('\n') + '\n';
+    const ok = await replayMatchLog(await variant('referee-ok', withReferee(right)));
+    expect(ok.ok).toBe(true);
+    expect(ok.arbitrations).toMatchObject([{ frame: verdict.f, method: 'referee', from: 0 }]);
+    const base = await replayMatchLog(logPath);
+    expect(ok.checks).toBe(base.checks + 1);
+    const bad = await replayMatchLog(await variant('referee-bad', withReferee('fedcba9876543210')));
+    expect(bad.ok).toBe(false);
+    expect(bad.mismatches).toMatchObject([
+      { frame: verdict.f, slot: -1, source: 'referee', recorded: 'fedcba9876543210' },
+    ]);
+  });
+
   it('a tampered input shows as mismatches from the first checked frame after it', async () => {
     const tampered = 21;
     const i = lines.findIndex((l) => l.includes(`"type":"input","f":${tampered},"s":0,`));

@@ -25,7 +25,7 @@ import {
 } from '../../sim/python/index.ts';
 import { importSimBundle } from '../sim-bundle.ts';
 import { type LogDamage, type MatchLog, readMatchLog, recordLine } from './reader.ts';
-import type { HeaderRecord } from './records.ts';
+import type { ArbitrationMethod, HeaderRecord } from './records.ts';
 import { simCodeHash } from './sim-code.ts';
 
 /** What {@link ReplayOptions.onFrame} sees of one frame. */
@@ -47,13 +47,13 @@ export interface ReplayOptions {
   readonly onFrame?: (frame: ReplayFrame) => void;
 }
 
-/** Where a recorded hash came from. */
-export type CheckSource = 'hash' | 'done' | 'verdict';
+/** Where a recorded hash came from (`referee`: the relay's re-simulated S(f) of a dispute). */
+export type CheckSource = 'hash' | 'done' | 'verdict' | 'referee';
 
 /** A recorded hash that differs from the replayed state's hash. */
 export interface ReplayMismatch {
   readonly frame: Frame;
-  /** The slot that reported it (for a verdict, the slot of that entry). */
+  /** The slot that reported it (for a verdict, the slot of that entry; -1 for the referee). */
   readonly slot: PlayerSlot;
   readonly recorded: string;
   readonly computed: string;
@@ -71,6 +71,21 @@ export interface ReplayDesync {
   repaired: boolean;
   /** Frames from the desync to the next check on which every peer agreed, when logged. */
   framesToConverge: number | null;
+}
+
+/** How the relay decided a disputed check (a `referee` record, log format 6 on). */
+export interface ReplayArbitration {
+  readonly frame: Frame;
+  readonly method: ArbitrationMethod;
+  /** The checkpoint the referee re-simulated from, or null when it did not. */
+  readonly from: Frame | null;
+  /** The referee's hash of S(frame), or null; the replay checks it like a reported hash. */
+  readonly referee: string | null;
+  /** Why the host rule decided, or null. */
+  readonly reason: string | null;
+  readonly right: readonly PlayerSlot[];
+  readonly differing: readonly PlayerSlot[];
+  readonly source: PlayerSlot | 'referee' | null;
 }
 
 /** A slot that left the match. */
@@ -136,6 +151,8 @@ export interface ReplayResult {
   readonly repaired: readonly ReplayMismatch[];
   /** The desyncs the relay found, and whether each was repaired (a resync record follows). */
   readonly desyncs: readonly ReplayDesync[];
+  /** How each disputed check was decided (empty for logs before format 6). */
+  readonly arbitrations: readonly ReplayArbitration[];
   /** Input records replayed. */
   readonly inputs: number;
   readonly left: readonly ReplayLeft[];
@@ -287,6 +304,7 @@ function replayWith(
   const left: ReplayLeft[] = [];
   const checks = new Map<Frame, Check[]>();
   const desyncs: ReplayDesync[] = [];
+  const arbitrations: ReplayArbitration[] = [];
   let inputCount = 0;
   let maxInputFrame = -1;
   let maxCheckFrame = -1;
@@ -320,6 +338,20 @@ function replayWith(
         r.hashes.forEach((h, slot) => {
           if (h !== null) addCheck(r.f, { slot, hash: h, source: 'verdict', line });
         });
+        break;
+      case 'referee':
+        arbitrations.push({
+          frame: r.f,
+          method: r.method,
+          from: r.from,
+          referee: r.referee,
+          reason: r.reason,
+          right: [...r.right],
+          differing: [...r.differing],
+          source: r.source,
+        });
+        if (r.referee !== null)
+          addCheck(r.f, { slot: -1, hash: r.referee, source: 'referee', line });
         break;
       case 'desync':
         desyncs.push({
@@ -435,6 +467,7 @@ function replayWith(
     passed: compared - mismatches.length - repaired.length,
     repaired,
     desyncs,
+    arbitrations,
     unchecked,
     mismatches,
     inputs: inputCount,
@@ -474,10 +507,23 @@ export function formatReplay(r: ReplayResult): string {
       (r.unchecked > 0 ? `; ${r.unchecked} beyond frame ${r.finalFrame} not checked` : ''),
   );
   for (const d of r.desyncs) {
+    const a = r.arbitrations.find((x) => x.frame === d.frame);
+    const from =
+      a === undefined || a.source === null
+        ? "the host's state"
+        : a.source === 'referee'
+          ? "the referee's state"
+          : `slot ${a.source}'s state`;
+    const how =
+      a === undefined
+        ? `differed from host slot ${d.host}`
+        : a.method === 'referee'
+          ? `differed from the referee's re-simulation from frame ${a.from}`
+          : `differed from host slot ${d.host} (host rule: ${a.reason})`;
     out.push(
-      `desync at frame ${d.frame}: slot(s) ${d.differing.join(', ')} differed from host slot ${d.host}; ` +
+      `desync at frame ${d.frame}: slot(s) ${d.differing.join(', ')} ${how}; ` +
         (d.repaired
-          ? `repaired from the host's state${d.framesToConverge !== null ? `, agreed again ${d.framesToConverge} frames later` : ''}`
+          ? `repaired from ${from}${d.framesToConverge !== null ? `, agreed again ${d.framesToConverge} frames later` : ''}`
           : 'NOT repaired'),
     );
   }

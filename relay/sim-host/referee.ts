@@ -1,4 +1,5 @@
 import type { Frame, PlayerSlot } from '../../sim/index.ts';
+import type { ArbitrationMethod, RefereeRecord as LogRefereeRecord } from '../log/index.ts';
 import { SimHostError } from './errors.ts';
 
 /**
@@ -22,9 +23,9 @@ export type RepairSource =
  * - `agreed`: every voter reported the same hash (and the referee, if it ran, found it too);
  * - `referee`: the referee's re-simulated hash decided which copies are right;
  * - `host`: the referee was unavailable or not run, so the host's hash (the lowest voting slot:
- *   slot 0, or the next connected one) was taken as right, today's rule.
+ *   slot 0, or the next connected one) was taken as right.
  */
-export type ArbitrationMethod = 'agreed' | 'referee' | 'host';
+export type { ArbitrationMethod };
 
 /** The facts of one check, as the room holds them once every voter has reported. */
 export interface ArbitrationFacts {
@@ -46,30 +47,13 @@ export interface ArbitrationFacts {
 }
 
 /**
- * The log record of an arbitration: one line, beside the verdict. `differing` has the meaning of
- * the desync record's field of that name (the slots repaired), so that a replay explains their
- * hashes in the same way; `source` is the slot whose state repairs them, `"referee"` for the
- * relay's own re-simulated state, or null when nothing is repaired. The writer adds `ms`.
+ * The log record of an arbitration (relay/log's `referee` record without its `ms`, which the room
+ * adds): one line, beside the desync record. `differing` has the meaning of the desync record's
+ * field of that name (the slots repaired), so that a replay explains their hashes in the same
+ * way; `source` is the slot whose state repairs them, `"referee"` for the relay's own
+ * re-simulated state, or null when nothing is repaired.
  */
-export interface RefereeRecord {
-  readonly type: 'referee';
-  /** The check frame. */
-  readonly f: Frame;
-  /** The checkpoint the referee re-simulated from, or null when it did not. */
-  readonly from: Frame | null;
-  readonly method: ArbitrationMethod;
-  /** Reported hashes by slot; null for a slot that did not vote. */
-  readonly hashes: readonly (string | null)[];
-  /** The referee's hash of S(f), or null when it did not run or could not. */
-  readonly referee: string | null;
-  /** Why the host rule was used (`method` is `host`), else null. */
-  readonly reason: string | null;
-  /** Voting slots whose copy is right, ascending. */
-  readonly right: readonly PlayerSlot[];
-  /** Voting slots that must load the right S(f), ascending. */
-  readonly differing: readonly PlayerSlot[];
-  readonly source: PlayerSlot | 'referee' | null;
-}
+export type RefereeRecord = Omit<LogRefereeRecord, 'ms'>;
 
 /** What the room must do after a check: the verdict and its repairs. */
 export interface Arbitration {

@@ -24,7 +24,8 @@ export interface HashReportMessage {
  * The relay's verdict on the check of `frame`: `agreed` when every voter reported the host's
  * hash; `next` the frame of the next check (the relay's adaptive K: K_min doubled after each
  * agreed check up to K_max, back to K_min after a desync); `differing` a bit mask of the slots
- * whose hash differed from the host's (bit `slot` set), 0 when agreed.
+ * whose copy is repaired (bit `slot` set; the relay's referee, or the host rule, names them: the
+ * host's own bit may be set), 0 when agreed.
  */
 export interface Verdict {
   readonly frame: Frame;
@@ -52,7 +53,8 @@ export type VerdictOutcome =
       readonly frame: Frame;
       /**
        * True when this peer's bit is set in `differing`: it holds its hash reports and awaits
-       * the host's S(`frame`), which the relay asks for at once (no request from this peer).
+       * the right S(`frame`) (from an agreeing peer or the relay's referee), which the relay
+       * arranges at once (no request from this peer).
        */
       readonly awaitState: boolean;
     };

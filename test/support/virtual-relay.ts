@@ -24,8 +24,11 @@ import {
 } from '../../protocol/index.ts';
 import {
   emptyRoomCounters,
+  MatchReferee,
   MatchRoom,
   type Member,
+  type RefereeHost,
+  type RefereeNotice,
   type RoomCounters,
   type RoomLog,
 } from '../../relay/index.ts';
@@ -84,6 +87,11 @@ export interface VirtualRelayMatchOptions {
   readonly makeSim?: (slot: PlayerSlot, seed: number) => Sim;
   /** See `RelayOptions.awayAfterSilentMs` (default `PRESENCE.awayAfterSilentMs`). */
   readonly awayAfterSilentMs?: number;
+  /**
+   * Where the match's desync referee runs (a real `SimHostPool`), or absent: no referee (the
+   * host rule decides disputes). Drive such a match with {@link VirtualRelayMatch.settle}.
+   */
+  readonly simHost?: RefereeHost;
 }
 
 /** One peer of a {@link VirtualRelayMatch}. */
@@ -111,6 +119,8 @@ export class VirtualRelayMatch {
   readonly log = memoryLog();
   readonly counters: RoomCounters = emptyRoomCounters();
   readonly refused: Refusal[] = [];
+  /** What the referee noticed outside disputes (divergence, loss of its copy). */
+  readonly refereeNotices: RefereeNotice[] = [];
   readonly room: MatchRoom;
   readonly peers: VirtualPeer[] = [];
   private readonly tickMs: number;
@@ -137,6 +147,13 @@ export class VirtualRelayMatch {
       },
       scheduler: this.clock,
       awayAfterSilentMs: o.awayAfterSilentMs,
+      referee: o.simHost
+        ? new MatchReferee(
+            o.simHost,
+            { matchId: 'virtual', sim: s.sim, players: s.players, seed: o.seed },
+            (n) => this.refereeNotices.push(n),
+          )
+        : null,
     });
     for (let slot = 0; slot < s.players; slot++) {
       const peer = { slot, playing: true, inbox: [] } as unknown as VirtualPeer;
@@ -157,6 +174,37 @@ export class VirtualRelayMatch {
   runUntil(done: () => boolean, limitMs = 60_000): boolean {
     const end = this.clock.now() + limitMs;
     while (!done()) {
+      if (this.clock.now() > end || !this.clock.runNext()) return false;
+    }
+    return true;
+  }
+
+  /**
+   * {@link runUntil} for a match with a referee: whenever the room awaits the referee (a worker
+   * thread, in real time), the virtual clock stands still until it has answered, as if the
+   * referee answered at once; a real-time deadline of `realLimitMs` bounds each wait.
+   * @returns false if `limitMs` of virtual time pass first
+   * @throws Error when the referee has not answered within `realLimitMs`
+   */
+  async settle(done: () => boolean, limitMs = 60_000, realLimitMs = 30_000): Promise<boolean> {
+    const end = this.clock.now() + limitMs;
+    while (!done()) {
+      const pending = this.room.arbitration;
+      if (pending !== null) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the referee gave no answer within ${realLimitMs} ms`)),
+            realLimitMs,
+          );
+        });
+        try {
+          await Promise.race([pending, deadline]);
+        } finally {
+          clearTimeout(timer);
+        }
+        continue;
+      }
       if (this.clock.now() > end || !this.clock.runNext()) return false;
     }
     return true;
