@@ -57,6 +57,7 @@ const settingsArb: fc.Arbitrary<SceneSettings> = fc.record({
   hashIntervalMax: fc.integer({ min: 256, max: 65_536 }),
   rejoinGraceMs: fc.integer({ min: 0, max: 600_000 }),
   onPlayerLost: fc.constantFrom('continue', 'end'),
+  transport: fc.constantFrom('auto', 'websocket', 'webrtc'),
 });
 
 const clientArb: fc.Arbitrary<ClientMessage> = fc.oneof(
@@ -206,6 +207,7 @@ const settings: SceneSettings = {
   hashIntervalMax: 480,
   rejoinGraceMs: 10_000,
   onPlayerLost: 'continue',
+  transport: 'auto',
 };
 
 // ---------------------------------------------------------------- round trips
@@ -597,10 +599,10 @@ describe('decoders refuse invalid bytes', () => {
   });
 
   it('unknown kind codes', () => {
-    for (const code of [13, 99, -1, 1.5, 'input', null, true]) {
+    for (const code of [15, 99, -1, 1.5, 'input', null, true]) {
       expectCode(() => decodeClientMessage(pack([code, 1])), 'UNKNOWN_KIND');
     }
-    expectCode(() => decodeServerMessage(pack([15, 'x'])), 'UNKNOWN_KIND');
+    expectCode(() => decodeServerMessage(pack([16, 'x'])), 'UNKNOWN_KIND');
   });
 
   it('not an array, an empty array, not MessagePack, trailing or missing bytes', () => {

@@ -15,6 +15,7 @@ const valid: SceneSettings = {
   hashIntervalMax: 512,
   rejoinGraceMs: 10_000,
   onPlayerLost: 'end',
+  transport: 'auto',
 };
 
 function refusal(value: unknown): ProtocolError {
@@ -49,6 +50,7 @@ describe('validateSceneSettings', () => {
     hashIntervalMax: [0, 63, 65_537],
     rejoinGraceMs: [-1, 600_001, 1.5],
     onPlayerLost: ['stop', null],
+    transport: ['udp', 'WebRTC', null],
   };
   for (const [field, values] of Object.entries(bad)) {
     it(`refuses a bad ${field}`, () => {

@@ -141,6 +141,7 @@ export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Che
   ['hashIntervalMax', inRange(SCENE_LIMITS.hashInterval)],
   ['rejoinGraceMs', inRange(SCENE_LIMITS.rejoinGraceMs)],
   ['onPlayerLost', oneOf(['continue', 'end'] as const)],
+  ['transport', oneOf(['auto', 'websocket', 'webrtc'] as const)],
 ];
 
 const SETTINGS_KEYS = new Set<string>(SCENE_SETTINGS_FIELDS.map(([name]) => name));

@@ -73,6 +73,7 @@ export function toSceneSettings(scene: GameScene): SceneSettings {
       rejoinGraceMs: scene.sync.rejoinGraceMs,
       onPlayerLost: scene.onPartnerLost === 'end' ? 'end' : 'continue',
       frames: scene.framesPerEpisode,
+      transport: scene.sync.transport,
     });
   } catch (err) {
     throw new ConcordError('BAD_CONFIG', `scene "${scene.id}": ${(err as Error).message}`);

@@ -26,11 +26,13 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * Python sims to the header (`sim.source`, `sim.className`, `sim.packages`); format 4 renamed
  * the `disconnect` and `reconnect` records and the scene's `reconnectGraceMs` (see
  * {@link renameOldWords}); format 5 added the `reason` of away records (`closed` or `silent`),
- * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`.
+ * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`;
+ * format 6 added the `inputPath` record (which path carries a player's inputs) and the scene's
+ * `transport` setting.
  */
-export const LOG_FORMAT = 5;
+export const LOG_FORMAT = 6;
 /** The formats this code reads. */
-const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4, 5];
+const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4, 5, 6];
 
 /**
  * Words that formats 1 to 3 wrote and format 4 renamed (one word per concept): records of type
@@ -307,6 +309,20 @@ export interface FaultRecord {
   readonly ms: number;
 }
 
+/**
+ * From here on slot `s`'s inputs travel over `path` (format 6 on): `webrtc`, its unordered,
+ * unreliable DataChannel to the relay, or `websocket` (socket.io). `reason`: `peer` when the peer
+ * switched (its channel opened, fell silent or came back), `channel <why>` when the relay saw the
+ * channel close. Every player starts on `websocket`. Replay ignores it: the inputs are the same.
+ */
+export interface InputPathRecord {
+  readonly type: 'inputPath';
+  readonly s: number;
+  readonly path: 'websocket' | 'webrtc';
+  readonly reason: string;
+  readonly ms: number;
+}
+
 /** Last record of a log that was closed properly. */
 export interface EndRecord {
   readonly type: 'end';
@@ -328,6 +344,7 @@ export type BodyRecord =
   | AwayRecord
   | RejoinRecord
   | FaultRecord
+  | InputPathRecord
   | EndRecord;
 
 /** Any record of a match log. */
@@ -707,6 +724,13 @@ function checkBody(o: Obj): void {
       onlyKeys(o, ['type', 's', 'f', 'reason', 'ms'], 'fault record');
       slot(o, 's');
       frame(o, 'f');
+      str(o, 'reason');
+      ms(o);
+      return;
+    case 'inputPath':
+      onlyKeys(o, ['type', 's', 'path', 'reason', 'ms'], 'inputPath record');
+      slot(o, 's');
+      oneOf(o, 'path', ['websocket', 'webrtc']);
       str(o, 'reason');
       ms(o);
       return;
