@@ -492,7 +492,7 @@ export class MatchRoom implements RoomState {
     this.presence.back(member, link);
     // The new connection has no DataChannel yet; the state transfer brings every input anew.
     member.inputPath = 'websocket';
-    member.held.fill(-1);
+    member.held.fill(Math.max(this.arbiter.lastAgreed, this.settings.inputDelay) - 1);
     this.arbiter.skipCurrentCheck(member.slot);
     this.counters.rejoins++;
     this.sendTo(member, {
