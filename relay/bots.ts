@@ -112,7 +112,7 @@ export interface BotsReport {
   readonly rejoins: number;
   /** Time from an input's creation on one peer to its arrival at each other peer. */
   readonly inputLatencyMs: Percentiles;
-  /** Bots whose inputs travelled on their DataChannel at the end. */
+  /** Bots whose inputs took their DataChannel during the match (the channel closes at the end). */
   readonly webrtcBots: number;
   /** Changes of the bots' input paths (websocket → webrtc at the start counts one). */
   readonly inputPathChanges: number;
@@ -242,7 +242,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
         rollbacks += b.stats.rollbacks;
         maxRollbackFrames = Math.max(maxRollbackFrames, b.stats.maxRollbackDepth);
         stalls += b.stats.stalls;
-        if (b.inputPath === 'webrtc') webrtcBots++;
+        if (b.inputPathChanges > 0) webrtcBots++;
         inputPathChanges += b.inputPathChanges;
         datagramsSent += b.datagrams.datagramsSent;
         datagramBytesSent += b.datagrams.datagramBytesSent;

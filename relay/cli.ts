@@ -319,7 +319,7 @@ program
           `${report.matches} matches × ${report.frames} frames: ${report.desyncs} desyncs, ` +
             `${report.rollbacks} rollbacks (max ${report.maxRollbackFrames} frames), ${report.stalls} stalls; ` +
             `input latency p50 ${report.inputLatencyMs.p50} ms, p95 ${report.inputLatencyMs.p95} ms, p99 ${report.inputLatencyMs.p99} ms; ` +
-            `inputs over webrtc at the end for ${report.webrtcBots} of ${report.matches * opts.players} bots`,
+            `inputs took the DataChannel for ${report.webrtcBots} of ${report.matches * opts.players} bots`,
         );
         if (report.desyncs > 0 || report.rejoins > 0) {
           console.log(
