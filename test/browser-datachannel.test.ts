@@ -80,9 +80,9 @@ it('two pages send their inputs over DataChannels to the relay (overlay: webrtc)
       await Promise.all(pages.map((p, k) => p.keyboard.up(['a', 'd', 'w', 's'][(i + k) % 4])));
     }
     await until(
-      async () => (await Promise.all(pages.map(stats))).every((s) => s.confirmedFrame > 320),
+      async () => (await Promise.all(pages.map(stats))).every((s) => s.confirmedFrame > 340),
       30_000,
-      'confirmed frame past 320',
+      'confirmed frame past 340',
     );
     const all = await Promise.all(pages.map(stats));
     expect(all[0].matchId).toBe(all[1].matchId);
