@@ -1,3 +1,4 @@
+import type { InputPath, InputTransportSetting } from '../protocol/index.ts';
 import {
   ConcordError,
   type Frame,
@@ -22,6 +23,8 @@ import type { MatchStart, ResyncStats } from './match-client.ts';
 import { MatchRunner } from './match-runner.ts';
 import { type LinkImpairment, RealClock } from './net/index.ts';
 import { findPythonEnv, type PythonEnvSource } from './python-env.ts';
+import { PeerDataChannel } from './transport/datachannel.ts';
+import { DatagramTransport, type DatagramTransportStats } from './transport/datagram-transport.ts';
 import { RelayConnection } from './transport/relay-connection.ts';
 
 /** Faults a bot injects into its own match, for tests and pilots. */
@@ -50,8 +53,19 @@ export interface BotOptions {
   readonly frames: number;
   /** Seed of the bot's inputs and of its impairment's draws. */
   readonly seed: number;
-  /** Impairment of the bot's connection, applied both ways. */
+  /**
+   * Impairment of the bot's connection, applied both ways: to socket.io as a TCP link (loss is
+   * retransmitted after an RTO), to the DataChannel as a datagram link (loss drops one datagram
+   * and nothing waits; duplication and reorder as given).
+   */
   readonly impairment?: LinkImpairment;
+  /**
+   * What carries the bot's inputs (default: the scene's `transport`): `webrtc` and `auto` use a
+   * real DataChannel to the relay (node-datachannel on loopback), `websocket` socket.io only.
+   */
+  readonly transport?: InputTransportSetting;
+  /** Each new connection's transport, for tests that act on it (close its DataChannel, say). */
+  readonly onTransport?: (t: DatagramTransport) => void;
   readonly participantId?: string;
   /** Faults to inject, chosen per bot by the caller once it knows the bot's slot. */
   readonly faults?: (slot: PlayerSlot) => BotFaults | undefined;
@@ -95,6 +109,21 @@ export interface BotResult {
    */
   readonly fault: string | null;
   readonly stats: SessionStats;
+  /** What carried the bot's inputs at the end. */
+  readonly inputPath: InputPath;
+  /** How often the inputs changed path over the match (every connection's). */
+  readonly inputPathChanges: number;
+  /** The DataChannel side's counters, summed over the bot's connections. */
+  readonly datagrams: DatagramTransportStats;
+}
+
+/** Node's RTCPeerConnection (node-datachannel's polyfill), loaded when a bot first needs it. */
+async function nodePeerChannel(): Promise<PeerDataChannel> {
+  const { RTCPeerConnection } = await import('node-datachannel/polyfill');
+  return PeerDataChannel.create({
+    RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
+    configuration: { iceServers: [], bindAddress: '127.0.0.1' } as RTCConfiguration,
+  });
 }
 
 /**
@@ -151,11 +180,33 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
   const clock = new RealClock();
   /** A cut (fault) holds new connections back until this time (the clock's ms). */
   let cutUntilMs = 0;
-  let conn: RelayConnection | null = null;
-  const connect = async (): Promise<RelayConnection> => {
+  let conn: DatagramTransport | null = null;
+  const transports: DatagramTransport[] = [];
+  const imp = o.impairment;
+  // socket.io is a TCP link: loss delays, it never drops, duplicates or reorders.
+  const tcp: LinkImpairment | undefined = imp && {
+    latencyMs: imp.latencyMs,
+    jitterMs: imp.jitterMs,
+    lossPct: imp.lossPct,
+    ordered: true,
+  };
+  const connect = async (): Promise<DatagramTransport> => {
     const wait = cutUntilMs - clock.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    conn = await RelayConnection.connect(o.url, { impairment: o.impairment, seed: o.seed });
+    const socket = await RelayConnection.connect(o.url, {
+      impairment: tcp,
+      seed: o.seed,
+      clock,
+    });
+    conn = new DatagramTransport(socket, {
+      clock,
+      createChannel: nodePeerChannel,
+      transport: o.transport,
+      impairment: imp && { ...imp, ordered: false },
+      seed: o.seed + transports.length * 7919,
+    });
+    transports.push(conn);
+    o.onTransport?.(conn);
     return conn;
   };
 
@@ -295,6 +346,27 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     endReason: match.endReason,
     fault,
     stats: match.peer.session.stats(),
+    inputPath: transports.at(-1)?.inputPath ?? 'websocket',
+    inputPathChanges: sum(transports, (t) => t.pathChanges.length),
+    datagrams: sumStats(transports.map((t) => t.stats())),
+  };
+}
+
+function sumStats(all: readonly DatagramTransportStats[]): DatagramTransportStats {
+  const out: Record<string, number> = {};
+  for (const s of all) {
+    for (const [k, v] of Object.entries(s)) out[k] = (out[k] ?? 0) + v;
+  }
+  return {
+    datagramsSent: 0,
+    datagramBytesSent: 0,
+    datagramsReceived: 0,
+    datagramBytesReceived: 0,
+    undecodable: 0,
+    socketInputs: 0,
+    duplicateInputs: 0,
+    offers: 0,
+    ...out,
   };
 }
 

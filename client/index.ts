@@ -34,4 +34,15 @@ export {
 } from './match-runner.ts';
 export * from './net/index.ts';
 export { fetchPythonEnv, findPythonEnv, type PythonEnvSource } from './python-env.ts';
+export {
+  PeerDataChannel,
+  type PeerDataChannelOptions,
+  type PeerDataChannelState,
+} from './transport/datachannel.ts';
+export {
+  DatagramTransport,
+  type DatagramTransportOptions,
+  type DatagramTransportStats,
+  type InputPathChange,
+} from './transport/datagram-transport.ts';
 export { RelayConnection, type RelayConnectionOptions } from './transport/relay-connection.ts';

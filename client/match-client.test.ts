@@ -19,6 +19,7 @@ const settings: SceneSettings = {
   hashIntervalMax: 240,
   rejoinGraceMs: 10_000,
   onPlayerLost: 'continue',
+  transport: 'auto',
   frames: 0,
 };
 

@@ -47,6 +47,7 @@ const scene: SceneSettings = {
   hashIntervalMax: 240,
   rejoinGraceMs: 2000,
   onPlayerLost: 'continue',
+  transport: 'auto',
   frames: 300,
 };
 

@@ -59,6 +59,7 @@ const settingsArb: fc.Arbitrary<SceneSettings> = fc.record(
     rejoinGraceMs: fc.integer({ min: 0, max: 600_000 }),
     onPlayerLost: fc.constantFrom('continue', 'end'),
     referee: fc.boolean(),
+    transport: fc.constantFrom('auto', 'websocket', 'webrtc'),
   },
   {
     requiredKeys: [
@@ -75,6 +76,7 @@ const settingsArb: fc.Arbitrary<SceneSettings> = fc.record(
       'hashIntervalMax',
       'rejoinGraceMs',
       'onPlayerLost',
+      'transport',
     ],
   },
 );
@@ -226,6 +228,7 @@ const settings: SceneSettings = {
   hashIntervalMax: 480,
   rejoinGraceMs: 10_000,
   onPlayerLost: 'continue',
+  transport: 'auto',
 };
 
 // ---------------------------------------------------------------- round trips
@@ -617,10 +620,10 @@ describe('decoders refuse invalid bytes', () => {
   });
 
   it('unknown kind codes', () => {
-    for (const code of [13, 99, -1, 1.5, 'input', null, true]) {
+    for (const code of [15, 99, -1, 1.5, 'input', null, true]) {
       expectCode(() => decodeClientMessage(pack([code, 1])), 'UNKNOWN_KIND');
     }
-    expectCode(() => decodeServerMessage(pack([15, 'x'])), 'UNKNOWN_KIND');
+    expectCode(() => decodeServerMessage(pack([16, 'x'])), 'UNKNOWN_KIND');
   });
 
   it('not an array, an empty array, not MessagePack, trailing or missing bytes', () => {

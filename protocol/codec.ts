@@ -6,6 +6,7 @@
  * an invalid message never reaches the wire.
  */
 import { Packr, Unpackr } from 'msgpackr';
+import { checkDataChannelSignal } from './datachannel-signal.ts';
 import { describeValue, PROTOCOL_ERROR_CODES, ProtocolError } from './errors.ts';
 import {
   boolean,
@@ -133,6 +134,18 @@ const stateBytesField: FieldCodec = {
   read: (value, path, kind) => new Uint8Array(bytesUpTo(MAX_STATE_BYTES)(value, path, kind)),
 };
 
+/** The SDP of `rtcOffer`/`rtcAnswer`, checked by `checkDataChannelSignal`'s rules. */
+const sdpField = field(
+  'sdp',
+  (value, _path, kind) => checkDataChannelSignal({ sdp: value, candidates: [] }, kind ?? 'rtc').sdp,
+);
+/** The ICE candidates of `rtcOffer`/`rtcAnswer`, checked by `checkDataChannelSignal`'s rules. */
+const candidatesField = field(
+  'candidates',
+  (value, _path, kind) =>
+    checkDataChannelSignal({ sdp: 'v=0', candidates: value }, kind ?? 'rtc').candidates,
+);
+
 /** Client kinds in kind-code order: the index is the code on the wire. Append only. */
 const CLIENT = direction('client', MAX_CLIENT_MESSAGE_BYTES, CLIENT_MESSAGE_MAX_BYTES, [
   ['join', [field('scene', sceneName), field('participantId', nullable(participantId))]],
@@ -165,6 +178,8 @@ const CLIENT = direction('client', MAX_CLIENT_MESSAGE_BYTES, CLIENT_MESSAGE_MAX_
   ],
   ['resyncRequest', [field('frame', frame), signatureField]],
   ['fault', [field('frame', frame), field('reason', text(MAX_FAULT_REASON_LENGTH))]],
+  ['rtcOffer', [sdpField, candidatesField]],
+  ['inputPath', [field('path', oneOf(['websocket', 'webrtc'] as const))]],
 ]);
 
 const refusedKind = printableAscii(1, 32);
@@ -259,6 +274,7 @@ const SERVER = direction('server', MAX_SERVER_MESSAGE_BYTES, SERVER_MESSAGE_MAX_
   ],
   ['peerAway', [field('slot', slot), field('lastFrame', integer(-1, MAX_FRAME))]],
   ['peerRejoined', [field('slot', slot)]],
+  ['rtcAnswer', [sdpField, candidatesField]],
 ]);
 
 function encodeWith(dir: Direction, m: unknown): Uint8Array {

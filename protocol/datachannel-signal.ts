@@ -2,20 +2,14 @@
  * The signalling of a peer's input DataChannel: the offer a peer sends the relay over its
  * existing socket.io connection, and the relay's answer. Both are one message each (no trickle):
  * with no STUN or TURN server, gathering host candidates takes milliseconds.
- *
- * Its limits belong in `limits.ts`'s one table once this is wired in.
  */
 import { describeValue, ProtocolError } from './errors.ts';
+import { MAX_CANDIDATE_LENGTH, MAX_SDP_LENGTH, MAX_SIGNAL_CANDIDATES } from './limits.ts';
+
+export { MAX_CANDIDATE_LENGTH, MAX_SDP_LENGTH, MAX_SIGNAL_CANDIDATES };
 
 /** The label of the input DataChannel; the relay accepts no other. */
 export const DATACHANNEL_LABEL = 'concord-inputs';
-
-/** Longest SDP in an offer or answer, in characters. A DataChannel-only SDP is under 1 KiB. */
-export const MAX_SDP_LENGTH = 8192;
-/** Most candidates in one offer or answer. */
-export const MAX_SIGNAL_CANDIDATES = 32;
-/** Longest candidate line, in characters (Chromium's are about 120). */
-export const MAX_CANDIDATE_LENGTH = 512;
 
 /**
  * An offer (peer → relay) or answer (relay → peer): the session description `sdp` (printable

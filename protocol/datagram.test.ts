@@ -2,14 +2,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type ClientDatagram,
+  clientDatagramView,
   decodeClientDatagram,
   decodeServerDatagram,
   encodeClientDatagram,
   encodeServerDatagram,
+  heldOf,
   MAX_CLIENT_DATAGRAM_BYTES,
   MAX_DATAGRAM_INPUTS,
   MAX_SERVER_DATAGRAM_BYTES,
+  readClientDatagram,
   type ServerDatagram,
+  ServerDatagramWriter,
   serverDatagramBytes,
 } from './datagram.ts';
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
@@ -235,6 +239,87 @@ describe('any bytes', () => {
         extended.set(sb);
         expect(codeOf(() => decodeServerDatagram(extended))).not.toBe('none');
       }),
+    );
+  });
+});
+
+describe('the forward path: readClientDatagram and ServerDatagramWriter', () => {
+  it('reads in place what decodeClientDatagram decodes, and refuses what it refuses', () => {
+    fc.assert(
+      fc.property(clientArb, (d) => {
+        const bytes = encodeClientDatagram(d);
+        const view = clientDatagramView();
+        readClientDatagram(bytes, view);
+        const decoded = decodeClientDatagram(bytes);
+        expect(view.startFrame).toBe(decoded.startFrame);
+        expect(view.currentFrame).toBe(decoded.currentFrame);
+        expect(view.count).toBe(decoded.inputs.length);
+        decoded.inputs.forEach((input, i) => {
+          expect(bytes.subarray(view.inputsAt + 4 * i, view.inputsAt + 4 * i + 4)).toEqual(input);
+        });
+        expect(Array.from({ length: view.players }, (_, i) => heldOf(bytes, view, i))).toEqual(
+          decoded.held,
+        );
+      }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+        let a: unknown = null;
+        let b: unknown = null;
+        try {
+          decodeClientDatagram(bytes);
+        } catch (e) {
+          a = (e as ProtocolError).code;
+        }
+        try {
+          readClientDatagram(bytes, clientDatagramView());
+        } catch (e) {
+          b = (e as ProtocolError).code;
+        }
+        expect(b).toBe(a);
+      }),
+    );
+  });
+
+  it('writes, datagram after datagram into one buffer, what decodeServerDatagram reads', () => {
+    const w = new ServerDatagramWriter();
+    const source = {
+      copyInput: (f: number, out: Uint8Array, at: number) => out.set([f & 0xff, 1, 2, 3], at),
+    };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            ack: fc.integer({ min: -1, max: 1000 }),
+            runs: fc.uniqueArray(
+              fc.record({
+                slot: fc.integer({ min: 0, max: MAX_PLAYERS - 1 }),
+                startFrame: fc.integer({ min: 0, max: 1000 }),
+                currentFrame: fc.integer({ min: 0, max: 1000 }),
+                count: fc.integer({ min: 1, max: 16 }),
+              }),
+              { selector: (r) => r.slot, maxLength: 4 },
+            ),
+          }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        (datagrams) => {
+          for (const d of datagrams) {
+            w.begin(d.ack);
+            for (const r of d.runs) w.addRun(r.slot, r.startFrame, r.currentFrame, r.count, source);
+            const got = decodeServerDatagram(w.bytes());
+            expect(got.ack).toBe(d.ack);
+            expect(
+              got.runs.map((r) => [r.slot, r.startFrame, r.currentFrame, r.inputs.length]),
+            ).toEqual(d.runs.map((r) => [r.slot, r.startFrame, r.currentFrame, r.count]));
+            got.runs.forEach((r) => {
+              r.inputs.forEach((input, i) => {
+                expect(Array.from(input)).toEqual([(r.startFrame + i) & 0xff, 1, 2, 3]);
+              });
+            });
+          }
+        },
+      ),
     );
   });
 });

@@ -22,8 +22,6 @@
  * Decoders check the length against the direction's limit before reading anything, then the
  * kind, then that the length is exactly what the counts say, then every field's range; they throw
  * nothing but {@link ProtocolError}. Encoders check the same, so an invalid datagram never leaves.
- *
- * The limits below belong in `limits.ts`'s one table once this codec is wired in.
  */
 import { describeValue, ProtocolError } from './errors.ts';
 import { INPUT_BYTES, MAX_FRAME, MAX_PLAYERS } from './limits.ts';
@@ -381,4 +379,136 @@ export function decodeServerDatagram(bytes: Uint8Array): ServerDatagram {
     );
   }
   return { kind: KIND, ack, runs };
+}
+
+/**
+ * Where the fields of a peer's datagram sit in its bytes, as {@link readClientDatagram} found
+ * them: the relay's forward path reads the inputs in place instead of copying each one out.
+ * Offsets are into the `bytes` that were read; every field was checked as
+ * {@link decodeClientDatagram} checks it.
+ */
+export interface ClientDatagramView {
+  currentFrame: number;
+  startFrame: number;
+  /** Inputs in the datagram, 0..{@link MAX_DATAGRAM_INPUTS}; input i is at `inputsAt + 4·i`. */
+  count: number;
+  inputsAt: number;
+  /** Entries of `held`, 0..16; entry i is the big-endian i32 at `heldAt + 4·i`. */
+  players: number;
+  heldAt: number;
+}
+
+/** A fresh {@link ClientDatagramView} to reuse with {@link readClientDatagram}. */
+export function clientDatagramView(): ClientDatagramView {
+  return { currentFrame: 0, startFrame: 0, count: 0, inputsAt: 0, players: 0, heldAt: 0 };
+}
+
+/**
+ * Checks a peer's datagram as {@link decodeClientDatagram} does and fills `view` with where its
+ * fields are, allocating nothing but a DataView: the relay's forward path.
+ * @throws {@link ProtocolError} as {@link decodeClientDatagram}
+ */
+export function readClientDatagram(bytes: Uint8Array, view: ClientDatagramView): void {
+  const dv = open(bytes, MAX_CLIENT_DATAGRAM_BYTES, 'client');
+  if (bytes.length < CLIENT_HEADER_BYTES + 1) {
+    throw truncated('client', CLIENT_HEADER_BYTES + 1, bytes.length);
+  }
+  const currentFrame = checkInt(dv.getUint32(1), 0, MAX_FRAME, 'inputs.currentFrame');
+  const startFrame = checkInt(dv.getUint32(5), 0, MAX_FRAME, 'inputs.startFrame');
+  const count = checkInt(dv.getUint8(9), 0, MAX_DATAGRAM_INPUTS, 'inputs.count');
+  checkLastFrame(startFrame, count, 'inputs.inputs');
+  const heldAt = CLIENT_HEADER_BYTES + count * INPUT_BYTES;
+  if (bytes.length < heldAt + 1) throw truncated('client', heldAt + 1, bytes.length);
+  const players = checkInt(dv.getUint8(heldAt), 0, MAX_PLAYERS, 'inputs.players');
+  const end = heldAt + 1 + players * 4;
+  if (bytes.length !== end) {
+    throw new ProtocolError(
+      'MALFORMED',
+      `client datagram: expected ${end} bytes for ${count} inputs and ${players} players, got ${bytes.length}`,
+      KIND,
+    );
+  }
+  for (let i = 0; i < players; i++) {
+    checkInt(dv.getInt32(heldAt + 1 + i * 4), -1, MAX_FRAME, `inputs.held[${i}]`);
+  }
+  view.currentFrame = currentFrame;
+  view.startFrame = startFrame;
+  view.count = count;
+  view.inputsAt = CLIENT_HEADER_BYTES;
+  view.players = players;
+  view.heldAt = heldAt + 1;
+}
+
+/** The held frame `i` of a datagram read by {@link readClientDatagram} (-1..MAX_FRAME). */
+export function heldOf(bytes: Uint8Array, view: ClientDatagramView, i: number): number {
+  const p = view.heldAt + i * 4;
+  return (bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3] | 0;
+}
+
+/** Where a {@link ServerDatagramWriter} takes a run's inputs from: one player's recent inputs. */
+export interface InputSource {
+  /** Copies the 4 input bytes of `frame` into `out` at `at`. */
+  copyInput(frame: number, out: Uint8Array, at: number): void;
+}
+
+/**
+ * Writes relay datagrams into one reusable buffer, run by run, without building objects: the
+ * relay's forward path. Layout and limits as {@link encodeServerDatagram}; the caller passes
+ * valid fields (slots 0..15, one run per slot, frames in range), which the relay's own state
+ * guarantees. `decodeServerDatagram` reads what it writes.
+ */
+export class ServerDatagramWriter {
+  private readonly buf = new Uint8Array(MAX_SERVER_DATAGRAM_BYTES);
+  private readonly dv = new DataView(this.buf.buffer);
+  private length = 0;
+  private runs = 0;
+
+  /** Starts a datagram acknowledging `ack` (-1..MAX_FRAME). */
+  begin(ack: number): void {
+    this.dv.setUint8(0, DATAGRAM_INPUTS_CODE);
+    this.dv.setInt32(1, ack);
+    this.dv.setUint8(5, 0);
+    this.runs = 0;
+    this.length = SERVER_HEADER_BYTES;
+  }
+
+  /** Runs written since {@link begin}. */
+  get runCount(): number {
+    return this.runs;
+  }
+
+  /** Inputs that still fit in one more run (0 when none does). */
+  room(): number {
+    const left = MAX_SERVER_DATAGRAM_BYTES - this.length - RUN_HEADER_BYTES;
+    return Math.max(0, Math.min(MAX_DATAGRAM_INPUTS, Math.floor(left / INPUT_BYTES)));
+  }
+
+  /**
+   * Appends the run of `count` (1..{@link room}) inputs of `slot` from `startFrame`, read from
+   * `source`, sent while that player showed `currentFrame`.
+   */
+  addRun(
+    slot: number,
+    startFrame: number,
+    currentFrame: number,
+    count: number,
+    source: InputSource,
+  ): void {
+    const p = this.length;
+    this.dv.setUint8(p, slot);
+    this.dv.setUint32(p + 1, startFrame);
+    this.dv.setUint32(p + 5, currentFrame);
+    this.dv.setUint8(p + 9, count);
+    let at = p + RUN_HEADER_BYTES;
+    for (let i = 0; i < count; i++, at += INPUT_BYTES)
+      source.copyInput(startFrame + i, this.buf, at);
+    this.length = at;
+    this.runs++;
+    this.dv.setUint8(5, this.runs);
+  }
+
+  /** The datagram written: a view of the writer's buffer, valid until the next {@link begin}. */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
 }

@@ -15,6 +15,7 @@ const valid: SceneSettings = {
   hashIntervalMax: 512,
   rejoinGraceMs: 10_000,
   onPlayerLost: 'end',
+  transport: 'auto',
 };
 
 function refusal(value: unknown): ProtocolError {
@@ -50,6 +51,7 @@ describe('validateSceneSettings', () => {
     rejoinGraceMs: [-1, 600_001, 1.5],
     onPlayerLost: ['stop', null],
     referee: ['yes', 1, null],
+    transport: ['udp', 'WebRTC', null],
   };
   for (const [field, values] of Object.entries(bad)) {
     it(`refuses a bad ${field}`, () => {

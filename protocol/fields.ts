@@ -145,6 +145,7 @@ export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Che
   ['rejoinGraceMs', inRange(SCENE_LIMITS.rejoinGraceMs)],
   ['onPlayerLost', oneOf(['continue', 'end'] as const)],
   ['referee', boolean],
+  ['transport', oneOf(['auto', 'websocket', 'webrtc'] as const)],
 ];
 
 const SETTINGS_KEYS = new Set<string>(SCENE_SETTINGS_FIELDS.map(([name]) => name));

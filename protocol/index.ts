@@ -11,6 +11,31 @@ export {
   encodeClientMessage,
   encodeServerMessage,
 } from './codec.ts';
+export {
+  checkDataChannelSignal,
+  DATACHANNEL_LABEL,
+  type DataChannelSignal,
+} from './datachannel-signal.ts';
+export {
+  type ClientDatagram,
+  type ClientDatagramView,
+  clientDatagramView,
+  DATAGRAM_INPUTS_CODE,
+  decodeClientDatagram,
+  decodeServerDatagram,
+  encodeClientDatagram,
+  encodeServerDatagram,
+  heldOf,
+  type InputRun,
+  type InputSource,
+  MAX_CLIENT_DATAGRAM_BYTES,
+  MAX_DATAGRAM_INPUTS,
+  MAX_SERVER_DATAGRAM_BYTES,
+  readClientDatagram,
+  type ServerDatagram,
+  ServerDatagramWriter,
+  serverDatagramBytes,
+} from './datagram.ts';
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from './errors.ts';
 export { validateSceneSettings } from './fields.ts';
 export {
@@ -18,6 +43,7 @@ export {
   HASH_HEX_DIGITS,
   INPUT_BYTES,
   type IntRange,
+  MAX_CANDIDATE_LENGTH,
   MAX_CLIENT_MESSAGE_BYTES,
   MAX_END_REASON_LENGTH,
   MAX_ERROR_MESSAGE_LENGTH,
@@ -25,7 +51,9 @@ export {
   MAX_FRAME,
   MAX_PARTICIPANT_ID_LENGTH,
   MAX_PLAYERS,
+  MAX_SDP_LENGTH,
   MAX_SERVER_MESSAGE_BYTES,
+  MAX_SIGNAL_CANDIDATES,
   MAX_SIGNATURE_BYTES,
   MAX_STATE_BYTES,
   PRESENCE,
@@ -36,6 +64,8 @@ export type {
   ClientMessage,
   ClientMessageKind,
   Frame,
+  InputPath,
+  InputTransportSetting,
   PlayerSlot,
   SceneSettings,
   ServerMessage,

@@ -23,6 +23,7 @@ describe('the table of scene limits', () => {
       hashIntervalMax: 240,
       rejoinGraceMs: 10_000,
       onPlayerLost: 'continue',
+      transport: 'auto',
     };
     const fields = [
       'players',

@@ -70,6 +70,16 @@ export const MAX_SIGNATURE_BYTES = 64 * 1024;
 /** Longest `message` of `error`, in UTF-16 code units. */
 export const MAX_ERROR_MESSAGE_LENGTH = 512;
 
+/** Longest SDP in an `rtcOffer` or `rtcAnswer`, in characters (a DataChannel-only SDP is under 1 KiB). */
+export const MAX_SDP_LENGTH = 8192;
+/** Most ICE candidates in one `rtcOffer` or `rtcAnswer`. */
+export const MAX_SIGNAL_CANDIDATES = 32;
+/** Longest ICE candidate line, in characters (Chromium's are about 120). */
+export const MAX_CANDIDATE_LENGTH = 512;
+/** Largest encoded `rtcOffer` or `rtcAnswer`, in bytes: an SDP and candidates at their limits. */
+const MAX_SIGNAL_MESSAGE_BYTES =
+  MAX_SDP_LENGTH + MAX_SIGNAL_CANDIDATES * (MAX_CANDIDATE_LENGTH + 3) + 64;
+
 /**
  * Largest encoded client message in bytes (a `state`). Longer byte strings are refused with
  * `OVERSIZE` before any decoding, and every kind has its own, smaller limit.
@@ -95,6 +105,8 @@ export const CLIENT_MESSAGE_MAX_BYTES: Readonly<Record<ClientMessageKind, number
   rejoin: 640,
   resyncRequest: MAX_SIGNATURE_BYTES + 64,
   fault: 2 * MAX_FAULT_REASON_LENGTH * 3 + 32,
+  rtcOffer: MAX_SIGNAL_MESSAGE_BYTES,
+  inputPath: 16,
 });
 
 /** Largest encoded server message in bytes; longer ones are refused with `OVERSIZE`. */
@@ -117,4 +129,5 @@ export const SERVER_MESSAGE_MAX_BYTES: Readonly<Record<ServerMessageKind, number
   rejoined: 2048,
   peerAway: 32,
   peerRejoined: 16,
+  rtcAnswer: MAX_SIGNAL_MESSAGE_BYTES,
 });

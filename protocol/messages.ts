@@ -57,7 +57,22 @@ export interface SceneSettings {
    * wire (`null` there when absent).
    */
   referee?: boolean;
+  /**
+   * What carries the players' inputs (everything else always travels on socket.io):
+   * - `'auto'` (default): a WebRTC DataChannel to the relay, unordered and without
+   *   retransmission, when it opens within a few seconds; websocket while it is not up, closed
+   *   or silent, and the DataChannel again once it is back;
+   * - `'websocket'`: socket.io only (no DataChannel is signalled);
+   * - `'webrtc'`: like `'auto'`, but a DataChannel that cannot open is reported as an error.
+   */
+  transport: InputTransportSetting;
 }
+
+/** The scene setting {@link SceneSettings.transport}. */
+export type InputTransportSetting = 'auto' | 'websocket' | 'webrtc';
+
+/** What carries a peer's inputs at a given moment: socket.io (`websocket`) or its DataChannel (`webrtc`). */
+export type InputPath = 'websocket' | 'webrtc';
 
 /**
  * A message from a client (browser or bot) to the relay. Frames are integer sim ticks in
@@ -89,6 +104,13 @@ export interface SceneSettings {
  * - `fault`: this peer's sim threw while stepping to `frame` (its current frame), so it cannot
  *   go on; `reason` (up to 512 characters) says what was thrown. The relay logs it and treats
  *   the peer as having left.
+ * - `rtcOffer`: this peer's WebRTC offer for its input DataChannel to the relay: the SDP `sdp`
+ *   and ICE `candidates` (limits in `datachannel-signal.ts`). Only within a match whose scene's
+ *   `transport` is not `websocket`; the relay answers with `rtcAnswer`, or refuses.
+ * - `inputPath`: from now on this peer sends its inputs over `path` and wants the others' inputs
+ *   there: `webrtc` once datagrams crossed its DataChannel both ways, `websocket` when the
+ *   channel closed or fell silent (the relay then sends on socket.io every input the peer may
+ *   lack). Any datagram stays acknowledged, so that the peer can tell when the channel is back.
  */
 export type ClientMessage =
   | { kind: 'join'; scene: string; participantId: string | null }
@@ -111,7 +133,9 @@ export type ClientMessage =
   | { kind: 'stateFailed'; frame: Frame }
   | { kind: 'resyncRequest'; frame: Frame; signature: Uint8Array }
   | { kind: 'rejoin'; matchId: string; token: string; participantId: string | null }
-  | { kind: 'fault'; frame: Frame; reason: string };
+  | { kind: 'fault'; frame: Frame; reason: string }
+  | { kind: 'rtcOffer'; sdp: string; candidates: readonly string[] }
+  | { kind: 'inputPath'; path: InputPath };
 
 /**
  * A message from the relay to a client. Slots are `0..15`, frames integer sim ticks in
@@ -150,6 +174,7 @@ export type ClientMessage =
  * - `peerRejoined`: player `slot` is back in its seat.
  * - `error`: the relay refused something: a {@link ProtocolErrorCode}, a human `message` (up to
  *   512 characters) and the kind refused (1..32 printable ASCII) when known.
+ * - `rtcAnswer`: the relay's answer to this peer's `rtcOffer`: its SDP and ICE candidates.
  */
 export type ServerMessage =
   | { kind: 'waiting'; scene: string; waiting: number; players: number }
@@ -187,7 +212,8 @@ export type ServerMessage =
   | { kind: 'end'; reason: string }
   | { kind: 'error'; code: ProtocolErrorCode; message: string; refused?: string }
   | { kind: 'peerAway'; slot: PlayerSlot; lastFrame: Frame }
-  | { kind: 'peerRejoined'; slot: PlayerSlot };
+  | { kind: 'peerRejoined'; slot: PlayerSlot }
+  | { kind: 'rtcAnswer'; sdp: string; candidates: readonly string[] };
 
 /** The `kind` of a {@link ClientMessage}. */
 export type ClientMessageKind = ClientMessage['kind'];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type BotResult, deriveSeed, type LinkImpairment, runBot } from '../client/index.ts';
-import type { SceneSettings } from '../protocol/index.ts';
+import type { InputTransportSetting, SceneSettings } from '../protocol/index.ts';
 import {
   BUILTIN_SCENES,
   type PythonSceneOptions,
@@ -33,6 +33,15 @@ export interface BotsOptions {
   readonly latencyMs: number;
   readonly jitterMs: number;
   readonly lossPct: number;
+  /** DataChannel only: chance a datagram arrives twice, percent (default 0). */
+  readonly duplicatePct?: number;
+  /** DataChannel only: chance a datagram is held back so later ones overtake it, percent (default 0). */
+  readonly reorderPct?: number;
+  /**
+   * What carries the bots' inputs (default: the scene's `transport`, `auto` for the built-in
+   * scenes): `webrtc` or `auto` through real DataChannels to the relay, `websocket` socket.io only.
+   */
+  readonly transport?: InputTransportSetting;
   readonly seed: number;
   /** Where the relay started here writes its logs (default `./logs`); unused with `url`. */
   readonly logsDir?: string;
@@ -103,6 +112,15 @@ export interface BotsReport {
   readonly rejoins: number;
   /** Time from an input's creation on one peer to its arrival at each other peer. */
   readonly inputLatencyMs: Percentiles;
+  /** Bots whose inputs took their DataChannel during the match (the channel closes at the end). */
+  readonly webrtcBots: number;
+  /** Changes of the bots' input paths (websocket → webrtc at the start counts one). */
+  readonly inputPathChanges: number;
+  /** Input datagrams the bots sent, and their bytes. */
+  readonly datagramsSent: number;
+  readonly datagramBytesSent: number;
+  /** Inputs the bots sent on socket.io. */
+  readonly socketInputs: number;
   readonly perMatch: BotsMatchReport[];
   /**
    * Why the run failed; empty when every match finished with equal final hashes and either no
@@ -150,6 +168,8 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
     latencyMs: o.latencyMs,
     jitterMs: o.jitterMs,
     lossPct: o.lossPct,
+    duplicatePct: o.duplicatePct ?? 0,
+    reorderPct: o.reorderPct ?? 0,
   };
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -163,6 +183,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
           frames: o.frames,
           seed: deriveSeed(o.seed, i),
           impairment,
+          transport: o.transport,
           participantId: `bot-${i}`,
           faults: (slot) => ({
             desyncAt: slot === o.desyncPeer ? o.desyncAt : undefined,
@@ -199,6 +220,11 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
     let resyncBytes = 0;
     let fullStateBytes = 0;
     let rejoins = 0;
+    let webrtcBots = 0;
+    let inputPathChanges = 0;
+    let datagramsSent = 0;
+    let datagramBytesSent = 0;
+    let socketInputs = 0;
     const converge: number[] = [];
     const expectedDesyncs = o.desyncAt !== undefined ? 1 : 0;
     for (const [matchId, list] of byMatch) {
@@ -216,6 +242,11 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
         rollbacks += b.stats.rollbacks;
         maxRollbackFrames = Math.max(maxRollbackFrames, b.stats.maxRollbackDepth);
         stalls += b.stats.stalls;
+        if (b.inputPathChanges > 0) webrtcBots++;
+        inputPathChanges += b.inputPathChanges;
+        datagramsSent += b.datagrams.datagramsSent;
+        datagramBytesSent += b.datagrams.datagramBytesSent;
+        socketInputs += b.datagrams.socketInputs;
         m = {
           resyncs: m.resyncs + b.resync.resyncs,
           resyncBytes: m.resyncBytes + b.resync.resyncBytes,
@@ -283,6 +314,11 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
         p99: round(percentile(latencies, 99)),
         samples: latencies.length,
       },
+      webrtcBots,
+      inputPathChanges,
+      datagramsSent,
+      datagramBytesSent,
+      socketInputs,
       perMatch: perMatch.sort((a, b) => a.matchId.localeCompare(b.matchId)),
       failures,
     };

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
+import { shutdownDataChannels } from './datachannel.ts';
 import { checkSummary, formatExperiment, loadExperiment } from './experiment/index.ts';
 import { BUILTIN_SCENES, pythonSceneSettings, startRelay } from './index.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
@@ -25,6 +26,19 @@ function num(name: string, min: number, max: number) {
     }
     return n;
   };
+}
+
+/** `--udp-ports 50000-50999`: a UDP port range within 1024..65535, begin <= end. */
+function portRange(v: string): [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(v.trim());
+  const begin = m ? Number(m[1]) : Number.NaN;
+  const end = m ? Number(m[2]) : Number.NaN;
+  if (!(begin >= 1024 && end <= 65535 && begin <= end)) {
+    throw new InvalidArgumentError(
+      '--udp-ports must be BEGIN-END within 1024..65535, BEGIN <= END',
+    );
+  }
+  return [begin, end];
 }
 
 /** The built web client, beside the sources: `npm run build` (and `npm start`) write it. */
@@ -70,10 +84,28 @@ program
     int('--tick-rate', SCENE_LIMITS.tickRate.min, SCENE_LIMITS.tickRate.max),
     30,
   )
+  .option(
+    '--udp-address <ip>',
+    'local address the UDP sockets of the input DataChannels bind to (default: --host, or all interfaces)',
+  )
+  .option(
+    '--public-address <ip>',
+    "address to announce in the relay's ICE candidates: the public address of a 1:1 NAT (a cloud VM's public IP)",
+  )
+  .option(
+    '--udp-ports <begin-end>',
+    'UDP port range of the input DataChannels, e.g. 50000-50999; open it in the firewall (default: any)',
+    portRange,
+  )
+  .option('--no-webrtc', 'serve no DataChannels: every input travels on socket.io')
   .action(
     async (opts: {
       port: number;
       host?: string;
+      udpAddress?: string;
+      publicAddress?: string;
+      udpPorts?: [number, number];
+      webrtc: boolean;
       logs: string;
       web: string;
       sim?: string;
@@ -98,6 +130,14 @@ program
         webRoot: opts.web,
         scenes: extra ? { ...BUILTIN_SCENES, [extra.name]: extra } : BUILTIN_SCENES,
         python: extra ? { [extra.name]: { baseDir: process.cwd() } } : undefined,
+        webrtc: opts.webrtc
+          ? {
+              bindAddress: opts.udpAddress ?? opts.host ?? '0.0.0.0',
+              publicAddress: opts.publicAddress,
+              portRangeBegin: opts.udpPorts?.[0],
+              portRangeEnd: opts.udpPorts?.[1],
+            }
+          : false,
         onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
       });
       if (extra)
@@ -113,7 +153,10 @@ program
         stopping = true;
         console.log(`${signal}: closing matches and flushing logs`);
         relay.close(`relay stopped by ${signal}`).then(
-          () => process.exit(0),
+          () => {
+            shutdownDataChannels();
+            process.exit(0);
+          },
           (err) => {
             console.error(err);
             process.exit(1);
@@ -151,6 +194,12 @@ program
     int('--players', SCENE_LIMITS.players.min, SCENE_LIMITS.players.max),
     2,
   )
+  .addOption(
+    new Option(
+      '--transport <kind>',
+      "what carries the bots' inputs: webrtc (real DataChannels to the relay, on loopback here), websocket (socket.io only) or auto (default: the scene's setting)",
+    ).choices(['auto', 'websocket', 'webrtc']),
+  )
   .option('--frames <n>', 'frames per match', int('--frames', 1, SCENE_LIMITS.frames.max), 600)
   .option(
     '--latency <ms>',
@@ -163,6 +212,18 @@ program
     '--loss <pct>',
     'segment loss (retransmitted after an RTO, as TCP does)',
     num('--loss', 0, 50),
+    0,
+  )
+  .option(
+    '--duplicate <pct>',
+    'DataChannel only: chance a datagram arrives twice',
+    num('--duplicate', 0, 50),
+    0,
+  )
+  .option(
+    '--reorder <pct>',
+    'DataChannel only: chance a datagram is held back so later ones overtake it',
+    num('--reorder', 0, 50),
     0,
   )
   .option('--seed <n>', 'seed of inputs and impairments', int('--seed', 0, 2 ** 32 - 1), 1)
@@ -200,6 +261,9 @@ program
       latency: number;
       jitter: number;
       loss: number;
+      duplicate: number;
+      reorder: number;
+      transport?: 'auto' | 'websocket' | 'webrtc';
       seed: number;
       logs: string;
       desyncAt?: number;
@@ -237,6 +301,9 @@ program
         latencyMs: opts.latency,
         jitterMs: opts.jitter,
         lossPct: opts.loss,
+        duplicatePct: opts.duplicate,
+        reorderPct: opts.reorder,
+        transport: opts.transport,
         seed: opts.seed,
         logsDir: opts.logs,
         desyncAt: opts.desyncAt,
@@ -251,7 +318,8 @@ program
         console.log(
           `${report.matches} matches × ${report.frames} frames: ${report.desyncs} desyncs, ` +
             `${report.rollbacks} rollbacks (max ${report.maxRollbackFrames} frames), ${report.stalls} stalls; ` +
-            `input latency p50 ${report.inputLatencyMs.p50} ms, p95 ${report.inputLatencyMs.p95} ms, p99 ${report.inputLatencyMs.p99} ms`,
+            `input latency p50 ${report.inputLatencyMs.p50} ms, p95 ${report.inputLatencyMs.p95} ms, p99 ${report.inputLatencyMs.p99} ms; ` +
+            `inputs took the DataChannel for ${report.webrtcBots} of ${report.matches * opts.players} bots`,
         );
         if (report.desyncs > 0 || report.rejoins > 0) {
           console.log(
@@ -266,6 +334,7 @@ program
         }
         for (const f of report.failures) console.error(`FAIL: ${f}`);
       }
+      shutdownDataChannels();
       process.exit(report.failures.length === 0 ? 0 : 1);
     },
   );

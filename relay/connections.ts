@@ -15,6 +15,7 @@ import {
   type SceneSettings,
   type ServerMessage,
 } from '../protocol/index.ts';
+import type { DataChannelEndpoint, DataChannelEvents } from './datachannel.ts';
 import { attachAppHandler, detachAppHandler, directLink } from './direct-link.ts';
 import type { Candidate, Matchmaker } from './matchmaker.ts';
 import type { MatchRoom } from './room.ts';
@@ -27,6 +28,8 @@ export class Connection implements Candidate {
   readonly link: MemberLink;
   participantId: string | null = null;
   waitingScene: string | null = null;
+  /** The scene this connection joined (or rejoined a match of), for the checks of its offers. */
+  scene: SceneSettings | null = null;
   room: MatchRoom | null = null;
   member: Member | null = null;
 
@@ -39,9 +42,17 @@ export class Connection implements Candidate {
     readonly socket: Socket,
     private readonly stats: RelayStats,
     private readonly connectionOf: WeakMap<Member, Connection>,
+    datagrams?: DataChannelEndpoint<Connection>,
   ) {
     const fast = directLink(socket);
-    this.link = { send: fast.send, close: () => socket.disconnect(true) };
+    this.link = datagrams
+      ? {
+          send: fast.send,
+          close: () => socket.disconnect(true),
+          sendDatagram: (bytes) => datagrams.send(this, bytes),
+          datagramOpen: () => datagrams.isOpen(this),
+        }
+      : { send: fast.send, close: () => socket.disconnect(true) };
   }
 
   get open(): boolean {
@@ -75,6 +86,29 @@ export interface ConnectionLayerOptions {
   readonly onEvent: (event: string, detail: Record<string, unknown>) => void;
   /** True once the relay is shutting down: new connections are closed at once. */
   readonly closing: () => boolean;
+  /**
+   * The relay's end of the peers' input DataChannels (see datachannel.ts); without it every
+   * `rtcOffer` is refused and inputs travel on socket.io only.
+   */
+  readonly datagrams?: DataChannelEndpoint<Connection>;
+}
+
+/**
+ * The events of the relay's DataChannel endpoint for these connections: a datagram goes to the
+ * room of the connection that signalled the channel, as that connection's member; a closed
+ * channel moves that member's inputs back to websocket. A connection that has no seat (or has
+ * lost it to a rejoin elsewhere) gets nothing: its datagram is refused and counted.
+ */
+export function datagramEvents(stats: RelayStats): DataChannelEvents<Connection> {
+  return {
+    packet: (c, bytes) => {
+      if (c.room && c.member) c.room.datagram(c.member, bytes);
+      else stats.refusedDatagrams++;
+    },
+    close: (c, reason) => {
+      if (c.room && c.member) c.room.datagramClosed(c.member, reason);
+    },
+  };
 }
 
 /** The relay's connections: see the module comment. */
@@ -110,6 +144,34 @@ export class ConnectionLayer {
       else c.seated(room, member);
     };
 
+    /** Answers a peer's offer for its input DataChannel, bound to this connection's seat. */
+    const offer = (c: Connection, m: Extract<ClientMessage, { kind: 'rtcOffer' }>): void => {
+      const endpoint = o.datagrams;
+      // While queued, the channel may open early; its datagrams count once the seat is taken.
+      const scene = c.room?.settings ?? c.scene;
+      if (!scene) {
+        c.refuse('NOT_IN_MATCH', 'rtcOffer before join', 'rtcOffer');
+      } else if (!endpoint) {
+        c.refuse(
+          'BAD_FIELD',
+          'this relay serves no DataChannels (inputs go on websocket)',
+          'rtcOffer',
+        );
+      } else if (scene.transport === 'websocket') {
+        c.refuse('BAD_FIELD', 'this scene sends its inputs on websocket', 'rtcOffer');
+      } else {
+        endpoint.answer(c, m).then(
+          (answer) => {
+            if (c.open) c.send({ kind: 'rtcAnswer', ...answer });
+          },
+          (err: unknown) => {
+            if (err instanceof ProtocolError) c.refuse(err.code, err.message, 'rtcOffer');
+            else c.refuse('INTERNAL', String(err), 'rtcOffer');
+          },
+        );
+      }
+    };
+
     const onMessage = (c: Connection, m: ClientMessage): void => {
       switch (m.kind) {
         case 'join':
@@ -118,6 +180,7 @@ export class ConnectionLayer {
             c.refuse('BAD_SCENE', `unknown scene "${m.scene}"`, 'join');
           else {
             c.participantId = m.participantId;
+            c.scene = o.scenes[m.scene];
             matchmaker.enqueue(c, m.scene);
           }
           return;
@@ -131,6 +194,9 @@ export class ConnectionLayer {
         case 'ping':
           c.send({ kind: 'pong', id: m.id, sentMs: m.sentMs });
           return;
+        case 'rtcOffer':
+          offer(c, m);
+          return;
         default:
           if (c.room && c.member) c.room.handle(c.member, m);
           else c.refuse('NOT_IN_MATCH', `${m.kind} outside a match`, m.kind);
@@ -143,7 +209,7 @@ export class ConnectionLayer {
         return;
       }
       stats.connections++;
-      const c = new Connection(socket, stats, this.connectionOf);
+      const c = new Connection(socket, stats, this.connectionOf, o.datagrams);
       const onAppMessage = (data: unknown): void => {
         if (!(data instanceof Uint8Array)) {
           c.refuse('MALFORMED', 'a message must be binary');
@@ -176,6 +242,7 @@ export class ConnectionLayer {
       });
       socket.on('disconnect', () => {
         detachAppHandler(socket);
+        o.datagrams?.closeSession(c, 'socket closed');
         stats.connections--;
         matchmaker.leaveQueue(c);
         if (c.room && c.member) c.room.disconnected(c.member);

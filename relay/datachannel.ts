@@ -207,7 +207,12 @@ export class DataChannelEndpoint<S extends object> {
     pc.onDataChannel((dc) => this.adopt(session, entry, dc));
 
     try {
-      pc.setRemoteDescription(checked.sdp, 'offer');
+      // The relay takes the DTLS server role (RFC 8842: an offer's actpass lets the answerer
+      // choose; taking it as active makes the relay passive). As the client, the relay would send
+      // its first DTLS flight as soon as ICE connects, often before the peer has the answer
+      // (still crossing socket.io); the peer drops it and DTLS retransmits only after 1 s. The
+      // peer, as the client, starts the handshake once it has the answer.
+      pc.setRemoteDescription(checked.sdp.replace(/^a=setup:actpass/m, 'a=setup:active'), 'offer');
       const mid = firstMid(checked.sdp);
       for (const c of checked.candidates) {
         // mDNS names cannot be resolved here, and a lookup would leak to the DNS resolver.

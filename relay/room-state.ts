@@ -5,12 +5,14 @@
  */
 import type {
   Frame,
+  InputPath,
   PlayerSlot,
   ProtocolErrorCode,
   SceneSettings,
   ServerMessage,
 } from '../protocol/index.ts';
 import type { BodyRecord, EndRecord } from './log/index.ts';
+import type { RecentInputs } from './recent-inputs.ts';
 import type { RelayScheduler, RelayTimerId } from './scheduler.ts';
 
 /** Where a member's messages go: its current connection. */
@@ -19,6 +21,13 @@ export interface MemberLink {
   send(bytes: Uint8Array): void;
   /** Closes the connection (the relay gives up on a silent member); optional for test links. */
   close?(): void;
+  /**
+   * Sends one datagram on the connection's input DataChannel, unordered and unreliable.
+   * @returns false when there is no open channel (links without one leave this out)
+   */
+  sendDatagram?(bytes: Uint8Array): boolean;
+  /** Whether the connection's input DataChannel is open. */
+  datagramOpen?(): boolean;
 }
 
 /** Where a member is: playing, away (may rejoin within the grace period), or left for good. */
@@ -45,6 +54,15 @@ export interface Member {
   lastHeardMs: number;
   /** The end of this member's grace period while it is away. */
   graceTimer: RelayTimerId | null;
+  /** What carries this member's inputs both ways now (the peer says, see datagram-path.ts). */
+  inputPath: InputPath;
+  /** This member's last inputs, for duplicate checks and for the datagrams to the others. */
+  readonly recent: RecentInputs;
+  /**
+   * By slot, the highest frame of that player's inputs this member reported holding in its
+   * datagrams (contiguously): datagrams to it repeat every input after that.
+   */
+  readonly held: Int32Array;
 }
 
 /** Counters a room adds to; the relay's stats object. */
@@ -60,6 +78,20 @@ export interface RoomCounters {
   inputsFilled: number;
   /** Members taken as away because the relay heard nothing from them (see `PRESENCE`). */
   silentAway: number;
+  /** Inputs received again for a held (frame, slot) with the same bytes: dropped. */
+  duplicateInputs: number;
+  /** Inputs received again for a held (frame, slot) with different bytes: refused. */
+  conflictingInputs: number;
+  /** Input datagrams received on members' DataChannels. */
+  datagramsIn: number;
+  /** Input datagrams sent to members' DataChannels. */
+  datagramsOut: number;
+  /** Datagrams refused: malformed, oversize, from a peer not playing, a `held` of too many slots. */
+  refusedDatagrams: number;
+  /** Inputs a DataChannel peer lacked that were older than the relay's recent inputs (not sent). */
+  datagramGaps: number;
+  /** Switches of a member's inputs between websocket and webrtc. */
+  inputPathChanges: number;
 }
 
 /** Counters at zero. */
@@ -75,6 +107,13 @@ export function emptyRoomCounters(): RoomCounters {
     rejoins: 0,
     inputsFilled: 0,
     silentAway: 0,
+    duplicateInputs: 0,
+    conflictingInputs: 0,
+    datagramsIn: 0,
+    datagramsOut: 0,
+    refusedDatagrams: 0,
+    datagramGaps: 0,
+    inputPathChanges: 0,
   };
 }
 

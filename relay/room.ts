@@ -21,10 +21,12 @@ import {
   type SceneSettings,
   type ServerMessage,
 } from '../protocol/index.ts';
+import { DatagramPath } from './datagram-path.ts';
 import { HashArbiter, type Verdict } from './hash-arbiter.ts';
 import { InputHistory } from './input-history.ts';
 import type { DisputeOutcome, MatchReferee } from './match-referee.ts';
 import { Presence } from './presence.ts';
+import { RecentInputs } from './recent-inputs.ts';
 import { type RefereeRepair, ResyncBroker } from './resync-broker.ts';
 import type {
   Member,
@@ -50,7 +52,8 @@ export type RoomMessage = Extract<
       | 'state'
       | 'stateFailed'
       | 'resyncRequest'
-      | 'fault';
+      | 'fault'
+      | 'inputPath';
   }
 >;
 
@@ -109,6 +112,8 @@ export class MatchRoom implements RoomState {
   readonly arbiter: HashArbiter;
   private readonly broker: ResyncBroker;
   private readonly presence: Presence;
+  /** Input datagrams in and out (members' DataChannels). */
+  readonly datagrams: DatagramPath;
   private readonly defaultInputs: readonly Uint8Array[];
   private readonly maxFramesAhead: number;
   private readonly startMs: number;
@@ -145,6 +150,7 @@ export class MatchRoom implements RoomState {
       o.settings.hashIntervalMax,
     );
     this.broker = new ResyncBroker(this, this.history);
+    this.datagrams = new DatagramPath(this);
     this.presence = new Presence(this, o.awayAfterSilentMs ?? PRESENCE.awayAfterSilentMs, {
       silent: (m) => this.silent(m),
       graceOver: (m) => this.left(m),
@@ -165,6 +171,9 @@ export class MatchRoom implements RoomState {
       heard: true,
       lastHeardMs: this.scheduler.now(),
       graceTimer: null,
+      inputPath: 'websocket',
+      recent: new RecentInputs(this.settings.inputDelay),
+      held: new Int32Array(this.settings.players).fill(this.settings.inputDelay - 1),
     };
     this.members.push(member);
     return member;
@@ -233,14 +242,48 @@ export class MatchRoom implements RoomState {
       case 'fault':
         this.fault(member, m.frame, m.reason);
         return;
+      case 'inputPath': {
+        const refused = this.datagrams.switchTo(member, m.path, 'peer');
+        if (refused !== null) this.hooks.refuse(member, 'BAD_FIELD', refused, 'inputPath');
+        return;
+      }
     }
+  }
+
+  /** One datagram from `member`'s DataChannel (see datagram-path.ts). */
+  datagram(member: Member, bytes: Uint8Array): void {
+    this.datagrams.receive(member, bytes);
+  }
+
+  /** `member`'s DataChannel closed (`reason`): its inputs travel on websocket again. */
+  datagramClosed(member: Member, reason: string): void {
+    if (this.ended || member.status !== 'connected') return;
+    this.datagrams.switchTo(member, 'websocket', `channel ${reason}`);
   }
 
   // The forward path: an input in, validated, forwarded to the others at once, logged.
 
-  /** An input of `member` for `frame`, sent while it showed `currentFrame`. */
-  input(member: Member, frame: Frame, input: Uint8Array, currentFrame: Frame): void {
+  /**
+   * An input of `member` for `frame` (the 4 bytes at `at` in `input`), sent while it showed
+   * `currentFrame`. An input for a frame already held is dropped when equal (a peer resending
+   * after a switch of its input path) and refused and counted when different.
+   */
+  input(member: Member, frame: Frame, input: Uint8Array, currentFrame: Frame, at = 0): void {
     if (frame !== member.nextFrame) {
+      if (frame < member.nextFrame && member.recent.has(frame)) {
+        if (member.recent.equals(frame, input, at)) {
+          this.counters.duplicateInputs++;
+          return;
+        }
+        this.counters.conflictingInputs++;
+        this.hooks.refuse(
+          member,
+          'BAD_FIELD',
+          `input for frame ${frame} differs from the one held`,
+          'input',
+        );
+        return;
+      }
       this.refuseInput(member, `input for frame ${frame}; the next is ${member.nextFrame}`);
       return;
     }
@@ -248,18 +291,54 @@ export class MatchRoom implements RoomState {
       this.refuseInput(member, `input for frame ${frame} is too far ahead of the room`);
       return;
     }
-    this.forwardInput(member, frame, input, currentFrame);
+    const bytes =
+      at === 0 && input.length === INPUT_BYTES ? input : input.subarray(at, at + INPUT_BYTES);
+    this.forwardInput(member, frame, bytes, currentFrame);
     // Players who are away play the sim's default input, so that the others never wait for them.
     if (this.presence.awayCount !== 0) this.playForAway(frame, currentFrame);
   }
 
   private forwardInput(member: Member, frame: Frame, input: Uint8Array, currentFrame: Frame): void {
     member.nextFrame = frame + 1;
-    this.broadcast({ kind: 'input', slot: member.slot, frame, input, currentFrame }, member);
+    member.recent.push(frame, input, currentFrame);
+    // Each other member gets it on its input path: a datagram repeating all it lacks, or socket.io.
+    let encoded: Uint8Array | null = null;
+    for (const other of this.members) {
+      if (other === member || other.status !== 'connected' || other.syncing) continue;
+      if (other.inputPath === 'webrtc') {
+        this.datagrams.sendTo(other);
+        continue;
+      }
+      if (encoded === null) {
+        encoded = encodeServerMessage({
+          kind: 'input',
+          slot: member.slot,
+          frame,
+          input,
+          currentFrame,
+        });
+      }
+      other.link?.send(encoded);
+    }
+    this.counters.messagesForwarded++;
     this.counters.inputsForwarded++;
     this.history.push(member.slot, frame, input, currentFrame);
     if (this.history.length >= this.nextHistoryTrim) this.trimHistory();
     this.log.appendInput(frame, member.slot, input, this.ms());
+  }
+
+  /** Sends `member` on socket.io every input of the others after what it reported holding. */
+  resendOnSocket(member: Member): void {
+    let from = Number.POSITIVE_INFINITY;
+    for (const other of this.members) {
+      if (other !== member) from = Math.min(from, member.held[other.slot] + 1);
+    }
+    if (from === Number.POSITIVE_INFINITY) return;
+    this.history.forEachFrom(Math.max(from, this.historyFloor), (h) => {
+      if (h.slot !== member.slot && h.frame > member.held[h.slot]) {
+        this.sendTo(member, { kind: 'input', ...h });
+      }
+    });
   }
 
   private playForAway(frame: Frame, currentFrame: Frame): void {
@@ -587,6 +666,9 @@ export class MatchRoom implements RoomState {
     if (!this.host() || this.arbiter.lastAgreed < this.historyFloor)
       return `match ${this.matchId} no longer holds the inputs slot ${member.slot} would need`;
     this.presence.back(member, link);
+    // The new connection has no DataChannel yet; the state transfer brings every input anew.
+    member.inputPath = 'websocket';
+    member.held.fill(Math.max(this.arbiter.lastAgreed, this.settings.inputDelay) - 1);
     this.arbiter.skipCurrentCheck(member.slot);
     this.counters.rejoins++;
     this.sendTo(member, {

@@ -20,6 +20,7 @@ const duelBase = {
   frames: 0,
   rejoinGraceMs: 10_000,
   onPlayerLost: 'continue',
+  transport: 'auto',
 } as const;
 
 /**
@@ -59,6 +60,7 @@ export const BUILTIN_SCENES: Readonly<Record<string, SceneSettings>> = Object.fr
     frames: 0,
     rejoinGraceMs: 10_000,
     onPlayerLost: 'continue',
+    transport: 'auto',
   },
 });
 
@@ -203,6 +205,7 @@ export function pythonSceneSettings(sim: string, o: PythonSceneDefaults = {}): S
       frames: 0,
       rejoinGraceMs: 10_000,
       onPlayerLost: 'continue',
+      transport: 'auto',
     });
   } catch (err) {
     throw new ConcordError('BAD_CONFIG', `Python scene for ${sim}: ${(err as Error).message}`);

@@ -14,7 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { concordParser, PRESENCE, SCENE_LIMITS, type SceneSettings } from '../protocol/index.ts';
 import { initStateHash } from '../sim/index.ts';
-import { ConnectionLayer } from './connections.ts';
+import { type Connection, ConnectionLayer, datagramEvents } from './connections.ts';
+import { DataChannelEndpoint, type DataChannelEndpointOptions } from './datachannel.ts';
 import { httpRoutes } from './http-routes.ts';
 import { LogDirectory } from './log/index.ts';
 import { Matchmaker } from './matchmaker.ts';
@@ -58,6 +59,12 @@ export interface RelayOptions {
   readonly awayAfterSilentMs?: number;
   /** Time and timers of the rooms (default the real clock). */
   readonly scheduler?: RelayScheduler;
+  /**
+   * The UDP side: the relay's end of the peers' input DataChannels (bind address, public address
+   * to announce, port range; see docs/transports.md), or false for none (every `rtcOffer` is
+   * refused and inputs travel on socket.io). Default: DataChannels bound to loopback.
+   */
+  readonly webrtc?: DataChannelEndpointOptions | false;
   /** Where to report notable events (default: nowhere). */
   readonly onEvent?: (event: string, detail: Record<string, unknown>) => void;
   /**
@@ -142,7 +149,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     pingInterval: 10_000,
     pingTimeout: 20_000,
   });
-  connections.serve(io, { scenes, matchmaker, onEvent, closing: () => closing });
+  const datagrams =
+    options.webrtc === false
+      ? undefined
+      : new DataChannelEndpoint<Connection>(datagramEvents(stats), options.webrtc ?? {});
+  connections.serve(io, { scenes, matchmaker, onEvent, closing: () => closing, datagrams });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -163,6 +174,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       if (closing) return;
       closing = true;
       matchmaker.endAll(reason);
+      datagrams?.close();
       await logs.closeAll(reason);
       if (ownSimHost) await simHost?.close();
       io.disconnectSockets(true);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebClient } from '../client/web/build.ts';
-import { type Relay, startRelay } from '../relay/index.ts';
+import { BUILTIN_SCENES, type Relay, startRelay } from '../relay/index.ts';
 import { launchChromium, pageHashAt, playDuel, until } from './support/chromium.ts';
 import { type DelayProxy, startDelayProxy } from './support/delay-proxy.ts';
 
@@ -38,6 +38,11 @@ beforeAll(async () => {
     host: '127.0.0.1',
     logsDir: path.join(tmp, 'logs'),
     webRoot: web.outDir,
+    // Inputs through the delaying proxy: a DataChannel would carry them around it, on UDP.
+    scenes: {
+      ...BUILTIN_SCENES,
+      'duel-websocket': { ...BUILTIN_SCENES.duel, name: 'duel-websocket', transport: 'websocket' },
+    },
   });
   browser = await launchChromium();
   await mkdir(ARTIFACTS, { recursive: true });
@@ -119,7 +124,10 @@ describe('two browsers play duel through the relay', () => {
     );
     proxies.push(pa, pb);
     const pages = await match(
-      [`http://127.0.0.1:${pa.port}/?participant=C`, `http://127.0.0.1:${pb.port}/?participant=D`],
+      [
+        `http://127.0.0.1:${pa.port}/?scene=duel-websocket&participant=C`,
+        `http://127.0.0.1:${pb.port}/?scene=duel-websocket&participant=D`,
+      ],
       10_000,
     );
     const { frame, hash } = await commonConfirmedHash(pages, 300);
@@ -128,7 +136,9 @@ describe('two browsers play duel through the relay', () => {
       `proxied 80±20 ms: both pages hash ${hash} at frame ${frame}; frames ${s.map((x) => x.frame)}, rollbacks ${s.map((x) => x.rollbacks)}, stalls ${s.map((x) => x.stalls)}, ping ${s.map((x) => Math.round(x.pingMs))} ms`,
     );
     expect(s.every((x) => x.desyncs === 0)).toBe(true);
-    // The proxy really delays: a round trip through it takes at least 2 × (80 − 20) ms.
+    // The inputs, too, went through the proxy (on socket.io), and it really delays: a round trip
+    // through it takes at least 2 × (80 − 20) ms.
+    expect(s.map((x) => x.inputPath)).toEqual(['websocket', 'websocket']);
     expect(Math.min(...s.map((x) => x.pingMs))).toBeGreaterThanOrEqual(120);
     expect(s.some((x) => x.rollbacks > 0)).toBe(true);
     for (const p of pages) await p.close();

@@ -39,7 +39,9 @@ describe('relay and headless bots over loopback', () => {
       expect(report.desyncs).toBe(0);
       expect(report.matches).toBe(1);
       expect(report.rollbacks).toBeGreaterThan(0);
-      expect(report.inputLatencyMs.p50).toBeGreaterThanOrEqual(80); // two legs of 40 ms
+      // Two legs of 40 ± 15 ms; over DataChannels an input's first copy to arrive counts, so the
+      // floor is what bounds it, not the mean.
+      expect(report.inputLatencyMs.p50).toBeGreaterThanOrEqual(50);
       const m = report.perMatch[0];
       expect(new Set(m.finalHashes).size).toBe(1);
       expect(m.finalHashes[0]).toMatch(/^[0-9a-f]{16}$/);

@@ -65,6 +65,7 @@ function faultyScene(): SceneSettings {
     sim: `python:${path.join(dir, 'env', 'faulty.py')}:Faulty`,
     tickRate: 60,
     onPlayerLost: 'end',
+    transport: 'auto',
   };
 }
 

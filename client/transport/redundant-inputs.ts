@@ -126,7 +126,7 @@ export interface InputReceiverStats {
   readonly duplicates: number;
   /** Inputs received again with DIFFERENT bytes for a frame already held: refused. */
   readonly conflicts: number;
-  /** Inputs older than the kept history (cannot be compared any more): dropped. */
+  /** Inputs older than the kept history or the first frame (cannot be compared): dropped. */
   readonly stale: number;
   /** Inputs `window` or more frames past the next frame due: refused. */
   readonly outOfWindow: number;
@@ -148,6 +148,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  */
 export class InputReceiver {
   private next: number;
+  private readonly first: number;
   private readonly window: number;
   private readonly history: number;
   /** Frames >= next, not yet deliverable (a gap before them). */
@@ -174,6 +175,7 @@ export class InputReceiver {
       }
     }
     this.next = firstFrame;
+    this.first = firstFrame;
     this.window = window;
     this.history = history;
     this.delivered = new Array(history);
@@ -215,7 +217,10 @@ export class InputReceiver {
         this.counts.stale++;
         return;
       }
-      this.compare(this.delivered[frame % this.history]!, input);
+      const held = this.delivered[frame % this.history];
+      // Below the first frame this receiver was made for: nothing to compare with.
+      if (held === undefined || frame < this.first) this.counts.stale++;
+      else this.compare(held, input);
       return;
     }
     if (frame >= this.next + this.window) {

@@ -14,6 +14,8 @@
 import { type DuelView, duel, duelView, type Input, initStateHash } from '../../sim/index.ts';
 import type { MatchClient } from '../match-client.ts';
 import { MatchRunner, type RunnerEnd, type RunnerEvent, type Seat } from '../match-runner.ts';
+import { PeerDataChannel } from '../transport/datachannel.ts';
+import { DatagramTransport } from '../transport/datagram-transport.ts';
 import { RelayConnection } from '../transport/relay-connection.ts';
 import { BackgroundTimer } from './background-timer.ts';
 import { type ConfirmedCapture, captureConfirmedState } from './confirmed-capture.ts';
@@ -66,6 +68,8 @@ class DuelPage {
   private capture: ConfirmedCapture<Int32Array> | null = null;
   private result: MatchResult | null = null;
   private hiddenTicks = 0;
+  /** The current connection to the relay. */
+  private transport: DatagramTransport | null = null;
   /** The newest confirmed frame whose hash the session recorded. */
   private lastHashedFrame: number | null = null;
 
@@ -76,7 +80,14 @@ class DuelPage {
     seat: Seat | null,
   ) {
     this.runner = new MatchRunner<Int32Array>({
-      connect: () => RelayConnection.connect(location.origin),
+      connect: async () => {
+        // Inputs take a DataChannel to the relay when the scene allows and it opens.
+        this.transport = new DatagramTransport(await RelayConnection.connect(location.origin), {
+          clock: this.clock,
+          createChannel: () => PeerDataChannel.create(),
+        });
+        return this.transport;
+      },
       scheduler: this.clock,
       scene,
       participantId: seat?.participantId ?? participantId,
@@ -321,6 +332,7 @@ class DuelPage {
       matchId: m.matchId,
       slot: m.slot,
       pingMs: m.relayRttMs,
+      inputPath: this.transport?.inputPath ?? 'websocket',
       hashInterval: m.settings.hashInterval,
       lastHashedFrame: this.lastHashedFrame,
       desyncs: m.desyncs,

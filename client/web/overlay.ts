@@ -15,6 +15,7 @@ export function formatStats(s: PageStats): string {
       : `${s.frameAdvantage >= 0 ? '+' : ''}${n(s.frameAdvantage, 1)}`;
   return [
     `ping         ${n(s.pingMs)} ms`,
+    `inputs       ${s.inputPath ?? '–'}`,
     `peer rtt     ${n(s.rttMs)} ms`,
     `frame        ${n(s.frame)}`,
     `confirmed    ${n(s.confirmedFrame)}`,
@@ -31,7 +32,7 @@ export function formatStats(s: PageStats): string {
 }
 
 /**
- * The network statistics overlay, plain DOM: ping, frame, confirmed frame, frame advantage,
+ * The network statistics overlay, plain DOM: ping, what carries the inputs, frame, confirmed frame, frame advantage,
  * rollbacks (count and last depth), stalls, input delay, desyncs, rejoins and who is away. Toggled with F3 or the
  * backquote key; redrawn at most ten times a second.
  */

@@ -1,3 +1,4 @@
+import type { InputPath } from '../../protocol/index.ts';
 import type { SessionStats } from '../../sim/sync/index.ts';
 import type { RunnerPhase } from '../match-runner.ts';
 import type { PythonMatchResult } from './python-worker.ts';
@@ -44,6 +45,11 @@ export interface PageStats extends MaybeSessionStats {
   readonly slot: number | null;
   /** Round trip to the relay in ms, from the heartbeat (0 until measured; null before a match). */
   readonly pingMs: number | null;
+  /**
+   * What carries this page's inputs now: `webrtc` (its DataChannel to the relay) or `websocket`
+   * (socket.io); null before a match. See docs/transports.md.
+   */
+  readonly inputPath: InputPath | null;
   /** Frames between hashed confirmed frames: `hashAt(f)` answers for multiples of it (null before a match). */
   readonly hashInterval: number | null;
   /** The newest confirmed frame whose state hash is recorded, or null. */
@@ -125,6 +131,7 @@ export function idleStats(phase: PagePhase): PageStats {
     matchId: null,
     slot: null,
     pingMs: null,
+    inputPath: null,
     hashInterval: null,
     lastHashedFrame: null,
     desyncs: 0,

@@ -292,6 +292,8 @@ export class PythonPage {
       hidden: isHidden(),
       renderer: (this.view?.renderer() as PageStats['renderer']) ?? null,
       pyodideLoadMs: this.pyodideLoadMs,
+      // The worker's connection: Workers have no RTCPeerConnection, so its inputs use socket.io.
+      inputPath: 'websocket',
     };
   }
 }

@@ -154,6 +154,7 @@ describe('the seat a page keeps in sessionStorage', () => {
     participantId: 'P1',
     rejoinGraceMs: 10_000,
     onPlayerLost: 'continue' as const,
+    transport: 'auto',
     rejoins: 1,
   };
   const store = (): SeatStore & { items: Map<string, string> } => {

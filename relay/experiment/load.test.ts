@@ -93,6 +93,7 @@ describe('loadExperiment', () => {
         hashInterval: 30,
         hashIntervalMax: 240,
         rejoinGraceMs: 10_000,
+        transport: 'auto',
       },
       waitingRoom: { timeoutMs: 120_000, onTimeout: 'end' },
       onPartnerLost: 'end',
@@ -342,6 +343,7 @@ describe('sceneSettingsFor', () => {
       rejoinGraceMs: 10_000,
       onPlayerLost: 'end',
       frames: 1800,
+      transport: 'auto',
     });
     expect(validateSceneSettings(s)).toEqual(s);
     const env = sceneSettingsFor(e, 'env', { delay: 0, reveal: 0 });

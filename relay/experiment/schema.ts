@@ -43,6 +43,8 @@ import {
 export const SYNC_MODES = ['lockstep', 'rollback'] as const;
 /** Snapshot saving strategies: every frame in a ring, or only at the confirmed frame. */
 export const SAVE_STRATEGIES = ['ring', 'sparse'] as const;
+/** What carries the inputs (the protocol's `SceneSettings.transport`); see docs/transports.md. */
+export const INPUT_TRANSPORTS = ['auto', 'websocket', 'webrtc'] as const;
 /** What happens when the waiting room times out: the participant leaves, or plays with bots. */
 export const WAITING_TIMEOUT_ACTIONS = ['end', 'bot'] as const;
 /** What happens when a partner is lost for good: end the match, play on without, or a bot plays. */
@@ -68,6 +70,7 @@ export const SYNC_DEFAULTS = Object.freeze({
   hashInterval: duel.hashInterval,
   hashIntervalMax: duel.hashIntervalMax,
   rejoinGraceMs: duel.rejoinGraceMs,
+  transport: duel.transport,
 });
 
 /**
@@ -186,6 +189,7 @@ const syncFields = {
   hashIntervalMax: int(HASH_INTERVAL),
   rejoinGraceMs: int(RECONNECT_GRACE_MS),
   referee: bool,
+  transport: oneOf(INPUT_TRANSPORTS),
 };
 
 /** The other settings of a game scene that a condition may override, without defaults. */
@@ -217,6 +221,7 @@ export const SyncSchema = z.strictObject({
   rejoinGraceMs: syncFields.rejoinGraceMs.default(SYNC_DEFAULTS.rejoinGraceMs),
   // No default: absent means on wherever the relay can run the sim.
   referee: syncFields.referee.optional(),
+  transport: syncFields.transport.default(SYNC_DEFAULTS.transport),
 });
 
 /** The waiting room of a game scene: how long to wait for partners, in ms, and then what. */
@@ -339,6 +344,7 @@ export const ConditionLevelSchema = z.strictObject({
   hashIntervalMax: syncFields.hashIntervalMax.optional(),
   rejoinGraceMs: syncFields.rejoinGraceMs.optional(),
   referee: syncFields.referee.optional(),
+  transport: syncFields.transport.optional(),
   players: gameFields.players.optional(),
   episodes: gameFields.episodes.optional(),
   framesPerEpisode: gameFields.framesPerEpisode.optional(),

@@ -74,6 +74,7 @@ export function toSceneSettings(scene: GameScene): SceneSettings {
       onPlayerLost: scene.onPartnerLost === 'end' ? 'end' : 'continue',
       frames: scene.framesPerEpisode,
       ...(scene.sync.referee === undefined ? {} : { referee: scene.sync.referee }),
+      transport: scene.sync.transport,
     });
   } catch (err) {
     throw new ConcordError('BAD_CONFIG', `scene "${scene.id}": ${(err as Error).message}`);

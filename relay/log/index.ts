@@ -24,6 +24,7 @@ export {
   type HashRecord,
   type HeaderRecord,
   type HeaderSim,
+  type InputPathRecord,
   type InputRecord,
   isValidMatchId,
   type LeftRecord,

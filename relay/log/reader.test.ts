@@ -220,6 +220,22 @@ describe('away records', () => {
   });
 });
 
+describe('inputPath records', () => {
+  it("reads which path carries a slot's inputs, and refuses an unknown path", () => {
+    const line = '{"type":"inputPath","s":1,"path":"webrtc","reason":"peer","ms":3}';
+    expect(parseRecord(line, 2)).toEqual({
+      type: 'inputPath',
+      s: 1,
+      path: 'webrtc',
+      reason: 'peer',
+      ms: 3,
+    });
+    const err = thrown(() => parseRecord(line.replace('webrtc', 'udp'), 2));
+    expect(err.code).toBe('DAMAGED');
+    expect(err.message).toMatch(/"path"/);
+  });
+});
+
 describe('parseMatchLog', () => {
   const input = (f: number, s: number) => ({ type: 'input', f, s, in: '01000000', ms: f });
 

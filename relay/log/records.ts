@@ -27,7 +27,8 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * the `disconnect` and `reconnect` records and the scene's `reconnectGraceMs` (see
  * {@link renameOldWords}); format 5 added the `reason` of away records (`closed` or `silent`),
  * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`;
- * format 6 added the `referee` record (how each disputed check was decided).
+ * format 6 added the `referee` record (how each disputed check was decided), the `inputPath`
+ * record (which path carries a player's inputs) and the scene's `transport` setting.
  */
 export const LOG_FORMAT = 6;
 /** The formats this code reads. */
@@ -342,6 +343,20 @@ export interface FaultRecord {
   readonly ms: number;
 }
 
+/**
+ * From here on slot `s`'s inputs travel over `path` (format 6 on): `webrtc`, its unordered,
+ * unreliable DataChannel to the relay, or `websocket` (socket.io). `reason`: `peer` when the peer
+ * switched (its channel opened, fell silent or came back), `channel <why>` when the relay saw the
+ * channel close. Every player starts on `websocket`. Replay ignores it: the inputs are the same.
+ */
+export interface InputPathRecord {
+  readonly type: 'inputPath';
+  readonly s: number;
+  readonly path: 'websocket' | 'webrtc';
+  readonly reason: string;
+  readonly ms: number;
+}
+
 /** Last record of a log that was closed properly. */
 export interface EndRecord {
   readonly type: 'end';
@@ -364,6 +379,7 @@ export type BodyRecord =
   | AwayRecord
   | RejoinRecord
   | FaultRecord
+  | InputPathRecord
   | EndRecord;
 
 /** Any record of a match log. */
@@ -773,6 +789,13 @@ function checkBody(o: Obj): void {
       onlyKeys(o, ['type', 's', 'f', 'reason', 'ms'], 'fault record');
       slot(o, 's');
       frame(o, 'f');
+      str(o, 'reason');
+      ms(o);
+      return;
+    case 'inputPath':
+      onlyKeys(o, ['type', 's', 'path', 'reason', 'ms'], 'inputPath record');
+      slot(o, 's');
+      oneOf(o, 'path', ['websocket', 'webrtc']);
       str(o, 'reason');
       ms(o);
       return;

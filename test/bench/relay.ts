@@ -135,7 +135,7 @@ function sample(proc: RelayProcess): Promise<RelayUsage> {
 }
 
 /** Starts one relay process, runs the bots against it, and stops both. */
-async function runOnce(
+export async function runOnce(
   relay: RelayKind,
   bots: number,
   s: RelayBenchSettings,

@@ -3,13 +3,15 @@ import { pythonBench } from './python.ts';
 import { refereeBench } from './referee.ts';
 import { relayBench } from './relay.ts';
 import { rollbackBench } from './rollback.ts';
+import { transportBench } from './transport.ts';
 
 /**
  * `npm run bench [-- SUITE] [-- --json]`: runs a benchmark suite and prints a table, or with
  * `--json` one JSON object (the tables then go to stderr). Suites: `rollback` (default), `delta`,
  * `relay` (flags such as `--seconds=5 --bots=100,500`: see test/bench/relay.ts), `python` (the
  * kitchen Python sim beside duel: Pyodide load, per-frame costs, an 8-frame rollback), `referee`
- * (one desync arbitration re-simulated in the sim host's worker beside in-process).
+ * (one desync arbitration re-simulated in the sim host's worker beside in-process), `transport`
+ * (inputs over websocket and over WebRTC DataChannels under loss: see test/bench/transport.ts).
  */
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   rollback: rollbackBench,
@@ -17,6 +19,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   relay: relayBench,
   python: pythonBench,
   referee: refereeBench,
+  transport: transportBench,
 };
 
 const args = process.argv.slice(2);

@@ -285,7 +285,7 @@ export class VirtualRelayMatch {
       peer.down.send(encodeServerMessage({ kind: 'pong', id: m.id, sentMs: m.sentMs }));
       return;
     }
-    if (m.kind === 'join' || m.kind === 'rejoin' || m.kind === 'cancel')
+    if (m.kind === 'join' || m.kind === 'rejoin' || m.kind === 'cancel' || m.kind === 'rtcOffer')
       throw new Error(`${m.kind} is the connection layer's`);
     this.room.handle(member, m);
   }
