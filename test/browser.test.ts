@@ -26,6 +26,7 @@ interface PageStats {
   matchId: string | null;
   slot: number | null;
   pingMs: number;
+  inputPath: string | null;
   hashInterval: number;
   renderer: string;
 }
