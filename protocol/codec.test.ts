@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_DIRECTION, decodeWith, SERVER_DIRECTION } from './codec.ts';
+import { SCENE_SETTINGS_FIELDS } from './fields.ts';
 import {
   CLIENT_MESSAGE_MAX_BYTES,
   type ClientMessage,
@@ -593,7 +594,9 @@ describe('encoders refuse invalid messages', () => {
       token: 't',
     };
     expectCode(() => encodeServerMessage(m), 'BAD_FIELD', 'start.slot');
-    const wire = pack([1, 'm', 2, 1, [...Object.values(settings), null], 't']);
+    // The settings as the wire carries them: in wire order, an absent optional one as null.
+    const settingsWire = SCENE_SETTINGS_FIELDS.map(([name]) => settings[name] ?? null);
+    const wire = pack([1, 'm', 2, 1, settingsWire, 't']);
     expectCode(() => decodeServerMessage(wire), 'BAD_FIELD', 'start.slot');
   });
 });
