@@ -302,34 +302,16 @@ function readInputs(bytes: Uint8Array, p: number, count: number): Uint8Array[] {
  *   checked first), `UNKNOWN_KIND`, `BAD_FIELD` (a count or frame out of range, named).
  */
 export function decodeClientDatagram(bytes: Uint8Array): ClientDatagram {
-  const view = open(bytes, MAX_CLIENT_DATAGRAM_BYTES, 'client');
-  if (bytes.length < CLIENT_HEADER_BYTES + 1) {
-    throw truncated('client', CLIENT_HEADER_BYTES + 1, bytes.length);
-  }
-  const currentFrame = checkInt(view.getUint32(1), 0, MAX_FRAME, 'inputs.currentFrame');
-  const startFrame = checkInt(view.getUint32(5), 0, MAX_FRAME, 'inputs.startFrame');
-  const count = checkInt(view.getUint8(9), 0, MAX_DATAGRAM_INPUTS, 'inputs.count');
-  checkLastFrame(startFrame, count, 'inputs.inputs');
-  const heldAt = CLIENT_HEADER_BYTES + count * INPUT_BYTES;
-  if (bytes.length < heldAt + 1) throw truncated('client', heldAt + 1, bytes.length);
-  const players = checkInt(view.getUint8(heldAt), 0, MAX_PLAYERS, 'inputs.players');
-  const end = heldAt + 1 + players * 4;
-  if (bytes.length !== end) {
-    throw new ProtocolError(
-      'MALFORMED',
-      `client datagram: expected ${end} bytes for ${count} inputs and ${players} players, got ${bytes.length}`,
-      KIND,
-    );
-  }
+  // One set of checks for both edges: the forward path's zero-copy reader, then copies.
+  const view = clientDatagramView();
+  readClientDatagram(bytes, view);
   const held: number[] = [];
-  for (let i = 0; i < players; i++) {
-    held.push(checkInt(view.getInt32(heldAt + 1 + i * 4), -1, MAX_FRAME, `inputs.held[${i}]`));
-  }
+  for (let i = 0; i < view.players; i++) held.push(heldOf(bytes, view, i));
   return {
     kind: KIND,
-    currentFrame,
-    startFrame,
-    inputs: readInputs(bytes, CLIENT_HEADER_BYTES, count),
+    currentFrame: view.currentFrame,
+    startFrame: view.startFrame,
+    inputs: readInputs(bytes, view.inputsAt, view.count),
     held,
   };
 }
