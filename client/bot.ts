@@ -24,7 +24,11 @@ import { MatchRunner } from './match-runner.ts';
 import { type LinkImpairment, RealClock } from './net/index.ts';
 import { findPythonEnv, type PythonEnvSource } from './python-env.ts';
 import { PeerDataChannel } from './transport/datachannel.ts';
-import { DatagramTransport, type DatagramTransportStats } from './transport/datagram-transport.ts';
+import {
+  DatagramTransport,
+  type DatagramTransportStats,
+  sumDatagramStats,
+} from './transport/datagram-transport.ts';
 import { RelayConnection } from './transport/relay-connection.ts';
 
 /** Faults a bot injects into its own match, for tests and pilots. */
@@ -348,25 +352,7 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     stats: match.peer.session.stats(),
     inputPath: transports.at(-1)?.inputPath ?? 'websocket',
     inputPathChanges: sum(transports, (t) => t.pathChanges.length),
-    datagrams: sumStats(transports.map((t) => t.stats())),
-  };
-}
-
-function sumStats(all: readonly DatagramTransportStats[]): DatagramTransportStats {
-  const out: Record<string, number> = {};
-  for (const s of all) {
-    for (const [k, v] of Object.entries(s)) out[k] = (out[k] ?? 0) + v;
-  }
-  return {
-    datagramsSent: 0,
-    datagramBytesSent: 0,
-    datagramsReceived: 0,
-    datagramBytesReceived: 0,
-    undecodable: 0,
-    socketInputs: 0,
-    duplicateInputs: 0,
-    offers: 0,
-    ...out,
+    datagrams: sumDatagramStats(transports.map((t) => t.stats())),
   };
 }
 

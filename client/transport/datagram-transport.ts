@@ -88,6 +88,31 @@ export interface DatagramTransportStats {
   readonly offers: number;
 }
 
+/** A {@link DatagramTransportStats} at zero. */
+export function emptyDatagramStats(): { -readonly [K in keyof DatagramTransportStats]: number } {
+  return {
+    datagramsSent: 0,
+    datagramBytesSent: 0,
+    datagramsReceived: 0,
+    datagramBytesReceived: 0,
+    undecodable: 0,
+    socketInputs: 0,
+    duplicateInputs: 0,
+    offers: 0,
+  };
+}
+
+/**
+ * The counters of several transports added up (a bot's connections before and after a rejoin).
+ */
+export function sumDatagramStats(all: readonly DatagramTransportStats[]): DatagramTransportStats {
+  const out = emptyDatagramStats();
+  for (const s of all) {
+    for (const k of Object.keys(out) as (keyof DatagramTransportStats)[]) out[k] += s[k];
+  }
+  return out;
+}
+
 const TICK_MS = 10;
 
 /** See the module comment. */
@@ -124,16 +149,7 @@ export class DatagramTransport implements RelayTransport {
   private gaveUp = false;
   private readonly out: ImpairedLink<Uint8Array> | null;
   private readonly inbound: ImpairedLink<Uint8Array> | null;
-  private counts = {
-    datagramsSent: 0,
-    datagramBytesSent: 0,
-    datagramsReceived: 0,
-    datagramBytesReceived: 0,
-    undecodable: 0,
-    socketInputs: 0,
-    duplicateInputs: 0,
-    offers: 0,
-  };
+  private readonly counts = emptyDatagramStats();
 
   /**
    * @param inner the peer's socket.io connection to the relay (a fresh one, before `join`)
