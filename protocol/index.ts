@@ -79,3 +79,18 @@ export {
   type SocketIoPacket,
   TAG_APP,
 } from './socketio-parser.ts';
+export {
+  STUDY_EVENTS,
+  STUDY_ID_MAX_LENGTH,
+  STUDY_NAMESPACE,
+  type StudyAnswer,
+  type StudyHello,
+  type StudyOutcome,
+  type StudyQuestion,
+  type StudyRefusal,
+  type StudyReply,
+  type StudyScene,
+  type StudyStep,
+  type StudyView,
+  type StudyWaiting,
+} from './study.ts';
