@@ -53,6 +53,7 @@ export {
   type ReplayLeft,
   type ReplayMismatch,
   type ReplayOptions,
+  type ReplayStep,
   type ReplayResult,
   replayLog,
   replayMatchLog,
