@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_EVENT, concordParser, encodeClientMessage } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
 import { type Relay, startRelay } from '../relay/index.ts';
-import { FORWARD_LATENCY_BUCKETS_MS } from '../relay/metrics.ts';
+import { readMatchLog } from '../relay/log/index.ts';
+import { FORWARD_LATENCY_BUCKETS_MS, FORWARD_LATENCY_EVERY_FRAMES } from '../relay/metrics.ts';
 
 let dir: string;
 let relay: Relay;
@@ -45,10 +46,11 @@ const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
 const SAMPLE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)(?: (-?\\d+))?$`);
 const LABEL = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)/;
 
+/** A sample value as Prometheus reads it (Go's ParseFloat: NaN and Inf in any case). */
 function parseValue(v: string): number {
-  if (v === '+Inf') return Number.POSITIVE_INFINITY;
-  if (v === '-Inf') return Number.NEGATIVE_INFINITY;
-  if (v === 'NaN') return Number.NaN;
+  if (/^\+?inf$/i.test(v)) return Number.POSITIVE_INFINITY;
+  if (/^-inf$/i.test(v)) return Number.NEGATIVE_INFINITY;
+  if (/^nan$/i.test(v)) return Number.NaN; // prom-client writes NaN as `Nan`
   if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) throw new Error(`bad value ${v}`);
   return Number(v);
 }
@@ -230,7 +232,13 @@ describe('GET /metrics', () => {
       expect(value(after, 'concord_matches_running')).toBe(0);
       expect(stats.inputsForwarded).toBeGreaterThanOrEqual(2 * 90);
       expect(value(after, 'concord_inputs_forwarded_total')).toBe(stats.inputsForwarded);
-      expect(value(after, 'concord_forward_latency_ms_count')).toBe(stats.inputsForwarded);
+      // Timed: the inputs of every 8th frame, each once (the log holds every forwarded input).
+      const log = await readMatchLog(path.join(dir, `${report.perMatch[0].matchId}.jsonl`));
+      const timed = log.records.filter(
+        (r) => r.type === 'input' && r.f % FORWARD_LATENCY_EVERY_FRAMES === 0,
+      ).length;
+      expect(timed).toBeGreaterThanOrEqual(20);
+      expect(value(after, 'concord_forward_latency_ms_count')).toBe(timed);
       expect(value(after, 'concord_forward_latency_ms_sum')).toBeGreaterThan(0);
       expect(value(after, 'concord_desyncs_total')).toBe(stats.desyncs);
       expect(value(after, 'concord_participants', { scene: 'arena' })).toBe(4);
