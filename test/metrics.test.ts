@@ -5,9 +5,13 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_EVENT, concordParser, encodeClientMessage } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
-import { type Relay, startRelay } from '../relay/index.ts';
+import {
+  FORWARD_LATENCY_BUCKETS_MS,
+  FORWARD_LATENCY_EVERY_FRAMES,
+  type Relay,
+  startRelay,
+} from '../relay/index.ts';
 import { readMatchLog } from '../relay/log/index.ts';
-import { FORWARD_LATENCY_BUCKETS_MS, FORWARD_LATENCY_EVERY_FRAMES } from '../relay/metrics.ts';
 
 let dir: string;
 let relay: Relay;
