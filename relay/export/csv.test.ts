@@ -28,14 +28,12 @@ describe('RFC 4180 CSV', () => {
     const text = fc.string({ unit: fc.constantFrom('a', ',', '"', '\r', '\n', ' ', 'é', '1') });
     fc.assert(
       fc.property(
-        fc
-          .integer({ min: 1, max: 5 })
-          .chain((w) =>
-            fc.array(fc.array(text, { minLength: w, maxLength: w }), {
-              minLength: 1,
-              maxLength: 6,
-            }),
-          ),
+        fc.integer({ min: 1, max: 5 }).chain((w) =>
+          fc.array(fc.array(text, { minLength: w, maxLength: w }), {
+            minLength: 1,
+            maxLength: 6,
+          }),
+        ),
         (rows) => {
           // A one-column record of one empty field would be an empty line: the export never
           // writes one (its first column is never empty), so give the reader a marker column.

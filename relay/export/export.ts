@@ -9,12 +9,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { type ActionMap, createActionMap, getSimFactory, type Input } from '../../sim/index.ts';
 import {
   databaseFile,
   type Experiment,
   loadExperiment,
   ParticipantDatabase,
 } from '../experiment/index.ts';
+import type { HeaderRecord } from '../log/index.ts';
 import { type CodebookSection, codebookMarkdown } from './codebook.ts';
 import { type Column, column } from './columns.ts';
 import { type CsvValue, csvRecord } from './csv.ts';
@@ -143,6 +145,7 @@ export async function exportDataDir(
   for (const name of logs) {
     const frames = await matchFrames(path.join(logsDir, name), {
       statesEvery: options.statesEvery,
+      actionsFor: experiment ? (header) => sceneActions(experiment, header) : undefined,
     });
     const dir = `matches/${frames.matchId}`;
     await write(`${dir}/frames.csv`, framesCsv(frames));
@@ -175,6 +178,27 @@ export async function exportDataDir(
     codebookMarkdown(`Codebook of ${path.basename(path.resolve(dataDir))}`, sections),
   );
   return { out, files, participants, matches, warnings };
+}
+
+/**
+ * The keys and actions of the experiment's game scene that a match was played in (the relay's
+ * scene named as the game scene's id), for a log whose header does not carry them; null when no
+ * game scene has that id, or its actions do not fit the sim's table.
+ */
+function sceneActions(experiment: Experiment, header: HeaderRecord): ActionMap | null {
+  const scene = experiment.scenes.find((s) => s.kind === 'game' && s.id === header.scene.name);
+  if (scene?.kind !== 'game') return null;
+  let table: Readonly<Record<string, Input>> = {};
+  try {
+    table = getSimFactory(header.sim.id).actions ?? {};
+  } catch {
+    // a Python environment or a sim module: actions are numbers, or named by the header
+  }
+  try {
+    return createActionMap({ actions: scene.actions, defaultAction: scene.defaultAction }, table);
+  } catch {
+    return null;
+  }
 }
 
 /** The CSV text of a table. */

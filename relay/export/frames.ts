@@ -40,6 +40,12 @@ export interface MatchFramesOptions {
    * (1: every frame); 0 or absent: no state column.
    */
   readonly statesEvery?: number;
+  /**
+   * The action map of a match whose header records none (logs before format 5, or written by a
+   * relay that did not add the scene's keys and actions), e.g. its game scene's in the experiment
+   * file; null or absent: the sim's own named actions.
+   */
+  readonly actionsFor?: (header: HeaderRecord) => ActionMap | null;
 }
 
 /** A value of a frame row: a CSV-able scalar, an event list or a JSON state. */
@@ -58,7 +64,7 @@ export interface MatchFrames {
   readonly replay: ReplayResult;
 }
 
-/** Record types that become events of the frame table, in the order a frame lists them. */
+/** Record types that become events of the frame table (a row lists them in log order). */
 const EVENT_TYPES = new Set<BodyRecord['type']>([
   'desync',
   'resync',
@@ -148,7 +154,9 @@ export async function matchFrames(
   }
   const players = header.scene.players;
   const python = header.sim.source !== undefined;
-  const actions = await actionMapOf(header);
+  const actions = header.actions
+    ? actionMapFromRecord(header.actions)
+    : (options.actionsFor?.(header) ?? (await simActionMap(header)));
   const columns = frameColumns(header, statesEvery > 0);
   const lastInput = lastInputFrames(read);
 
@@ -224,12 +232,11 @@ function lastInputFrames(log: MatchLog): (number | null)[] {
 }
 
 /**
- * The action map that names the match's inputs: the header's (the scene's keys and actions, log
- * format 5 on), else the sim's own named actions (a built-in sim's or a sim module's table), else
- * none (every input is then named by its discrete action number, when it is one).
+ * The sim's own named actions (a built-in sim's or a sim module's table) as an action map, for a
+ * header without the scene's; none for a Python environment (every input is then named by its
+ * discrete action number, when it is one).
  */
-async function actionMapOf(header: HeaderRecord): Promise<ActionMap> {
-  if (header.actions) return actionMapFromRecord(header.actions);
+async function simActionMap(header: HeaderRecord): Promise<ActionMap> {
   let table: Readonly<Record<string, Input>> = {};
   if (header.sim.bundle !== undefined) {
     const module = await importSimBundle(header.sim.bundle, `the sim module ${header.sim.id}`);
