@@ -53,8 +53,8 @@ export {
   type ReplayLeft,
   type ReplayMismatch,
   type ReplayOptions,
-  type ReplayStep,
   type ReplayResult,
+  type ReplayStep,
   replayLog,
   replayMatchLog,
 } from './replay.ts';
