@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,6 +103,25 @@ afterAll(async () => {
   await relay?.close();
   await rm(tmp, { recursive: true, force: true });
 });
+
+const BIN = path.join(ROOT, 'bin', 'concord.js');
+
+/** Runs the `concord` command and returns its exit status and output. */
+function concord(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    proc.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    proc.once('error', reject);
+    proc.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 /** What an independent replay of a log sees at every frame: inputs and computed hashes. */
 async function replayedFrames(logPath: string) {
@@ -252,6 +272,22 @@ describe('concord export of a study data directory', () => {
     expect(onDisk.filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 
+  it('`concord export` writes the same tables', async () => {
+    const cliOut = path.join(tmp, 'cli-export');
+    const r = await concord(['export', dataDir, '--experiment', STUDY, '--out', cliOut]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('exported 5 participants and 2 matches');
+    const csvFiles = written.filter((f) => f.endsWith('.csv'));
+    expect(csvFiles).toHaveLength(4);
+    for (const f of csvFiles) {
+      const mine = parseCsv(await readFile(path.join(out, f), 'utf8'));
+      const theirs = parseCsv(await readFile(path.join(cliOut, f), 'utf8'));
+      // Frame tables: the same without --states-every's state column (the last).
+      expect(theirs).toEqual(f.endsWith('frames.csv') ? mine.map((row) => row.slice(0, -1)) : mine);
+    }
+  }, 60_000);
+
   it('matches.csv has one row per match, with the replay figures', async () => {
     const rows = csvObjects(await readFile(path.join(out, 'matches.csv'), 'utf8'));
     expect(rows.map((r) => r.match_id).sort()).toEqual([...matches.keys()].sort());
@@ -317,7 +353,17 @@ describe('an edited log', () => {
     expect((err2 as ExportError).code).toBe('REPLAY_MISMATCH');
     expect((err2 as ExportError).frame).toBe(frame);
     await expect(readFile(one)).rejects.toThrow();
-  });
+
+    // And so do the commands: an error naming the match and frame, a failing exit status.
+    const cli = await concord(['export', edited, '--out', path.join(edited, 'cli-export')]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain(`match ${matchId}`);
+    expect(cli.stderr).toContain(`frame ${frame}`);
+    const replay = await concord(['replay', file, '--export', one]);
+    expect(replay.code).toBe(1);
+    expect(replay.stderr).toContain(`frame ${frame}`);
+    await expect(readFile(one)).rejects.toThrow();
+  }, 60_000);
 
   it('a database without its experiment file is refused, naming the option', async () => {
     const err = await exportDataDir(dataDir, { out: path.join(tmp, 'x') }).catch((e: unknown) => e);
