@@ -9,7 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type ActionMap, createActionMap, getSimFactory, type Input } from '../../sim/index.ts';
+import { type ActionMap, type ActionTable, createActionMap } from '../../sim/index.ts';
 import {
   databaseFile,
   type Experiment,
@@ -145,7 +145,9 @@ export async function exportDataDir(
   for (const name of logs) {
     const frames = await matchFrames(path.join(logsDir, name), {
       statesEvery: options.statesEvery,
-      actionsFor: experiment ? (header) => sceneActions(experiment, header) : undefined,
+      actionsFor: experiment
+        ? (header, table) => sceneActions(experiment, header, table)
+        : undefined,
     });
     const dir = `matches/${frames.matchId}`;
     await write(`${dir}/frames.csv`, framesCsv(frames));
@@ -182,22 +184,23 @@ export async function exportDataDir(
 
 /**
  * The keys and actions of the experiment's game scene that a match was played in (the relay's
- * scene named as the game scene's id), for a log whose header does not carry them; null when no
- * game scene has that id, or its actions do not fit the sim's table.
+ * scene named as the game scene's id), over the sim's named actions `simActions`, for a log whose
+ * header does not carry them; null when no game scene has that id, or its actions do not fit.
  */
-function sceneActions(experiment: Experiment, header: HeaderRecord): ActionMap | null {
+function sceneActions(
+  experiment: Experiment,
+  header: HeaderRecord,
+  simActions: ActionTable,
+): ActionMap | null {
   const scene = experiment.scenes.find((s) => s.kind === 'game' && s.id === header.scene.name);
   if (scene?.kind !== 'game') return null;
-  let table: Readonly<Record<string, Input>> = {};
   try {
-    table = getSimFactory(header.sim.id).actions ?? {};
+    return createActionMap(
+      { actions: scene.actions, defaultAction: scene.defaultAction },
+      simActions,
+    );
   } catch {
-    // a Python environment or a sim module: actions are numbers, or named by the header
-  }
-  try {
-    return createActionMap({ actions: scene.actions, defaultAction: scene.defaultAction }, table);
-  } catch {
-    return null;
+    return null; // the scene changed since the match: the sim's own names
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import {
   type ActionMap,
+  type ActionTable,
   actionMapFromRecord,
   type CanonicalValue,
   canonicalDecode,
@@ -43,9 +44,9 @@ export interface MatchFramesOptions {
   /**
    * The action map of a match whose header records none (logs before format 5, or written by a
    * relay that did not add the scene's keys and actions), e.g. its game scene's in the experiment
-   * file; null or absent: the sim's own named actions.
+   * file, built over `simActions`, the sim's own named actions; null or absent: the sim's own.
    */
-  readonly actionsFor?: (header: HeaderRecord) => ActionMap | null;
+  readonly actionsFor?: (header: HeaderRecord, simActions: ActionTable) => ActionMap | null;
 }
 
 /** A value of a frame row: a CSV-able scalar, an event list or a JSON state. */
@@ -154,14 +155,19 @@ export async function matchFrames(
   }
   const players = header.scene.players;
   const python = header.sim.source !== undefined;
-  const actions = header.actions
-    ? actionMapFromRecord(header.actions)
-    : (options.actionsFor?.(header) ?? (await simActionMap(header)));
+  let actions: ActionMap;
+  if (header.actions) actions = actionMapFromRecord(header.actions);
+  else {
+    const table = await simActionTable(header);
+    actions =
+      options.actionsFor?.(header, table) ??
+      createActionMap({ actions: {}, defaultAction: null }, table);
+  }
   const columns = frameColumns(header, statesEvery > 0);
   const lastInput = lastInputFrames(read);
 
+  // rows[f] is frame f's row: the replay calls onFrame for frames 0, 1, 2, … in order.
   const rows: FrameValue[][] = [];
-  const rowOf = new Map<number, FrameValue[]>();
   const replay = await replayLog(read, {
     onFrame: ({ frame, sim, inputs, hash, mismatches }) => {
       if (mismatches.length > 0) {
@@ -198,11 +204,10 @@ export async function matchFrames(
       row.push(hash, []);
       if (statesEvery > 0) row.push(frame % statesEvery === 0 ? stateJson(sim) : null);
       rows.push(row);
-      rowOf.set(frame, row);
     },
     onStep: python
       ? ({ frame, result, agentIds }) => {
-          const row = rowOf.get(frame);
+          const row = rows[frame];
           if (!row || !result || !agentIds) return;
           for (let s = 0; s < players; s++) {
             const at = 3 + s * 8 + 5;
@@ -232,23 +237,20 @@ function lastInputFrames(log: MatchLog): (number | null)[] {
 }
 
 /**
- * The sim's own named actions (a built-in sim's or a sim module's table) as an action map, for a
- * header without the scene's; none for a Python environment (every input is then named by its
- * discrete action number, when it is one).
+ * The sim's own named actions: a built-in sim's or a sim module's table; none for a Python
+ * environment (every input is then named by its discrete action number, when it is one).
  */
-async function simActionMap(header: HeaderRecord): Promise<ActionMap> {
-  let table: Readonly<Record<string, Input>> = {};
+async function simActionTable(header: HeaderRecord): Promise<ActionTable> {
   if (header.sim.bundle !== undefined) {
     const module = await importSimBundle(header.sim.bundle, `the sim module ${header.sim.id}`);
-    table = module.actions ?? {};
-  } else if (header.sim.source === undefined) {
-    try {
-      table = getSimFactory(header.sim.id).actions ?? {};
-    } catch {
-      table = {}; // the replay names the unknown sim
-    }
+    return module.actions ?? {};
   }
-  return createActionMap({ actions: {}, defaultAction: null }, table);
+  if (header.sim.source !== undefined) return {};
+  try {
+    return getSimFactory(header.sim.id).actions ?? {};
+  } catch {
+    return {}; // the replay names the unknown sim
+  }
 }
 
 /** The value of agent `agentId` (slot `slot`) in a step result's dict, list or scalar. */
