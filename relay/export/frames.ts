@@ -164,6 +164,9 @@ export async function matchFrames(
       createActionMap({ actions: {}, defaultAction: null }, table);
   }
   const columns = frameColumns(header, statesEvery > 0);
+  const at = (name: string) => columns.findIndex((c) => c.name === name);
+  // Where each slot's reward sits; its termination and truncation follow it.
+  const rewardAt = Array.from({ length: players }, (_, s) => at(`p${s}_reward`));
   const lastInput = lastInputFrames(read);
 
   // rows[f] is frame f's row: the replay calls onFrame for frames 0, 1, 2, … in order.
@@ -210,16 +213,16 @@ export async function matchFrames(
           const row = rows[frame];
           if (!row || !result || !agentIds) return;
           for (let s = 0; s < players; s++) {
-            const at = 3 + s * 8 + 5;
-            row[at] = numberOrNull(perAgent(result.rewards, agentIds[s], s));
-            row[at + 1] = booleanOrNull(perAgent(result.terminateds, agentIds[s], s));
-            row[at + 2] = booleanOrNull(perAgent(result.truncateds, agentIds[s], s));
+            const r = rewardAt[s];
+            row[r] = numberOrNull(perAgent(result.rewards, agentIds[s], s));
+            row[r + 1] = booleanOrNull(perAgent(result.terminateds, agentIds[s], s));
+            row[r + 2] = booleanOrNull(perAgent(result.truncateds, agentIds[s], s));
           }
         }
       : undefined,
   });
   // Events on their frame, clamped to the rows (a player who leaves after the end: the last row).
-  const eventsAt = columns.findIndex((c) => c.name === 'events');
+  const eventsAt = at('events');
   const lastRow = rows.length - 1;
   for (const r of read.records) {
     if (!EVENT_TYPES.has(r.type)) continue;
