@@ -120,7 +120,8 @@ function latencyMetric(name: string, help: string, h: ForwardLatency): Metric {
 
 /**
  * The relay's metrics registry: see docs/metrics.md for every metric. Reads `sources` only when
- * scraped (`registry.metrics()`).
+ * scraped (`registry.metrics()`). The Node.js metrics are the process's, shared by every relay
+ * in it.
  */
 export function relayMetrics(sources: RelayMetricsSources): Registry {
   const registry = new Registry();
@@ -198,6 +199,19 @@ export function relayMetrics(sources: RelayMetricsSources): Registry {
       sources.forwardLatency,
     ),
   );
-  if (sources.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
-  return registry;
+  return sources.defaultMetrics === false ? registry : Registry.merge([registry, processMetrics()]);
+}
+
+let processRegistry: Registry | null = null;
+
+/**
+ * prom-client's default metrics of this process, collected once however many relays it runs
+ * (each collection starts its own event-loop delay monitor and GC observer, never stopped).
+ */
+function processMetrics(): Registry {
+  if (processRegistry === null) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
 }

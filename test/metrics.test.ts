@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Gauge } from 'prom-client';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_EVENT, concordParser, encodeClientMessage } from '../protocol/index.ts';
@@ -166,7 +167,17 @@ async function until(cond: () => Promise<boolean>, timeoutMs = 5000): Promise<vo
 
 describe('GET /metrics', () => {
   it('is Prometheus text that a strict parser reads, and follows what the relay does', async () => {
+    // An embedder's own metric, added to the relay's registry, is served with the rest.
+    new Gauge({
+      name: 'concord_study_completed',
+      help: 'Participants who completed.',
+      registers: [relay.metrics],
+      collect() {
+        this.set(7);
+      },
+    });
     const before = await scrape();
+    expect(value(before, 'concord_study_completed')).toBe(7);
     for (const [name, type] of [
       ['concord_connections', 'gauge'],
       ['concord_participants', 'gauge'],
