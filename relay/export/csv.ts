@@ -11,7 +11,6 @@
  */
 import { type Options as StringifyOptions, stringify } from 'csv-stringify/sync';
 
-
 /** A value of a CSV field; null and undefined are written as an empty field (missing). */
 export type CsvValue = string | number | boolean | null | undefined;
 
