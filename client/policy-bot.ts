@@ -10,7 +10,6 @@
  */
 import {
   ConcordError,
-  discreteActionInput,
   episodicFactory,
   type Frame,
   getSimFactory,
@@ -56,14 +55,17 @@ export type BotPolicy = (view: BotView) => Input | null;
 export interface BuiltinPolicyOptions {
   /** The sim spec the policy plays (the duel gets its own random aim and movement). */
   readonly sim: string;
-  /** Discrete actions the scene maps keys to (a Python environment's action numbers), if any. */
-  readonly actions?: readonly number[];
+  /**
+   * The inputs a person could give in the scene (its action map's `choices`: the default's, then
+   * each key's), when the scene maps keys; else the policy draws its own.
+   */
+  readonly choices?: readonly Input[];
 }
 
 /**
  * The built-in policies: `idle` plays the default input every frame; `random` holds a random
- * input for 4–11 frames, as a person would: in the duel a random move, aim and fire; with
- * discrete `actions` (a Python environment's numbers) one of them; else random buttons 0..4.
+ * input for 3–10 frames, as a person would: one of the scene's `choices` when it maps keys (what
+ * a person could press); else in the duel a random move, aim and fire; else random buttons 0..4.
  * @throws ConcordError `BAD_CONFIG` for another name
  */
 export function builtinPolicy(name: string, o: BuiltinPolicyOptions): BotPolicy {
@@ -77,9 +79,8 @@ export function builtinPolicy(name: string, o: BuiltinPolicyOptions): BotPolicy 
     if (holdFrames-- > 0) return held;
     holdFrames = 3 + view.rng.nextInt(8);
     const u = view.rng.nextU32();
-    if (o.sim === 'duel') held = randomDuelInput(u);
-    else if (o.actions && o.actions.length > 0)
-      held = discreteActionInput(o.actions[u % o.actions.length]);
+    if (o.choices && o.choices.length > 1) held = o.choices[u % o.choices.length];
+    else if (o.sim === 'duel') held = randomDuelInput(u);
     else held = { buttons: u & 0x1f, x: 0, y: 0 };
     return held;
   };
