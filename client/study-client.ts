@@ -200,8 +200,12 @@ export interface PlayStudyOptions {
   readonly policy?: BotPolicy;
   /** Every view shown, every waiting push, every game played, for logs and tests. */
   readonly onEvent?: (e: StudyClientEvent) => void;
-  /** Called with each game's match runner (a test closes its connection mid-match, say). */
+  /** Called with each game's match runner (a test has it leave mid-match, say). */
   readonly onRunner?: (runner: MatchRunner<unknown>, view: StudyView) => void;
+  /** Called with each new game connection (a test cuts one to make the runner rejoin). */
+  readonly onConnection?: (
+    connection: import('./transport/relay-connection.ts').RelayConnection,
+  ) => void;
   /** Give up after this long, ms (default 30 min). */
   readonly maxMs?: number;
   /** How long the study connection is retried after it closed (a relay restart), ms (default 60 000). */
@@ -380,6 +384,7 @@ export async function playStudy(o: PlayStudyOptions): Promise<StudyResult> {
         seed: rng.nextU32(),
         impairment: o.impairment,
         simFactory: o.simFactory,
+        onConnection: o.onConnection,
         onRunner: (r) => {
           runner = r;
           o.onRunner?.(r, v);
