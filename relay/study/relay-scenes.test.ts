@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeInput, discreteActionInput } from '../../sim/index.ts';
 import { loadExperiment, type ParticipantRecord } from '../experiment/index.ts';
 import { defaultInputsOf, relaySceneName, studyRelayScenes } from './relay-scenes.ts';
-import { parseHello, parseStep } from './study-server.ts';
 import { StudyViews } from './views.ts';
+import { parseHello, parseStep } from './wire.ts';
 
 const COOP = path.join(import.meta.dirname, '..', '..', 'examples', 'coop-study', 'study.yaml');
 
