@@ -474,7 +474,11 @@ export class StudyServer {
     if (!rs) return;
     const bots = this.#botSlots.get(room.matchId) ?? new Set<number>();
     this.#botSlots.delete(room.matchId);
-    const lost = /^player \d+ was lost$/.test(reason);
+    // The relay ends a match whose scene says `end` when a player is lost for good.
+    const lost =
+      rs.settings.onPlayerLost === 'end' &&
+      room.members.some((m) => m.status === 'left' && m.doneFrame === null);
+    this.#event('study-match-end', { matchId: room.matchId, reason, partnerLost: lost });
     for (const m of room.members) {
       const id = m.participantId;
       if (id === null || bots.has(m.slot)) continue;
