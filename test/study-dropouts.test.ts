@@ -40,6 +40,7 @@ async function partnerLeaves(
   leaver: PlayMatchResult;
   log: Record<string, unknown>[];
   file: string;
+  notices: string[];
 }> {
   fx = await writeStudy({ onPartnerLost, framesPerEpisode: 360, ...extra });
   served = await startStudy({
@@ -50,6 +51,7 @@ async function partnerLeaves(
     webrtc: false,
   });
   const url = served.url;
+  const notices: string[] = [];
   const leaving = (async () => {
     const tab = await StudyConnection.connect(url);
     const hello = await tab.hello('leaver-tab', { participant: 'leaver' });
@@ -72,7 +74,14 @@ async function partnerLeaves(
     return result;
   })();
   const [stayer, leaver] = await Promise.all([
-    playStudy({ url, seed: 3, ids: { participant: 'stayer' } }),
+    playStudy({
+      url,
+      seed: 3,
+      ids: { participant: 'stayer' },
+      onEvent: (e) => {
+        if (e.type === 'view' && e.view.notice !== null) notices.push(e.view.notice);
+      },
+    }),
     leaving,
   ]);
   const matchId = stayer.games[0]?.matchId ?? '';
@@ -83,12 +92,13 @@ async function partnerLeaves(
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { stayer, leaver, log, file };
+  return { stayer, leaver, log, file, notices };
 }
 
 describe('a partner who closes the tab mid-match', () => {
   it('onPartnerLost end: the remaining participant goes on to the next scene with outcome partnerLeft', async () => {
-    const { stayer, leaver, log } = await partnerLeaves('end');
+    const { stayer, leaver, log, notices } = await partnerLeaves('end');
+    expect(notices).toContain('Your partner left the game.');
     expect(leaver.end?.kind).toBe('left');
     expect(stayer.error).toBeNull();
     expect(stayer).toMatchObject({
@@ -123,7 +133,9 @@ describe('a partner who closes the tab mid-match', () => {
   }, 60_000);
 
   it('onPartnerLost bot: a bot takes the seat from the exact state, the handover frame is logged, and the match completes', async () => {
-    const { stayer, log, file } = await partnerLeaves('bot', { revealBot: true });
+    const { stayer, log, file, notices } = await partnerLeaves('bot', { revealBot: true });
+    // revealBot: the stayer's page is told.
+    expect(notices).toContain('Your partner left; a bot plays in their place.');
     expect(stayer.error).toBeNull();
     expect(stayer).toMatchObject({ finished: true, outcome: 'completed', completionCode: 'DONE1' });
     const handover = log.find((r) => r.type === 'handover');
