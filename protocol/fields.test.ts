@@ -41,7 +41,7 @@ describe('validateSceneSettings', () => {
     sim: ['', 'x'.repeat(201), 'caf\u00e9', 'a\nb', null],
     players: [0, 17, 1.5, '2'],
     tickRate: [0, 241, Number.NaN, 60.5],
-    mode: ['authoritative', 'Lockstep', ''],
+    mode: ['server', 'Lockstep', ''],
     inputDelay: [-1, 31],
     maxPredictionWindow: [-1, 61],
     saveStrategy: ['every', null],
@@ -52,6 +52,8 @@ describe('validateSceneSettings', () => {
     onPlayerLost: ['stop', null],
     referee: ['yes', 1, null],
     transport: ['udp', 'WebRTC', null],
+    broadcastDivisor: [0, 61, 1.5, '3'],
+    interpolationDelayMs: [-1, 1001, 'x'],
   };
   for (const [field, values] of Object.entries(bad)) {
     it(`refuses a bad ${field}`, () => {

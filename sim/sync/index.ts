@@ -19,7 +19,12 @@ export {
   type Verdict,
   type VerdictOutcome,
 } from './desync-check.ts';
-export { FixedTimestep, type FixedTimestepOptions } from './fixed-timestep.ts';
+export {
+  FixedTimestep,
+  type FixedTimestepOptions,
+  frameDueAtMs,
+  framesDue,
+} from './fixed-timestep.ts';
 export { InputQueue } from './input-queue.ts';
 export { SessionPeer } from './peer.ts';
 export {
