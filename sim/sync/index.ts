@@ -28,6 +28,14 @@ export {
 export { InputQueue } from './input-queue.ts';
 export { SessionPeer } from './peer.ts';
 export {
+  HostLead,
+  type HostStateIn,
+  type PredictedInputMessage,
+  PredictReconcileSession,
+  type PredictReconcileSettings,
+  type PredictReconcileStats,
+} from './predict-reconcile.ts';
+export {
   answerStateRequest,
   applyStateTransfer,
   FULL_STATE_BASE,
