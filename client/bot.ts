@@ -18,8 +18,8 @@ import {
   sharedPyodide,
 } from '../sim/python/index.ts';
 import type { SessionStats } from '../sim/sync/index.ts';
-import { CorruptingSim } from './faults.ts';
 import type { AuthoritativeClientStats } from './authoritative-client.ts';
+import { CorruptingSim } from './faults.ts';
 import type { MatchStart, ResyncStats } from './match-client.ts';
 import { MatchRunner } from './match-runner.ts';
 import { type LinkImpairment, RealClock } from './net/index.ts';

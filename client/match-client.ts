@@ -13,7 +13,6 @@ import {
   type PlayerSlot,
   type Sim,
 } from '../sim/index.ts';
-import { AuthoritativeClient } from './authoritative-client.ts';
 import {
   type AdvanceResult,
   answerStateRequest,
@@ -25,6 +24,7 @@ import {
   SessionPeer,
   type Transport,
 } from '../sim/sync/index.ts';
+import { AuthoritativeClient } from './authoritative-client.ts';
 
 /** What a {@link MatchClient} needs of its connection to the relay: a way to send. */
 export type MatchConnection = Pick<Transport<ClientMessage, ServerMessage>, 'send'>;

@@ -98,7 +98,9 @@ export class AuthoritativeHost implements AuthoritativeListener {
   async open(): Promise<void> {
     const s = this.settings;
     const defaults = new Uint8Array(s.players * INPUT_BYTES);
-    this.defaultInputs.forEach((d, slot) => defaults.set(d, slot * INPUT_BYTES));
+    this.defaultInputs.forEach((d, slot) => {
+      defaults.set(d, slot * INPUT_BYTES);
+    });
     this.handle = await this.host.openAuthoritative(
       this.options,
       {
@@ -196,4 +198,3 @@ export class AuthoritativeHost implements AuthoritativeListener {
     this.end?.(`the sim host failed: ${err.message}`);
   }
 }
-

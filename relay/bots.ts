@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { type BotResult, deriveSeed, type LinkImpairment, runBot } from '../client/index.ts';
 import type { InputTransportSetting, SceneSettings, SyncModeSetting } from '../protocol/index.ts';
-import { readMatchLog, replayMatchLog } from './log/index.ts';
 import {
   BUILTIN_SCENES,
   type PythonSceneOptions,
@@ -9,6 +8,7 @@ import {
   type Relay,
   startRelay,
 } from './index.ts';
+import { readMatchLog, replayMatchLog } from './log/index.ts';
 
 /** Settings of {@link runBots}. */
 export interface BotsOptions {
@@ -219,7 +219,10 @@ async function checkAuthoritative(
     for (const b of bots) {
       for (const [f, h] of b.authoritative?.hostHashes ?? []) {
         if (host.get(f) === h) inLog++;
-        else failures.push(`match ${m.matchId}: slot ${b.slot}'s state of frame ${f} is not the log's`);
+        else
+          failures.push(
+            `match ${m.matchId}: slot ${b.slot}'s state of frame ${f} is not the log's`,
+          );
       }
     }
     const replay = await replayMatchLog(m.logPath);
@@ -430,7 +433,9 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
     relay = null;
     if (authoritative) {
       for (let i = 0; i < perMatch.length; i++) {
-        const r = await checkAuthoritative(perMatch[i], byMatch.get(perMatch[i].matchId) ?? [],
+        const r = await checkAuthoritative(
+          perMatch[i],
+          byMatch.get(perMatch[i].matchId) ?? [],
           logsOf,
           (scenes ?? BUILTIN_SCENES)[scene].tickRate,
         );

@@ -6,8 +6,8 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
-import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
 import { AuthoritativeHost, type AuthoritativeSimHost } from './authoritative-host.ts';
+import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
 import { MatchReferee, type RefereeHost } from './match-referee.ts';
 import { MatchRoom } from './room.ts';
 import type { Member, MemberLink, RoomHooks } from './room-state.ts';

@@ -261,7 +261,8 @@ export class MatchRoom implements RoomState {
       }
       case 'stateAck': {
         const refused =
-          this.authoritative?.ack(member.slot, m.frame) ?? 'stateAck outside an authoritative match';
+          this.authoritative?.ack(member.slot, m.frame) ??
+          'stateAck outside an authoritative match';
         if (refused !== null) this.hooks.refuse(member, 'BAD_FIELD', refused, 'stateAck');
         return;
       }

@@ -11,12 +11,7 @@
  * @packageDocumentation
  */
 import { z } from 'zod';
-import {
-  DEFAULT_BROADCAST_DIVISOR,
-  DEFAULT_INTERPOLATION_DELAY_MS,
-  MAX_PLAYERS,
-  SCENE_LIMITS,
-} from '../../protocol/index.ts';
+import { MAX_PLAYERS, SCENE_LIMITS } from '../../protocol/index.ts';
 import { MAX_DISCRETE_ACTION } from '../../sim/index.ts';
 import { BUILTIN_SCENES } from '../scenes.ts';
 import {
@@ -228,8 +223,9 @@ export const SyncSchema = z.strictObject({
   // No default: absent means on wherever the relay can run the sim.
   referee: syncFields.referee.optional(),
   transport: syncFields.transport.default(SYNC_DEFAULTS.transport),
-  broadcastDivisor: syncFields.broadcastDivisor.default(DEFAULT_BROADCAST_DIVISOR),
-  interpolationDelayMs: syncFields.interpolationDelayMs.default(DEFAULT_INTERPOLATION_DELAY_MS),
+  // No defaults written in: absent, the protocol's apply (a state every 3 frames, 100 ms).
+  broadcastDivisor: syncFields.broadcastDivisor.optional(),
+  interpolationDelayMs: syncFields.interpolationDelayMs.optional(),
 });
 
 /** The waiting room of a game scene: how long to wait for partners, in ms, and then what. */

@@ -3,7 +3,7 @@
  * forwarding event loop; the referee re-simulates a disputed check from the last agreed
  * checkpoint, and {@link arbitrate} decides from its hash which peers' copies are right.
  */
-export { SimHostError, type SimHostErrorCode } from './errors.ts';
+
 export {
   type BroadcastBytes,
   type HostState,
@@ -13,6 +13,7 @@ export {
   StateHistory,
   stateMessages,
 } from './authority.ts';
+export { SimHostError, type SimHostErrorCode } from './errors.ts';
 export type {
   AuthBroadcastEvent,
   AuthoritativeSettings,

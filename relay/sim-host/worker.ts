@@ -17,7 +17,7 @@ import {
   type Sim,
   stateHash,
 } from '../../sim/index.ts';
-import { framesDue, frameDueAtMs } from '../../sim/sync/index.ts';
+import { frameDueAtMs, framesDue } from '../../sim/sync/index.ts';
 import { type HostState, InputAuthority, StateHistory, stateMessages } from './authority.ts';
 import type {
   AuthBroadcastEvent,
@@ -326,7 +326,9 @@ function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
     run.lastApplied,
   );
   const applied = new Uint8Array(run.applied.length * players * INPUT_BYTES);
-  run.applied.forEach((row, i) => applied.set(row, i * players * INPUT_BYTES));
+  run.applied.forEach((row, i) => {
+    applied.set(row, i * players * INPUT_BYTES);
+  });
   const event: AuthBroadcastEvent = {
     event: 'authBroadcast',
     match: run.id,

@@ -110,7 +110,10 @@ export class PredictReconcileSession {
       ['maxPredictionWindow', this.maxPredictionWindow, 1, Number.MAX_SAFE_INTEGER],
     ] as const) {
       if (!Number.isInteger(v) || v < lo || v > hi) {
-        throw new ConcordError('BAD_CONFIG', `${name} must be an integer in ${lo}..${hi}, got ${v}`);
+        throw new ConcordError(
+          'BAD_CONFIG',
+          `${name} must be an integer in ${lo}..${hi}, got ${v}`,
+        );
       }
     }
     this.remote = Array.from({ length: this.players }, (_, p) => this.defaultInput(p));
