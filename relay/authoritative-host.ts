@@ -63,6 +63,8 @@ export class AuthoritativeHost implements AuthoritativeListener {
   private room: RoomState | null = null;
   private end: ((reason: string) => void) | null = null;
   private closed = false;
+  /** Slots whose `left` record is written. */
+  private readonly logged = new Set<PlayerSlot>();
 
   /**
    * @param keepHashes keep every state's hash in {@link AuthoritativeStats.hashes} (tests), else
@@ -146,6 +148,15 @@ export class AuthoritativeHost implements AuthoritativeListener {
     this.handle?.start().catch((err: unknown) => this.failed(err as Error));
   }
 
+  /**
+   * The member in `slot` left for good: the host plays its default input from its next frame on,
+   * and the log's `left` record names the last frame of its logged inputs (written here, not by
+   * presence: only the host knows that frame).
+   */
+  leave(slot: PlayerSlot): void {
+    this.handle?.leave(slot);
+  }
+
   /** Stops the host's loop. */
   close(): void {
     if (this.closed) return;
@@ -175,17 +186,33 @@ export class AuthoritativeHost implements AuthoritativeListener {
     const rows = e.applied.length / (players * INPUT_BYTES);
     for (let i = 0; i < rows; i++) {
       const f = e.fromFrame + i;
-      if (f < delay) continue;
       for (let slot = 0; slot < players; slot++) {
+        const leftAt = e.leftAt[slot];
+        if (leftAt !== null && f >= leftAt) {
+          // Its inputs end at leftAt - 1: the record follows them, once.
+          if (!this.logged.has(slot)) this.logLeft(room, slot, leftAt - 1, ms);
+          continue;
+        }
+        if (f < delay) continue;
         const at = (i * players + slot) * INPUT_BYTES;
         room.log.appendInput(f, slot, e.applied.subarray(at, at + INPUT_BYTES), ms);
       }
     }
+    // A slot that left at the frame of this state: no input of it follows.
+    e.leftAt.forEach((leftAt, slot) => {
+      if (leftAt !== null && leftAt <= e.frame && !this.logged.has(slot))
+        this.logLeft(room, slot, leftAt - 1, ms);
+    });
     room.log.append({ type: 'host', f: e.frame, h: e.hash, late: [...e.late], ms });
     for (const m of room.members) {
       if (m.status === 'connected' && !m.syncing) room.sendTo(m, e.messages[m.slot]);
     }
     room.counters.messagesForwarded++;
+  }
+
+  private logLeft(room: RoomState, slot: PlayerSlot, lastFrame: Frame, ms: number): void {
+    this.logged.add(slot);
+    room.log.append({ type: 'left', s: slot, lastFrame, ms });
   }
 
   /** From the worker: the sim threw or the worker died; the match cannot go on. */

@@ -269,6 +269,11 @@ export class MatchRoom implements RoomState {
     }
   }
 
+  /** True in an authoritative match: see {@link RoomState.hostLogsDepartures}. */
+  get hostLogsDepartures(): boolean {
+    return this.authoritative !== null;
+  }
+
   /** False in an authoritative match: inputs go to the sim host, not to the other members. */
   get forwardsInputs(): boolean {
     return this.authoritative === null;
@@ -662,6 +667,7 @@ export class MatchRoom implements RoomState {
   private left(member: Member): void {
     if (this.ended || member.status === 'left') return;
     this.presence.left(member);
+    this.authoritative?.leave(member.slot);
     this.afterDeparture();
   }
 

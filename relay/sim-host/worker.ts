@@ -79,7 +79,10 @@ port.on('message', (req: WorkerRequest) => {
 
 async function answer(req: WorkerRequest): Promise<void> {
   // Inputs and acknowledgements are not answered: they arrive at the tick rate.
-  if (req.call === 0 && (req.op === 'authInput' || req.op === 'authAck')) {
+  if (
+    req.call === 0 &&
+    (req.op === 'authInput' || req.op === 'authAck' || req.op === 'authLeave')
+  ) {
     try {
       await run(req);
     } catch {
@@ -111,6 +114,10 @@ async function run(req: WorkerRequest): Promise<RefereeReply | null> {
     case 'authInput': {
       const run = matches.get(req.match)?.auth;
       if (run && !run.stopped) run.authority.receive(req.slot, req.frame, req.input);
+      return null;
+    }
+    case 'authLeave': {
+      matches.get(req.match)?.auth?.authority.leave(req.slot);
       return null;
     }
     case 'authAck': {
@@ -337,6 +344,7 @@ function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
     fromFrame: run.fromFrame,
     applied,
     messages: messages as Uint8Array[],
+    leftAt: [...a.leftAt],
     late: [...a.late],
     replaced: [...a.replaced],
     deltaBytes: counts.deltaBytes,
