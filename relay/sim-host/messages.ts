@@ -143,6 +143,8 @@ export interface AuthBroadcastEvent {
   readonly allFullBytes: number;
   /** Time in the sim's step for the frames of this report, µs, and their count. */
   readonly stepUs: number;
+  /** Time the loop was busy for this report (inputs, steps, encoding, deltas), µs. */
+  readonly busyUs: number;
   readonly frames: number;
   /** Times so far the loop woke two or more frames late (a tick overran), and the most frames. */
   readonly overruns: number;
