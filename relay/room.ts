@@ -728,6 +728,8 @@ export class MatchRoom implements RoomState {
   /** A rejoin in an authoritative match: `rejoined`, then the host's next state, in full. */
   private rejoinAuthoritative(member: Member, link: MemberLink): Member {
     this.presence.back(member, link);
+    // Nothing to wait for: the host's next state, in full, is all it needs.
+    member.syncing = false;
     member.inputPath = 'websocket';
     this.counters.rejoins++;
     this.sendTo(member, {
