@@ -52,8 +52,6 @@ export interface AuthoritativeStats {
   /** Times the host's loop woke two or more frames late, and the most frames it was behind. */
   overruns: number;
   maxBehindFrames: number;
-  /** By frame, the host's state hash of every state sent (a test compares clients with it). */
-  readonly hashes: Map<Frame, string>;
 }
 
 /** See the module comment. Open it ({@link open}) before the room begins. */
@@ -67,15 +65,16 @@ export class AuthoritativeHost implements AuthoritativeListener {
   private readonly logged = new Set<PlayerSlot>();
 
   /**
-   * @param keepHashes keep every state's hash in {@link AuthoritativeStats.hashes} (tests), else
-   *   none
+   * @param host the relay's sim host pool
+   * @param options the match's sim, as its log header names it
+   * @param defaultInputs every slot's default input, 4 bytes each (played below the input delay
+   *   and after a slot left)
    */
   constructor(
     private readonly host: AuthoritativeSimHost,
     private readonly options: OpenMatchOptions,
     private readonly settings: SceneSettings,
     private readonly defaultInputs: readonly Uint8Array[],
-    private readonly keepHashes = false,
   ) {
     const players = settings.players;
     this.stats = {
@@ -88,7 +87,6 @@ export class AuthoritativeHost implements AuthoritativeListener {
       allFullBytes: 0,
       overruns: 0,
       maxBehindFrames: 0,
-      hashes: new Map(),
     };
   }
 
@@ -178,7 +176,6 @@ export class AuthoritativeHost implements AuthoritativeListener {
     st.allFullBytes += e.allFullBytes;
     st.overruns = e.overruns;
     st.maxBehindFrames = e.maxBehindFrames;
-    if (this.keepHashes) st.hashes.set(e.frame, e.hash);
     const ms = room.ms();
     // The log holds the inputs as applied, from the input delay on (as in every mode).
     const players = this.settings.players;
