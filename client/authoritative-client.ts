@@ -203,8 +203,9 @@ export class AuthoritativeClient<Snap = unknown> {
   /**
    * The host states around the moment the other players are drawn at: `interpolationDelayMs`
    * before the host's estimated present. Null before two states are held.
+   * @param nowMs local time on the clock that timed the states' arrival (the runner's)
    */
-  interpolation(nowMs: number, rttMs: number): Interpolation | null {
+  interpolation(nowMs: number): Interpolation | null {
     const k = this.kept;
     if (k.length < 2) return null;
     const hostNow = this.lead.hostFrame(nowMs);

@@ -196,7 +196,7 @@ class DuelPage {
           this.noteMovement(before, g.cur, m.slot);
           if (m.authoritative) {
             g.correction.decay();
-            const at = m.authoritative.interpolation(now(), m.relayRttMs);
+            const at = m.authoritative.interpolation(this.clock.now());
             if (at) {
               const from = duelView(m.sim.decode(at.from.bytes));
               const to = duelView(m.sim.decode(at.to.bytes));
