@@ -29,7 +29,9 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`;
  * format 6 added the `referee` record (how each disputed check was decided), the `inputPath`
  * record (which path carries a player's inputs) and the scene's `transport` setting; format 7
- * added the `handover` record (a bot takes a lost player's seat in a study).
+ * added the `handover` record (a bot takes a lost player's seat in a study), the `host` record (the
+ * state hash of an authoritative match's sim host, and its late inputs) and the scene's
+ * `broadcastDivisor` and `interpolationDelayMs`.
  */
 export const LOG_FORMAT = 7;
 /** The formats this code reads. */
@@ -373,6 +375,20 @@ export interface HandoverRecord {
   readonly ms: number;
 }
 
+/**
+ * The state hash of S(`f`) on an authoritative match's sim host (format 7 on), written at each
+ * state it sent the clients; `late[s]` counts slot s's inputs so far that arrived after the host
+ * had stepped their frame (each confirmed with that slot's previous input, "confirm or replace").
+ * The match's input records are the inputs as the host applied them, so replay checks each `h`.
+ */
+export interface HostRecord {
+  readonly type: 'host';
+  readonly f: number;
+  readonly h: string;
+  readonly late: readonly number[];
+  readonly ms: number;
+}
+
 /** Last record of a log that was closed properly. */
 export interface EndRecord {
   readonly type: 'end';
@@ -397,6 +413,7 @@ export type BodyRecord =
   | FaultRecord
   | InputPathRecord
   | HandoverRecord
+  | HostRecord
   | EndRecord;
 
 /** Any record of a match log. */
@@ -823,6 +840,21 @@ function checkBody(o: Obj): void {
       str(o, 'bot');
       ms(o);
       return;
+    case 'host': {
+      onlyKeys(o, ['type', 'f', 'h', 'late', 'ms'], 'host record');
+      frame(o, 'f');
+      hex(o, 'h', HEX16, 16);
+      const late = o.late;
+      if (
+        !Array.isArray(late) ||
+        late.length > MAX_LOG_PLAYERS ||
+        !late.every((n) => Number.isSafeInteger(n) && n >= 0)
+      ) {
+        throw new Invalid(`"late" must be an array of at most ${MAX_LOG_PLAYERS} counts`);
+      }
+      ms(o);
+      return;
+    }
     case 'end':
       onlyKeys(o, ['type', 'reason', 'ms'], 'end record');
       str(o, 'reason');
