@@ -32,8 +32,8 @@ import {
 } from '../match-runner.ts';
 import { RealClock } from '../net/index.ts';
 import { fetchPythonEnv, type PythonEnvSource } from '../python-env.ts';
-import { RelayConnection } from '../transport/relay-connection.ts';
 import { type ConfirmedCapture, captureConfirmedState } from './confirmed-capture.ts';
+import { connectRelay } from './match-page.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The page ↔ worker protocol
@@ -46,7 +46,13 @@ export type PageToWorker =
    * Join the scene's queue, or rejoin `seat` (the page kept it in `sessionStorage`: a reload),
    * once Pyodide and the environment are loaded.
    */
-  | { readonly type: 'join'; readonly participantId: string | null; readonly seat: Seat | null }
+  | {
+      readonly type: 'join';
+      readonly participantId: string | null;
+      readonly seat: Seat | null;
+      /** socket.io handshake auth of the worker's connections (a study's token), or null. */
+      readonly auth: Readonly<Record<string, string>> | null;
+    }
   /** Leave the queue (ignored once the match started). */
   | { readonly type: 'cancel' }
   /**
@@ -119,6 +125,16 @@ export interface PythonMatchResult {
 export type WorkerToPage =
   /** Progress while loading or connecting, in words. */
   | { readonly type: 'status'; readonly text: string }
+  /**
+   * Loading progress: `done` of `total` steps (the environment's source, Pyodide, its packages
+   * when it needs any), `text` the step under way. Sent at the start and after each step.
+   */
+  | {
+      readonly type: 'progress';
+      readonly done: number;
+      readonly total: number;
+      readonly text: string;
+    }
   /** Pyodide, the extra packages and the environment are loaded. */
   | {
       readonly type: 'ready';
@@ -316,7 +332,11 @@ class PythonWorker {
   private scene: string | null = null;
   private loaded: Loaded | null = null;
   private loadFailed = false;
-  private joinRequest: { participantId: string | null; seat: Seat | null } | null = null;
+  private joinRequest: {
+    participantId: string | null;
+    seat: Seat | null;
+    auth: Readonly<Record<string, string>> | null;
+  } | null = null;
   private runner: MatchRunner<PythonSnap> | null = null;
   private py: PythonSim | null = null;
   private capture: ConfirmedCapture<PythonSnap> | null = null;
@@ -348,7 +368,7 @@ class PythonWorker {
         void this.load(m.scene);
         return;
       case 'join':
-        this.joinRequest = { participantId: m.participantId, seat: m.seat };
+        this.joinRequest = { participantId: m.participantId, seat: m.seat, auth: m.auth };
         this.joinWhenReady();
         return;
       case 'cancel':
@@ -376,13 +396,27 @@ class PythonWorker {
   /** Loads Pyodide, the environment's source and its packages, all at once. */
   private async load(scene: string): Promise<void> {
     this.post({ type: 'status', text: 'Loading Python…' });
+    // Steps: the source, Pyodide, then the packages once the source says whether there are any.
+    let done = 0;
+    let total = 2;
+    const step = (text: string): void => this.post({ type: 'progress', done, total, text });
+    step('Loading Python…');
     try {
       const origin = this.scope.location.origin;
       const t0 = now();
-      const envPromise = fetchPythonEnv(origin, scene).then((env) => ({ env, ms: now() - t0 }));
+      const envPromise = fetchPythonEnv(origin, scene).then((env) => {
+        done++;
+        if (env.packages.length > 0) total++;
+        step('Loading Python…');
+        return { env, ms: now() - t0 };
+      });
       const pyodidePromise = loadConcordPyodide({
         indexURL: `${origin}/pyodide/`,
-      }).then((pyodide) => ({ pyodide, ms: now() - t0 }));
+      }).then((pyodide) => {
+        done++;
+        step('Loading Python…');
+        return { pyodide, ms: now() - t0 };
+      });
       const [{ env, ms: envFetchMs }, { pyodide, ms: pyodideLoadMs }] = await Promise.all([
         envPromise,
         pyodidePromise,
@@ -390,8 +424,11 @@ class PythonWorker {
       ]);
       if (env.packages.length > 0) {
         this.post({ type: 'status', text: `Loading ${env.packages.join(', ')}…` });
+        step(`Loading ${env.packages.join(', ')}…`);
         try {
           await pyodide.loadPackage([...env.packages]);
+          done++;
+          step('Python is ready');
         } catch (err) {
           throw new Error(
             `scene "${scene}" needs the Pyodide packages ${env.packages.join(', ')}, which did not load: ${messageOf(err)}`,
@@ -418,7 +455,7 @@ class PythonWorker {
     if (!this.runner) {
       this.post({ type: 'status', text: 'Connecting to the relay…' });
       const runner = new MatchRunner<PythonSnap>({
-        connect: () => RelayConnection.connect(this.scope.location.origin),
+        connect: () => connectRelay(this.scope.location.origin, request.auth ?? undefined),
         scheduler: new RealClock(),
         scene: this.scene,
         participantId: request.seat?.participantId ?? request.participantId,
