@@ -18,7 +18,9 @@ import { type Connection, ConnectionLayer, datagramEvents } from './connections.
 import { DataChannelEndpoint, type DataChannelEndpointOptions } from './datachannel.ts';
 import { httpRoutes } from './http-routes.ts';
 import { LogDirectory } from './log/index.ts';
-import { Matchmaker } from './matchmaker.ts';
+import { type Candidate, Matchmaker } from './matchmaker.ts';
+import type { RelayHooks } from './relay-hooks.ts';
+import type { MatchRoom } from './room.ts';
 import {
   BUILTIN_PYTHON_SCENES,
   BUILTIN_SCENES,
@@ -79,6 +81,20 @@ export interface RelayOptions {
    * by the host rule, and the log says so).
    */
   readonly simHost?: SimHostPool | null;
+  /** What runs a study around the relay (relay/study/): see {@link RelayHooks}. Default none. */
+  readonly hooks?: RelayHooks;
+}
+
+/** What a study server needs of a running relay beyond {@link Relay}. */
+export interface RelayControl {
+  /** The socket.io server, to serve more namespaces (`/study`) beside the relay's `/`. */
+  readonly io: Server;
+  /** Takes `c` out of its scene's queue (nothing if it waits nowhere). */
+  dequeue(c: Candidate): void;
+  /** The candidates waiting in `scene`'s queue, in arrival order. */
+  queue(scene: string): readonly Candidate[];
+  /** The match under way with this id, if any. */
+  room(matchId: string): MatchRoom | undefined;
 }
 
 /** A running relay. */
@@ -88,6 +104,8 @@ export interface Relay {
   readonly port: number;
   readonly logsDir: string;
   stats(): RelayStats;
+  /** See {@link RelayControl}. */
+  readonly control: RelayControl;
   /** Stops serving: ends every match, flushes and closes every log, closes every connection. */
   close(reason?: string): Promise<void>;
 }
@@ -133,6 +151,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     maxFramesAhead: options.maxFramesAhead ?? SCENE_LIMITS.framesAhead.max,
     awayAfterSilentMs: options.awayAfterSilentMs ?? PRESENCE.awayAfterSilentMs,
     simHost: simHost ?? null,
+    hooks: options.hooks,
   });
   const snapshot = (): RelayStats => ({ ...stats, refused: { ...stats.refused } });
   const http: HttpServer = createServer(
@@ -159,7 +178,14 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     options.webrtc === false
       ? undefined
       : new DataChannelEndpoint<Connection>(datagramEvents(stats), options.webrtc ?? {});
-  connections.serve(io, { scenes, matchmaker, onEvent, closing: () => closing, datagrams });
+  connections.serve(io, {
+    scenes,
+    matchmaker,
+    onEvent,
+    closing: () => closing,
+    datagrams,
+    hooks: options.hooks,
+  });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -176,6 +202,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     port,
     logsDir,
     stats: snapshot,
+    control: {
+      io,
+      dequeue: (c) => matchmaker.leaveQueue(c),
+      queue: (scene) => matchmaker.queue(scene),
+      room: (matchId) => matchmaker.room(matchId),
+    },
     close: async (reason = 'relay shutdown') => {
       if (closing) return;
       closing = true;

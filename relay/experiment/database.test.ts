@@ -394,11 +394,14 @@ describe('the participant database', () => {
       db.act(id, id, accept);
     }
     db.recordSeat('a', { scene: 'arena', matchId: 'm', slot: 0, episode: 0 });
-    // The same seat again (a rejoin) is fine; another seat for that episode is not.
+    // The same seat again (a rejoin) is fine; another slot of that match is not; a seat in a
+    // new match of that episode (the first one died with the relay) is a new row.
     db.recordSeat('a', { scene: 'arena', matchId: 'm', slot: 0, episode: 0 });
     refused('BAD_STEP', () =>
-      db.recordSeat('a', { scene: 'arena', matchId: 'm9', slot: 0, episode: 0 }),
+      db.recordSeat('a', { scene: 'arena', matchId: 'm', slot: 1, episode: 0 }),
     );
+    db.recordSeat('a', { scene: 'arena', matchId: 'm9', slot: 0, episode: 0 });
+    expect(db.seats('a').map((x) => x.matchId)).toEqual(['m', 'm9']);
     expect(
       refused('BAD_STEP', () =>
         db.recordSeat('b', { scene: 'arena', matchId: 'm', slot: 0, episode: 0 }),

@@ -1,0 +1,418 @@
+/**
+ * A headless study participant: the study wire (protocol/study.ts) from the participant's side,
+ * in Node or a page. {@link StudyConnection} is the connection part (connect to `/study`, `hello`,
+ * `step`, the `view` and `waiting` pushes) that a page can reuse; {@link playStudy} walks a whole
+ * study as a pilot participant: it accepts consent, continues info scenes, plays game scenes with
+ * a bot through the match runner ({@link playMatch}: built-in TypeScript sims, and Python ones in
+ * Node's Pyodide), answers surveys with random valid answers, and returns where it ended.
+ *
+ * @packageDocumentation
+ */
+import { io, type Socket } from 'socket.io-client';
+import {
+  concordParser,
+  STUDY_EVENTS,
+  STUDY_NAMESPACE,
+  type StudyAnswer,
+  type StudyHello,
+  type StudyOutcome,
+  type StudyQuestion,
+  type StudyReply,
+  type StudyStep,
+  type StudyView,
+  type StudyWaiting,
+} from '../protocol/index.ts';
+import { discreteActionInput, type Input, Prng } from '../sim/index.ts';
+import type { MatchRunner } from './match-runner.ts';
+import type { LinkImpairment } from './net/index.ts';
+import { type BotPolicy, builtinPolicy, playMatch } from './policy-bot.ts';
+
+/** The ids a participant's page sends in `hello` (its URL's query parameters), tab id aside. */
+export type StudyIds = Omit<StudyHello, 'tabId'>;
+
+/** Settings of {@link StudyConnection.connect}. */
+export interface StudyConnectionOptions {
+  /** Give up connecting, and each `hello` or `step` without an answer, after this long, ms (default 10 000). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A participant's connection to the study server (socket.io namespace `/study`, Concord's
+ * parser). It keeps the last view and token, and follows the server's pushes.
+ */
+export class StudyConnection {
+  /** The last view the server gave (a reply or a push), or null before `hello`. */
+  view: StudyView | null = null;
+  /** The token of the last `hello` (the game connection's handshake `auth.studyToken`). */
+  token: string | null = null;
+  /** The last `waiting` push, cleared when the view changes scene. */
+  waiting: StudyWaiting | null = null;
+  readonly #socket: Socket;
+  readonly #timeoutMs: number;
+  readonly #viewListeners = new Set<(v: StudyView) => void>();
+  readonly #waitingListeners = new Set<(w: StudyWaiting) => void>();
+  #closedReason: string | null = null;
+
+  private constructor(socket: Socket, timeoutMs: number) {
+    this.#socket = socket;
+    this.#timeoutMs = timeoutMs;
+    socket.on(STUDY_EVENTS.view, (v: StudyView) => this.#setView(v));
+    socket.on(STUDY_EVENTS.waiting, (w: StudyWaiting) => {
+      this.waiting = w;
+      for (const l of [...this.#waitingListeners]) l(w);
+    });
+    socket.once('disconnect', (reason) => {
+      this.#closedReason = String(reason);
+    });
+  }
+
+  /**
+   * Connects to the study server of the relay at `url` (e.g. `http://127.0.0.1:8080`).
+   * @throws Error when the connection fails or times out
+   */
+  static connect(url: string, o: StudyConnectionOptions = {}): Promise<StudyConnection> {
+    const timeoutMs = o.timeoutMs ?? 10_000;
+    const socket = io(`${url.replace(/\/+$/, '')}${STUDY_NAMESPACE}`, {
+      transports: ['websocket'],
+      parser: concordParser,
+      reconnection: false,
+      forceNew: true,
+      timeout: timeoutMs,
+    });
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(new StudyConnection(socket, timeoutMs)));
+      socket.once('connect_error', (err) => {
+        socket.close();
+        reject(new Error(`cannot connect to the study server at ${url}: ${err.message}`));
+      });
+    });
+  }
+
+  /** True until the connection closed. */
+  get open(): boolean {
+    return this.#closedReason === null && this.#socket.connected;
+  }
+
+  #setView(v: StudyView): void {
+    if (this.view?.scene.id !== v.scene.id) this.waiting = null;
+    this.view = v;
+    for (const l of [...this.#viewListeners]) l(v);
+  }
+
+  async #ask(event: string, data: unknown): Promise<StudyReply> {
+    const reply = (await this.#socket
+      .timeout(this.#timeoutMs)
+      .emitWithAck(event, data)) as StudyReply;
+    if (reply.ok) {
+      this.token = reply.token;
+      this.#setView(reply.view);
+    }
+    return reply;
+  }
+
+  /**
+   * Says who this is: `tabId` (the same across a reload, another in a second tab) and the URL's
+   * ids. Resolves with the server's reply (a view and token, or a refusal such as `otherTab`).
+   * @throws Error when the server does not answer in time or the connection closed
+   */
+  hello(tabId: string, ids: StudyIds = {}): Promise<StudyReply> {
+    return this.#ask(STUDY_EVENTS.hello, { ...ids, tabId });
+  }
+
+  /**
+   * Takes a step in the scene the page shows.
+   * @throws Error when the server does not answer in time or the connection closed
+   */
+  step(step: StudyStep): Promise<StudyReply> {
+    return this.#ask(STUDY_EVENTS.step, step);
+  }
+
+  /** Follows the `view` pushes (and replies); returns a function that stops following. */
+  onView(listener: (v: StudyView) => void): () => void {
+    this.#viewListeners.add(listener);
+    return () => this.#viewListeners.delete(listener);
+  }
+
+  /** Follows the `waiting` pushes; returns a function that stops following. */
+  onWaiting(listener: (w: StudyWaiting) => void): () => void {
+    this.#waitingListeners.add(listener);
+    return () => this.#waitingListeners.delete(listener);
+  }
+
+  /**
+   * Resolves with the next view whose scene is not `sceneId` (the current one when it is not),
+   * or null after `timeoutMs`.
+   */
+  nextScene(sceneId: string, timeoutMs: number): Promise<StudyView | null> {
+    if (this.view && this.view.scene.id !== sceneId) return Promise.resolve(this.view);
+    return new Promise((resolve) => {
+      const stop = this.onView((v) => {
+        if (v.scene.id === sceneId) return;
+        clearTimeout(timer);
+        stop();
+        resolve(v);
+      });
+      const timer = setTimeout(() => {
+        stop();
+        resolve(null);
+      }, timeoutMs);
+    });
+  }
+
+  /** Closes the connection (the server releases this tab). */
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+/** Random valid answers to a survey's questions: every required one, about half of the others. */
+export function randomAnswers(
+  questions: readonly StudyQuestion[],
+  rng: Prng,
+): Record<string, StudyAnswer> {
+  const out: Record<string, StudyAnswer> = {};
+  for (const q of questions) {
+    if (!q.required && rng.nextInt(2) === 0) continue;
+    if (q.type === 'likert') out[q.id] = 1 + rng.nextInt(q.scale);
+    else if (q.type === 'choice') out[q.id] = q.options[rng.nextInt(q.options.length)];
+    else out[q.id] = `pilot answer ${rng.nextInt(1000)}`.slice(0, q.maxLength);
+  }
+  return out;
+}
+
+/** Settings of {@link playStudy}. */
+export interface PlayStudyOptions {
+  /** The relay serving the study, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  /** The URL's ids (`PROLIFIC_PID`…, or `participant`; none: the server makes one up). */
+  readonly ids?: StudyIds;
+  /** The tab id (default one made from the seed). */
+  readonly tabId?: string;
+  /** Seed of the answers, the bot's inputs and the impairment. */
+  readonly seed: number;
+  /** Impairment of the game connections, both ways. */
+  readonly impairment?: LinkImpairment;
+  /** Decline consent instead of accepting it. */
+  readonly decline?: boolean;
+  /** The game bot's policy (default: `random` over the scene's keys). */
+  readonly policy?: BotPolicy;
+  /** Every view shown, every waiting push, every game played, for logs and tests. */
+  readonly onEvent?: (e: StudyClientEvent) => void;
+  /** Called with each game's match runner (a test closes its connection mid-match, say). */
+  readonly onRunner?: (runner: MatchRunner<unknown>, view: StudyView) => void;
+  /** Give up after this long, ms (default 30 min). */
+  readonly maxMs?: number;
+  /** How long the study connection is retried after it closed (a relay restart), ms (default 60 000). */
+  readonly reconnectMs?: number;
+}
+
+/** What {@link playStudy} reports as it goes. */
+export type StudyClientEvent =
+  | { readonly type: 'view'; readonly view: StudyView }
+  | { readonly type: 'waiting'; readonly waiting: StudyWaiting }
+  | { readonly type: 'refused'; readonly reply: StudyReply }
+  | {
+      readonly type: 'game';
+      readonly sceneId: string;
+      readonly matchId: string | null;
+      readonly end: string | null;
+    };
+
+/** Where a pilot participant ended. */
+export interface StudyResult {
+  readonly participantId: string;
+  /** The last scene's id (the end scene's when finished). */
+  readonly sceneId: string;
+  readonly finished: boolean;
+  readonly outcome: StudyOutcome | null;
+  readonly completionCode: string | null;
+  readonly redirect: string | null;
+  /** The ids of the scenes shown, in order (a scene shown again after a restart counts again). */
+  readonly scenes: readonly string[];
+  /** The matches played: game scene id and match id (null when none started). */
+  readonly games: readonly { readonly sceneId: string; readonly matchId: string | null }[];
+  /** Why it stopped before the end, or null. */
+  readonly error: string | null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Walks a whole study as one participant over the real relay (see the module comment), and
+ * returns where it ended. A closed study connection (the relay restarted) is reconnected with the
+ * same tab id and the participant resumes where the server says; a game scene whose match ended
+ * without moving the participant on (it died with the relay) is played again from its waiting
+ * room.
+ */
+export async function playStudy(o: PlayStudyOptions): Promise<StudyResult> {
+  const rng = Prng.fromSeed(o.seed);
+  const tabId = o.tabId ?? `pilot-${o.seed.toString(36)}-${rng.nextU32().toString(36)}`;
+  let ids: StudyIds = o.ids ?? {};
+  const scenes: string[] = [];
+  const games: { sceneId: string; matchId: string | null }[] = [];
+  const deadline = Date.now() + (o.maxMs ?? 30 * 60_000);
+  let conn: StudyConnection | null = null;
+  let view: StudyView | null = null;
+  let error: string | null = null;
+  let lastShown: string | null = null;
+
+  const show = (v: StudyView): void => {
+    view = v;
+    const key = `${v.sceneIndex}:${v.scene.id}`;
+    if (key !== lastShown) {
+      lastShown = key;
+      scenes.push(v.scene.id);
+    }
+    o.onEvent?.({ type: 'view', view: v });
+  };
+
+  /** A live connection that said hello, reconnecting while `reconnectMs` lasts. */
+  const connect = async (): Promise<StudyConnection> => {
+    if (conn?.open && view) return conn;
+    conn?.close();
+    const until = Date.now() + (o.reconnectMs ?? 60_000);
+    let wait = 250;
+    for (;;) {
+      try {
+        const c = await StudyConnection.connect(o.url);
+        const reply = await c.hello(tabId, ids);
+        if (!reply.ok) {
+          c.close();
+          o.onEvent?.({ type: 'refused', reply });
+          // The server may not yet know this tab is gone (the old connection closing): retry.
+          if (reply.refusal !== 'otherTab' || Date.now() > until) {
+            throw new Error(`hello refused: ${reply.refusal}: ${reply.message}`);
+          }
+        } else {
+          // A generated id is kept, as a page keeps it in localStorage.
+          if (!ids.PROLIFIC_PID && !ids.participant)
+            ids = { participant: reply.view.participantId };
+          c.onView((v) => show(v));
+          c.onWaiting((w) => o.onEvent?.({ type: 'waiting', waiting: w }));
+          conn = c;
+          show(reply.view);
+          return c;
+        }
+      } catch (err) {
+        if (Date.now() > until || /hello refused/.test(String(err))) throw err;
+      }
+      await sleep(wait);
+      wait = Math.min(2000, wait * 2);
+    }
+  };
+
+  const stepOrReconnect = async (step: StudyStep): Promise<void> => {
+    const c = await connect();
+    let reply: StudyReply;
+    try {
+      reply = await c.step(step);
+    } catch {
+      await connect();
+      return;
+    }
+    if (!reply.ok) {
+      o.onEvent?.({ type: 'refused', reply });
+      if (reply.refusal === 'badAnswers' || reply.refusal === 'badRequest') {
+        throw new Error(`step ${step.type} refused: ${reply.message}`);
+      }
+      // badStep: the page is stale (a push is on its way); ask again.
+      const again = await c.hello(tabId, ids).catch(() => null);
+      if (again?.ok) show(again.view);
+      else await sleep(200);
+    }
+  };
+
+  try {
+    await connect();
+    for (;;) {
+      if (Date.now() > deadline) throw new Error('gave up: the study took too long');
+      const v = (view as StudyView | null)!;
+      const s = v.scene;
+      if (s.kind === 'end') break;
+      if (s.kind === 'info') {
+        await stepOrReconnect({
+          sceneId: s.id,
+          type: s.consent ? (o.decline ? 'decline' : 'accept') : 'continue',
+        });
+      } else if (s.kind === 'survey') {
+        await stepOrReconnect({
+          sceneId: s.id,
+          type: 'answer',
+          answers: randomAnswers(s.questions, rng),
+        });
+      } else {
+        await playGame(v);
+      }
+    }
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+  }
+
+  async function playGame(v: StudyView): Promise<void> {
+    const s = v.scene;
+    if (s.kind !== 'game') return;
+    const c = await connect();
+    const choices: Input[] = [];
+    if (s.actions) {
+      choices.push(discreteActionInput(s.actions.defaultAction));
+      for (const n of Object.values(s.actions.map)) choices.push(discreteActionInput(n));
+    }
+    let runner: MatchRunner<unknown> | null = null;
+    // The server moves the participant on by itself (waiting room timed out, partner lost):
+    // the runner then has nothing more to do.
+    const stop = c.onView((nv) => {
+      if (nv.scene.id !== s.id) runner?.leave('the study moved on');
+    });
+    let matchId: string | null = null;
+    let end: string | null = null;
+    try {
+      const result = await playMatch({
+        url: o.url,
+        scene: s.relayScene,
+        participantId: v.participantId,
+        auth: { studyToken: c.token ?? '' },
+        policy: o.policy ?? builtinPolicy('random', { sim: s.sim, choices }),
+        episodes: { episodes: s.episodes, framesPerEpisode: s.framesPerEpisode },
+        seed: rng.nextU32(),
+        impairment: o.impairment,
+        onRunner: (r) => {
+          runner = r;
+          o.onRunner?.(r, v);
+        },
+      });
+      matchId = result.matchId;
+      end = result.end
+        ? `${result.end.kind}: ${result.end.reason}`
+        : (result.refusal ?? 'no match');
+    } finally {
+      stop();
+    }
+    games.push({ sceneId: s.id, matchId });
+    o.onEvent?.({ type: 'game', sceneId: s.id, matchId, end });
+    // The server's move comes with the match's end; wait for it, then ask (a restart lost it).
+    const next = conn?.open ? await conn.nextScene(s.id, 5000) : null;
+    if (next === null) {
+      const c2 = await connect();
+      const again = await c2.hello(tabId, ids).catch(() => null);
+      if (again?.ok) show(again.view);
+      if (view && (view as StudyView).scene.id === s.id) await sleep(250);
+    }
+  }
+
+  (conn as StudyConnection | null)?.close();
+  const last = view as StudyView | null;
+  const end = last?.scene.kind === 'end' ? last.scene : null;
+  return {
+    participantId: last?.participantId ?? '',
+    sceneId: last?.scene.id ?? '',
+    finished: end !== null,
+    outcome: end?.outcome ?? null,
+    completionCode: end?.completionCode ?? null,
+    redirect: end?.redirect ?? null,
+    scenes,
+    games,
+    error,
+  };
+}
