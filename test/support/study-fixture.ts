@@ -20,7 +20,7 @@ export type GameOverrides = Record<string, unknown>;
 
 /**
  * Writes the study: `consent` (consent), `arena` (duel, 2 players, 240 frames at 60 fps,
- * `game` overrides merged in), `post` (a survey of one required likert question, an optional
+ * `game` overrides merged in; null: no game scene), `post` (a survey of one required likert question, an optional
  * choice and an optional text), `done` (every code).
  */
 export async function writeStudy(
@@ -33,18 +33,20 @@ export async function writeStudy(
     id,
     scenes: [
       { kind: 'info', id: 'consent', file: 'consent.md', consent: true },
-      {
-        kind: 'game',
-        id: 'arena',
-        sim: 'duel',
-        players: 2,
-        framesPerEpisode: 240,
-        tickRate: 60,
-        sync: { hashInterval: 30, hashIntervalMax: 60, rejoinGraceMs: 1500 },
-        waitingRoom: { timeoutMs: 20_000, onTimeout: 'end' },
-        onPartnerLost: 'end',
-        ...game,
-      },
+      game === null
+        ? null
+        : {
+            kind: 'game',
+            id: 'arena',
+            sim: 'duel',
+            players: 2,
+            framesPerEpisode: 240,
+            tickRate: 60,
+            sync: { hashInterval: 30, hashIntervalMax: 60, rejoinGraceMs: 1500 },
+            waitingRoom: { timeoutMs: 20_000, onTimeout: 'end' },
+            onPartnerLost: 'end',
+            ...game,
+          },
       {
         kind: 'survey',
         id: 'post',
@@ -65,7 +67,7 @@ export async function writeStudy(
         },
         redirect: 'https://example.org/done?cc={code}',
       },
-    ],
+    ].filter((x) => x !== null),
   };
   const file = path.join(dir, 'study.yaml');
   await writeFile(file, stringify(study));
