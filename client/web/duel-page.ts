@@ -6,7 +6,17 @@
  * While a match runs the page keeps its seat in `sessionStorage` (`seat-storage.ts`); a reload
  * within the scene's grace period rejoins that seat instead of joining a queue.
  */
-import { type DuelView, duel, duelView, type Input, initStateHash } from '../../sim/index.ts';
+import {
+  type DuelView,
+  duel,
+  duelView,
+  type EpisodeSettings,
+  type EpisodeSnap,
+  episodicFactory,
+  type Input,
+  initStateHash,
+  type Sim,
+} from '../../sim/index.ts';
 import type { MatchClient } from '../match-client.ts';
 import { MatchRunner, type RunnerEnd, type RunnerEvent } from '../match-runner.ts';
 import { PeerDataChannel } from '../transport/datachannel.ts';
@@ -42,6 +52,12 @@ const RETRY_JOIN_MS = 1000;
 const now = (): number => performance.now(); // clock-ok: the overlay's redraw pacing
 const isHidden = (): boolean => document.visibilityState === 'hidden';
 
+/** A duel state: the sim's own, or the episode wrapper's around it (a match with episodes). */
+type DuelSnap = Int32Array | EpisodeSnap<Int32Array>;
+
+/** The duel state inside `snap` (the current episode's, in an episodic match). */
+const innerSnap = (snap: DuelSnap): Int32Array => (snap instanceof Int32Array ? snap : snap.inner);
+
 /** The game on screen: the view, the input capture, and the states it draws between. */
 interface Game {
   readonly view: DuelGame;
@@ -58,14 +74,14 @@ interface Game {
  * reload rejoins it.
  */
 export class DuelPage implements MatchPage {
-  private readonly runner: MatchRunner<Int32Array>;
+  private readonly runner: MatchRunner<DuelSnap>;
   private readonly clock = new PageClock();
   private readonly timer = new BackgroundTimer();
   private readonly screens = new PageScreens();
   private readonly overlay = new StatsOverlay(this.screens.overlay);
   private readonly hashReady = initStateHash();
   private game: Game | null = null;
-  private capture: ConfirmedCapture<Int32Array> | null = null;
+  private capture: ConfirmedCapture<DuelSnap> | null = null;
   private result: MatchResult | null = null;
   private hiddenTicks = 0;
   /** The current connection to the relay. */
@@ -75,6 +91,7 @@ export class DuelPage implements MatchPage {
   private readonly scene: string;
   private readonly renderer: MatchPageOptions['renderer'];
   private readonly host: MatchPageHost | null;
+  private readonly episodes: EpisodeSettings | null;
   private disposed = false;
   /** Undoes every listener the page added to the window and the document. */
   private readonly detach: (() => void)[] = [];
@@ -85,7 +102,8 @@ export class DuelPage implements MatchPage {
     this.scene = scene;
     this.renderer = options.renderer;
     this.host = options.host ?? null;
-    this.runner = new MatchRunner<Int32Array>({
+    this.episodes = options.episodes ?? null;
+    this.runner = new MatchRunner<DuelSnap>({
       connect: async () => {
         // Inputs take a DataChannel to the relay when the scene allows and it opens.
         this.transport = new DatagramTransport(await connectRelay(location.origin, auth), {
@@ -104,10 +122,13 @@ export class DuelPage implements MatchPage {
           throw new Error(`this page plays duel; scene "${s.name}" runs "${s.sim}"`);
         }
         const limit = s.frames > 0 ? Math.ceil(s.frames / s.hashInterval) * s.hashInterval : -1;
-        this.capture = captureConfirmedState(
-          duel.create({ players: s.players, seed: start.seed }),
-          limit,
-          (snap) => duelView(snap).frame,
+        const ep = this.episodes;
+        const sim: Sim<DuelSnap> =
+          ep && ep.episodes > 1
+            ? episodicFactory(duel, ep).create({ players: s.players, seed: start.seed })
+            : duel.create({ players: s.players, seed: start.seed });
+        this.capture = captureConfirmedState(sim, limit, (snap) =>
+          snap instanceof Int32Array ? duelView(snap).frame : snap.frame,
         );
         return this.capture.sim;
       },
@@ -139,6 +160,11 @@ export class DuelPage implements MatchPage {
     this.game = null;
     this.screens.setCountdown(null);
     this.screens.setNotice(null);
+  }
+
+  /** True when the match has more than one episode (its states are the episode wrapper's). */
+  private get episodic(): boolean {
+    return (this.episodes?.episodes ?? 1) > 1;
   }
 
   /** The page is rejoining a seat it kept (a reload): it does not wait for the Join button. */
@@ -186,7 +212,7 @@ export class DuelPage implements MatchPage {
     this.overlay.update(() => this.stats(), now());
   }
 
-  private onRunner(e: RunnerEvent<Int32Array>): void {
+  private onRunner(e: RunnerEvent<DuelSnap>): void {
     switch (e.type) {
       case 'phase':
         this.onPhase();
@@ -205,7 +231,7 @@ export class DuelPage implements MatchPage {
         if (g && e.changed) {
           g.prev = g.cur;
           const sim = this.runner.match?.peer.runner.sim;
-          if (sim) g.cur = duelView(sim.save(g.scratch));
+          if (sim) g.cur = duelView(innerSnap(this.episodic ? sim.save() : sim.save(g.scratch)));
         }
         return;
       }
@@ -261,12 +287,12 @@ export class DuelPage implements MatchPage {
   }
 
   /** A new match client (the start, or a rejoin): the game on screen follows its sim. */
-  private onMatch(match: MatchClient<Int32Array>): void {
+  private onMatch(match: MatchClient<DuelSnap>): void {
     saveSeat(sessionStorage, this.runner.seat);
     match.peer.session.on((e) => {
       if (e.type === 'confirmedHash') this.lastHashedFrame = e.frame;
     });
-    const scratch = match.peer.runner.sim.save().slice();
+    const scratch = innerSnap(match.peer.runner.sim.save()).slice();
     const cur = duelView(scratch);
     if (this.game) {
       Object.assign(this.game, { scratch, prev: cur, cur });
@@ -284,7 +310,8 @@ export class DuelPage implements MatchPage {
           alpha: this.runner.alpha,
           localSlot: m.slot,
           tickRate: m.settings.tickRate,
-          frameLimit: m.settings.frames,
+          // Frames count from each episode's start in an episodic match.
+          frameLimit: this.episodic ? (this.episodes?.framesPerEpisode ?? 0) : m.settings.frames,
         };
       },
       this.renderer,
@@ -337,7 +364,7 @@ export class DuelPage implements MatchPage {
       return;
     }
     const final = end.kind === 'frame-limit' ? (this.capture?.captured() ?? null) : null;
-    const view = final ? duelView(final) : this.game.cur;
+    const view = final ? duelView(innerSnap(final)) : this.game.cur;
     this.result = duelResult(view, {
       matchId: m.matchId,
       slot: m.slot,

@@ -2,8 +2,9 @@
  * What the match pages (the duel page, `duel-page.ts`, and the Python page, `python-page.ts`)
  * share: their settings, the host a study page gives them, and the connection to the relay.
  */
+import type { EpisodeSettings } from '../../sim/index.ts';
 import type { Seat } from '../match-runner.ts';
-import { RelayConnection, type RelayConnectionOptions } from '../transport/relay-connection.ts';
+import { RelayConnection } from '../transport/relay-connection.ts';
 import type { RendererChoice } from './duel-view.ts';
 import type { ConcordHook, PagePhase } from './page-stats.ts';
 import type { LoadProgress } from './python-preload.ts';
@@ -46,6 +47,11 @@ export interface MatchPageOptions {
   readonly auth?: RelayAuth;
   /** Set when a study page hosts this page; see {@link MatchPageHost}. */
   readonly host?: MatchPageHost;
+  /**
+   * The match's episodes (a study's game scene): with more than one, the sim is wrapped in the
+   * episode wrapper (`episodicFactory`, sim/episodes.ts), as every other peer does. Absent: one.
+   */
+  readonly episodes?: EpisodeSettings;
 }
 
 /** What a page that plays one relay scene offers its owner. */
@@ -71,8 +77,7 @@ export function connectRelay(
   origin: string,
   auth: RelayAuth | undefined,
 ): Promise<RelayConnection> {
-  const options = auth ? ({ auth } as unknown as RelayConnectionOptions) : {};
-  return RelayConnection.connect(origin, options);
+  return RelayConnection.connect(origin, auth ? { auth } : {});
 }
 
 /** The `?renderer=` parameter as Phaser's renderer choice (`auto` unless `canvas` or `webgl`). */

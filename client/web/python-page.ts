@@ -6,6 +6,7 @@
  * rollback in Python never delays a display frame or a key press.
  */
 import type { SceneSettings } from '../../protocol/index.ts';
+import type { EpisodeSettings } from '../../sim/index.ts';
 import type { DrawPrimitive } from '../../sim/python/index.ts';
 import type { Seat } from '../match-runner.ts';
 import type { RendererChoice } from './duel-view.ts';
@@ -53,6 +54,7 @@ export class PythonPage implements MatchPage {
   private readonly auth: RelayAuth | null;
   private readonly host: MatchPageHost | null;
   private readonly keys: SceneKeys | null;
+  private readonly episodes: EpisodeSettings | null;
   private disposed = false;
   /** Undoes every listener the page added to the window and the document. */
   private readonly detach: (() => void)[] = [];
@@ -97,6 +99,7 @@ export class PythonPage implements MatchPage {
     this.auth = options.auth ?? null;
     this.host = options.host ?? null;
     this.keys = options.keys ?? null;
+    this.episodes = options.episodes ?? null;
     if (preload && preload.scene !== this.scene) {
       throw new Error(`the Python worker loaded "${preload.scene}", not "${this.scene}"`);
     }
@@ -178,6 +181,7 @@ export class PythonPage implements MatchPage {
       participantId: this.participantId,
       seat: this.seat,
       auth: this.auth,
+      episodes: this.episodes,
     });
     this.seat = null; // the worker holds it now
   }

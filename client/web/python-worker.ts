@@ -13,7 +13,17 @@
  * loaded when the worker starts, before the page joins a queue, so a match never waits for them.
  */
 import type { SceneSettings } from '../../protocol/index.ts';
-import { type Frame, type Input, initStateHash, type Sim } from '../../sim/index.ts';
+import {
+  type EpisodeSettings,
+  type EpisodeSnap,
+  type EpisodicSim,
+  episodicFactory,
+  type Frame,
+  type Input,
+  initStateHash,
+  type Sim,
+  type SimFactory,
+} from '../../sim/index.ts';
 import {
   createPythonSim,
   type DrawPrimitive,
@@ -52,6 +62,11 @@ export type PageToWorker =
       readonly seat: Seat | null;
       /** socket.io handshake auth of the worker's connections (a study's token), or null. */
       readonly auth: Readonly<Record<string, string>> | null;
+      /**
+       * The match's episodes (a study's game scene): with more than one, the sim is wrapped in
+       * the episode wrapper (`episodicFactory`), as every other peer of the match does; null: one.
+       */
+      readonly episodes: EpisodeSettings | null;
     }
   /** Leave the queue (ignored once the match started). */
   | { readonly type: 'cancel' }
@@ -336,7 +351,12 @@ class PythonWorker {
     participantId: string | null;
     seat: Seat | null;
     auth: Readonly<Record<string, string>> | null;
+    episodes: EpisodeSettings | null;
   } | null = null;
+  /** The match's episodes, from the first join. */
+  private episodes: EpisodeSettings | null = null;
+  /** The episodic wrapper around the Python sim, when the match has episodes. */
+  private episodic: EpisodicSim<PythonSnap> | null = null;
   private runner: MatchRunner<PythonSnap> | null = null;
   private py: PythonSim | null = null;
   private capture: ConfirmedCapture<PythonSnap> | null = null;
@@ -368,7 +388,12 @@ class PythonWorker {
         void this.load(m.scene);
         return;
       case 'join':
-        this.joinRequest = { participantId: m.participantId, seat: m.seat, auth: m.auth };
+        this.joinRequest = {
+          participantId: m.participantId,
+          seat: m.seat,
+          auth: m.auth,
+          episodes: m.episodes,
+        };
         this.joinWhenReady();
         return;
       case 'cancel':
@@ -453,6 +478,7 @@ class PythonWorker {
     if (!request || !this.loaded || this.loadFailed || this.scene === null) return;
     this.joinRequest = null;
     if (!this.runner) {
+      this.episodes = request.episodes;
       this.post({ type: 'status', text: 'Connecting to the relay…' });
       const runner = new MatchRunner<PythonSnap>({
         connect: () => connectRelay(this.scope.location.origin, request.auth ?? undefined),
@@ -469,25 +495,55 @@ class PythonWorker {
     this.runner.join();
   }
 
-  /** The Python sim for a match client; the previous one (before a rejoin) is let go. */
+  /**
+   * The Python sim for a match client, in the episode wrapper when the match has episodes; the
+   * previous one (before a rejoin) is let go.
+   */
   private createSim(start: MatchStart): Sim<PythonSnap> {
     const { pyodide, env } = this.loaded!;
     const s = start.settings;
     if (s.sim !== env.sim) {
       throw new Error(`scene "${s.name}" runs "${s.sim}", but this page loaded "${env.sim}"`);
     }
-    const py = createPythonSim(pyodide, {
-      source: env.source,
-      ...(env.className !== null ? { className: env.className } : {}),
-      players: s.players,
-      seed: start.seed,
+    // As pythonSimFactory makes it for the bots and the relay: the same options, the same sim.
+    const factory: SimFactory<PythonSnap> = {
       id: s.sim,
-    });
+      minPlayers: 1,
+      maxPlayers: s.players,
+      create: (config) =>
+        createPythonSim(pyodide, {
+          source: env.source,
+          ...(env.className !== null ? { className: env.className } : {}),
+          players: config.players,
+          seed: config.seed,
+          id: s.sim,
+        }),
+    };
+    this.episodic?.dispose();
     this.py?.dispose();
-    this.py = py;
+    this.episodic = null;
+    this.py = null;
     const limit = s.frames > 0 ? Math.ceil(s.frames / s.hashInterval) * s.hashInterval : 0;
+    const ep = this.episodes;
+    if (ep !== null && ep.episodes > 1) {
+      const episodic = episodicFactory(factory, ep).create({
+        players: s.players,
+        seed: start.seed,
+      });
+      this.episodic = episodic;
+      const capture = captureConfirmedState(episodic, limit > 0 ? limit : -1, (x) => x.frame);
+      this.capture = capture as unknown as ConfirmedCapture<PythonSnap>;
+      return capture.sim as unknown as Sim<PythonSnap>;
+    }
+    const py = factory.create({ players: s.players, seed: start.seed }) as PythonSim;
+    this.py = py;
     this.capture = sessionSim(py, limit);
     return this.capture.sim;
+  }
+
+  /** The Python sim of the current state (the episode's, in an episodic match). */
+  private currentPy(): PythonSim | null {
+    return this.episodic ? (this.episodic.inner as PythonSim) : this.py;
   }
 
   private onRunner(runner: MatchRunner<PythonSnap>, e: RunnerEvent<PythonSnap>): void {
@@ -569,7 +625,7 @@ class PythonWorker {
   /** The newest frame, its countdown text, the draw primitives when it changed, and the stats. */
   private postFrame(runner: MatchRunner<PythonSnap>, changed: boolean): void {
     const match = runner.match;
-    const py = this.py;
+    const py = this.currentPy();
     if (!match || !py) return;
     let primitives: DrawPrimitive[] | null = null;
     if (changed && py.hasRender) {
@@ -617,9 +673,9 @@ class PythonWorker {
   private result(runner: MatchRunner<PythonSnap>, end: RunnerEnd): PythonMatchResult {
     const m = runner.match;
     const confirmed = end.kind === 'frame-limit' ? (this.capture?.captured() ?? null) : null;
-    let snap: PythonSnap | null = confirmed;
+    let snap: PythonSnap | EpisodeSnap<PythonSnap> | null = confirmed;
     try {
-      snap ??= this.py?.save() ?? null;
+      snap ??= this.episodic?.save() ?? this.py?.save() ?? null;
     } catch {
       snap = null; // the environment is what threw: no state to read
     }
@@ -631,7 +687,7 @@ class PythonWorker {
       confirmed: confirmed !== null || (m !== null && m.peer.session.confirmedFrame >= frame - 1),
       kind: end.kind,
       reason: end.reason,
-      score: snap ? scoreOf(snap) : null,
+      score: snap ? scoreOf('inner' in snap ? snap.inner : snap) : null,
     };
   }
 }

@@ -339,6 +339,7 @@ class StudyPage {
       auth: { studyToken: this.token ?? '' },
       host,
       keys: scene.actions,
+      episodes: { episodes: scene.episodes, framesPerEpisode: scene.framesPerEpisode },
     };
     const page: MatchPage = python
       ? new PythonPage(options, this.takePreload(scene.relayScene))

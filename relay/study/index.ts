@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { isPythonSimSpec } from '../../sim/python/index.ts';
 import { type Experiment, loadExperiment } from '../experiment/index.ts';
+import { BUILTIN_SCENES } from '../scenes.ts';
 import { type Relay, type RelayOptions, startRelay } from '../server.ts';
 import { loadExperimentSims, moduleHeaderSim } from '../sim-modules.ts';
 import { relayBots } from './study-bots.ts';
@@ -85,7 +86,9 @@ export async function startStudy(o: StudyOptions): Promise<StudyRelay> {
   const relay = await startRelay({
     ...o,
     logsDir: o.logsDir ?? path.join(o.dataDir, 'logs'),
-    scenes: study.sceneSettings(),
+    // The built-in scenes stay playable at /play for demos; the page at / is the study.
+    scenes: { ...BUILTIN_SCENES, ...study.sceneSettings() },
+    studyPage: true,
     python,
     hooks: {
       ...hooks,
