@@ -38,6 +38,7 @@ type Win = {
     view(): StudyView | null;
     surveyErrors(): readonly string[];
     preload(): { scene: string; ready: boolean } | null;
+    pythonGames(): { scene: string; preloaded: boolean; waited: boolean }[];
   };
   concord: { phase: string };
 };
@@ -105,6 +106,11 @@ async function playKitchenUntil(page: Page, done: () => Promise<boolean>): Promi
 
 describe('the example study in two real browsers', () => {
   it('takes two participants from consent to the completion code, with their data in the database', async () => {
+    const t0 = Date.now();
+    const times: string[] = [];
+    const mark = (what: string): void => {
+      times.push(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    };
     const a = await participant(new URLSearchParams(PROLIFIC).toString());
     const b = await participant('participant=B');
     try {
@@ -112,6 +118,7 @@ describe('the example study in two real browsers', () => {
         await untilScene(p, 'consent', 30_000);
         await p.getByRole('button', { name: 'I consent' }).waitFor({ timeout: 10_000 });
       }
+      mark('consent shown');
       expect(await a.page.locator('#study-body h1').first().textContent()).toContain('Consent');
 
       // A second tab of participant B: told so, and it does nothing.
@@ -126,6 +133,7 @@ describe('the example study in two real browsers', () => {
         'open in another tab',
       );
       await second.close();
+      mark('second tab refused');
 
       // The kitchen's Python environment starts loading while the participants read the consent.
       const preload = await a.page.evaluate(() =>
@@ -133,16 +141,32 @@ describe('the example study in two real browsers', () => {
       );
       expect(preload?.scene).toMatch(/^kitchen/);
 
-      for (const p of [a.page, b.page]) await p.getByRole('button', { name: 'I consent' }).click();
-      for (const p of [a.page, b.page]) await untilScene(p, 'arena', 30_000);
+      await a.page.screenshot({ path: path.join(ARTIFACTS, 'study-consent.png') });
+      await a.page.getByRole('button', { name: 'I consent' }).click();
+      await untilScene(a.page, 'arena', 30_000);
+      // A waits alone for a moment: the waiting room counts, with the time left.
+      await until(
+        async () =>
+          /1 of 2 players here/.test((await a.page.locator('#study-body').textContent()) ?? ''),
+        30_000,
+        'the waiting room to count A',
+      );
+      await expect(a.page.locator('#study-body').textContent()).resolves.toMatch(
+        /Time left to wait: [0-9]:[0-5][0-9]/,
+      );
+      await a.page.screenshot({ path: path.join(ARTIFACTS, 'study-waiting.png') });
+      await b.page.getByRole('button', { name: 'I consent' }).click();
+      await untilScene(b.page, 'arena', 30_000);
       // The waiting room, then the duel: two episodes of 600 frames at 60 fps.
       await until(
         async () => (await phase(a.page)) === 'playing' && (await phase(b.page)) === 'playing',
         60_000,
         'the duel to start on both pages',
       );
+      mark('duel playing');
       await Promise.all([playDuel(a.page, 4000, 1), playDuel(b.page, 4000, 2)]);
       for (const p of [a.page, b.page]) await untilScene(p, 'kitchen', 90_000);
+      mark('kitchen scene');
 
       // The kitchen (Python in each page's Worker), 300 frames at 10 fps.
       await until(
@@ -150,12 +174,27 @@ describe('the example study in two real browsers', () => {
         120_000,
         'the kitchen to start on both pages',
       );
+      mark('kitchen playing');
+      await a.page.screenshot({ path: path.join(ARTIFACTS, 'study-kitchen.png') });
       await Promise.all(
         [a.page, b.page].map((p) =>
           playKitchenUntil(p, async () => (await sceneId(p)) !== 'kitchen'),
         ),
       );
       for (const p of [a.page, b.page]) await untilScene(p, 'post', 60_000);
+      mark('survey');
+      // Each page's kitchen worker had been started ahead, during the consent and the duel.
+      for (const p of [a.page, b.page]) {
+        const games = await p.evaluate(() => (window as unknown as Win).concordStudy.pythonGames());
+        expect(games).toEqual([
+          {
+            scene: expect.stringMatching(/^kitchen/),
+            preloaded: true,
+            waited: expect.any(Boolean),
+          },
+        ]);
+        times.push(`waited for Python: ${games[0].waited}`);
+      }
 
       // The survey: B submits without the required answer, sees the error beside the question,
       // and nothing it gave is lost; a reload keeps the draft too.
@@ -164,6 +203,7 @@ describe('the example study in two real browsers', () => {
       const enjoy = b.page.locator('fieldset[data-question="enjoy"] .field-error');
       await enjoy.waitFor({ timeout: 15_000 });
       await expect(b.page.getByLabel('no').isChecked()).resolves.toBe(true);
+      await b.page.screenshot({ path: path.join(ARTIFACTS, 'study-survey-error.png') });
       await b.page.reload();
       await untilScene(b.page, 'post', 30_000);
       await b.page.getByRole('button', { name: 'Submit' }).waitFor({ timeout: 10_000 });
@@ -184,6 +224,7 @@ describe('the example study in two real browsers', () => {
         );
       }
       await a.page.screenshot({ path: path.join(ARTIFACTS, 'study-end.png') });
+      mark('end');
       for (const p of [a.page, b.page]) {
         await p.waitForURL(`${PROLIFIC_ORIGIN}/submissions/complete?cc=C0MPL3T`, {
           timeout: 30_000,
@@ -252,7 +293,9 @@ describe('the example study in two real browsers', () => {
       } finally {
         db.close();
       }
+      console.log(`browser study: ${times.join(', ')}`);
     } catch (err) {
+      console.log(`browser study: ${times.join(', ')}`);
       await a.page.screenshot({ path: path.join(ARTIFACTS, 'study-a-failed.png') }).catch(() => {});
       await b.page.screenshot({ path: path.join(ARTIFACTS, 'study-b-failed.png') }).catch(() => {});
       throw err;

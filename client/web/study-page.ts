@@ -67,6 +67,16 @@ export interface StudyHook {
   surveyErrors(): readonly string[];
   /** Python scenes ahead: the relay scene whose worker is loading, and whether it is ready. */
   preload(): { readonly scene: string; readonly ready: boolean } | null;
+  /**
+   * The Python game scenes played so far: each one's relay scene, whether its worker had been
+   * started ahead (`preloaded`), and whether the participant saw the progress bar (`waited`:
+   * the environment was not loaded when they got to the game).
+   */
+  pythonGames(): readonly {
+    readonly scene: string;
+    readonly preloaded: boolean;
+    readonly waited: boolean;
+  }[];
 }
 
 declare global {
@@ -100,10 +110,13 @@ class StudyPage {
   private busy = false;
   private game: Game | null = null;
   private preload: PythonPreload | null = null;
+  /** True when {@link preload} was started before its game scene came (not at it). */
+  private preloadAhead = false;
   /** The survey scene whose errors {@link surveyErrors} are, and the errors. */
   private surveyErrorsFor: string | null = null;
   surveyErrors: readonly string[] = [];
   private redirectTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly pythonGames: { scene: string; preloaded: boolean; waited: boolean }[] = [];
 
   constructor() {
     this.hello = studyHello(this.params, localStorage, sessionStorage);
@@ -318,6 +331,8 @@ class StudyPage {
         this.drawWaiting();
       },
       loading: (progress) => {
+        const record = this.pythonGames.at(-1);
+        if (progress !== null && record?.scene === scene.relayScene) record.waited = true;
         game.waiting = { ...game.waiting, loading: progress };
         this.drawWaiting();
       },
@@ -341,9 +356,17 @@ class StudyPage {
       keys: scene.actions,
       episodes: { episodes: scene.episodes, framesPerEpisode: scene.framesPerEpisode },
     };
-    const page: MatchPage = python
-      ? new PythonPage(options, this.takePreload(scene.relayScene))
-      : new DuelPage(options);
+    let page: MatchPage;
+    if (python) {
+      const ahead = this.preloadAhead;
+      const preload = this.takePreload(scene.relayScene);
+      this.pythonGames.push({
+        scene: scene.relayScene,
+        preloaded: preload !== undefined && ahead,
+        waited: false,
+      });
+      page = new PythonPage(options, preload);
+    } else page = new DuelPage(options);
     game.page = page;
     window.concord = hookOf(page);
     void page.join();
@@ -396,6 +419,7 @@ class StudyPage {
     if (wanted !== null && this.preload === null && this.game?.relayScene !== wanted) {
       try {
         this.preload = new PythonPreload(wanted);
+        this.preloadAhead = scene.kind !== 'game' || scene.relayScene !== wanted;
       } catch (err) {
         console.warn(`concord: cannot start the Python worker ahead: ${String(err)}`);
       }
@@ -420,6 +444,7 @@ class StudyPage {
       surveyErrors: () => page.surveyErrors,
       preload: () =>
         page.preload ? { scene: page.preload.scene, ready: page.preload.ready } : null,
+      pythonGames: () => page.pythonGames.map((g) => ({ ...g })),
     };
   }
 }
