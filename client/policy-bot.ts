@@ -101,7 +101,11 @@ export interface PlayMatchOptions {
   readonly policy: BotPolicy;
   /** Episodes of the match (default 1): the sim is wrapped in the episode wrapper when more. */
   readonly episodes?: { readonly episodes: number; readonly framesPerEpisode: number };
-  /** The scene's default input (default: the sim's). */
+  /**
+   * The scene's default input (its `defaultAction`): what the policy's null means, and what every
+   * peer plays for a departed player (the sim's `defaultInput` is replaced by it). Default: the
+   * sim's own.
+   */
   readonly defaultInput?: Input;
   /** Seed of the policy's random numbers and of the impairment. */
   readonly seed: number;
@@ -175,8 +179,13 @@ export async function playMatch(o: PlayMatchOptions): Promise<PlayMatchResult> {
     try {
       let factory = factories.get(s.sim) ?? getSimFactory(s.sim);
       if (o.episodes && o.episodes.episodes > 1) factory = episodicFactory(factory, o.episodes);
-      sim = factory.create({ players: s.players, seed: start.seed });
-      return sim;
+      const made = factory.create({ players: s.players, seed: start.seed });
+      // A departed player plays the scene's default input on every peer, as the relay and replay do.
+      const scene = o.defaultInput;
+      if (scene)
+        (made as { defaultInput?: (slot: PlayerSlot) => Input }).defaultInput = () => scene;
+      sim = made;
+      return made;
     } catch (err) {
       simError = err;
       throw err;

@@ -24,7 +24,7 @@ export type GameOverrides = Record<string, unknown>;
  * choice and an optional text), `done` (every code).
  */
 export async function writeStudy(
-  game: GameOverrides = {},
+  game: GameOverrides | null = {},
   id = 'test-study',
 ): Promise<StudyFixture> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'concord-study-'));
