@@ -31,6 +31,8 @@ const PROLIFIC_ORIGIN = 'https://app.prolific.com';
 let tmp: string;
 let study: StudyRelay;
 let browser: Browser;
+/** What the pages said on their consoles (warnings and errors), for a failure's report. */
+const consoleLines: string[] = [];
 
 type Win = {
   concordStudy: {
@@ -40,7 +42,7 @@ type Win = {
     preload(): { scene: string; ready: boolean } | null;
     pythonGames(): { scene: string; preloaded: boolean; waited: boolean }[];
   };
-  concord: { phase: string };
+  concord: { phase: string; stats(): { rejoins: number } };
 };
 const view = (p: Page): Promise<StudyView | null> =>
   p.evaluate(() => (window as unknown as Win).concordStudy.view());
@@ -90,7 +92,12 @@ async function participant(query: string): Promise<{ context: BrowserContext; pa
     route.fulfill({ status: 200, contentType: 'text/html', body: '<p>returned</p>' }),
   );
   const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`page error (${query}): ${e.message}`));
+  page.on('pageerror', (e) => consoleLines.push(`${query} page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') {
+      consoleLines.push(`${query} ${m.type()}: ${m.text()}`);
+    }
+  });
   await page.goto(`${study.url}/?${query}&renderer=canvas`);
   return { context, page };
 }
@@ -164,7 +171,19 @@ describe('the example study in two real browsers', () => {
         'the duel to start on both pages',
       );
       mark('duel playing');
-      await Promise.all([playDuel(a.page, 4000, 1), playDuel(b.page, 4000, 2)]);
+      await Promise.all([playDuel(a.page, 2000, 1), playDuel(b.page, 2000, 2)]);
+      // A reload mid-match: the page asks the server again and rejoins its seat.
+      await a.page.reload();
+      await until(
+        async () =>
+          (await sceneId(a.page)) === 'arena' &&
+          (await phase(a.page)) === 'playing' &&
+          (await a.page.evaluate(() => (window as unknown as Win).concord.stats().rejoins)) === 1,
+        30_000,
+        'the reloaded page to rejoin its seat',
+      );
+      mark('duel rejoined');
+      await Promise.all([playDuel(a.page, 2000, 3), playDuel(b.page, 2000, 4)]);
       for (const p of [a.page, b.page]) await untilScene(p, 'kitchen', 90_000);
       mark('kitchen scene');
 
@@ -296,6 +315,16 @@ describe('the example study in two real browsers', () => {
       console.log(`browser study: ${times.join(', ')}`);
     } catch (err) {
       console.log(`browser study: ${times.join(', ')}`);
+      for (const p of [a.page, b.page]) {
+        const state = await p
+          .evaluate(() => ({
+            status: document.getElementById('status')?.textContent,
+            result: (window as unknown as { concord: { result(): unknown } }).concord.result(),
+          }))
+          .catch(() => null);
+        console.log(`page state: ${JSON.stringify(state)}`);
+      }
+      console.log(consoleLines.join('\n'));
       await a.page.screenshot({ path: path.join(ARTIFACTS, 'study-a-failed.png') }).catch(() => {});
       await b.page.screenshot({ path: path.join(ARTIFACTS, 'study-b-failed.png') }).catch(() => {});
       throw err;
