@@ -111,6 +111,11 @@ export interface PlayMatchOptions {
   readonly seed: number;
   /** Impairment of the connection, both ways (socket.io: loss is retransmitted, as TCP does). */
   readonly impairment?: LinkImpairment;
+  /**
+   * The factory of a sim spec this process holds (a sim module the relay bundled, when the bot
+   * runs beside it), or null; built-in and Python sims need none.
+   */
+  readonly simFactory?: (sim: string) => SimFactory | null;
   /** Called with the runner once it exists (to follow its events, or to leave it). */
   readonly onRunner?: (runner: MatchRunner<unknown>) => void;
   /** Give up after this long, in ms (default: 3 × the match's length + 60 s). */
@@ -152,7 +157,7 @@ async function simFactoryFor(url: string, scene: string, sim: string): Promise<S
  * to the frame limit (and on alone when its partners left: the relay decides when the match
  * ends), and resolves when the runner closed. The local input of each tick is the policy's.
  * @throws ConcordError `BAD_CONFIG` when the scene's sim cannot be made here (a Python
- *   environment the relay does not serve; a sim module, which bots do not load yet)
+ *   environment the relay does not serve; a sim module `simFactory` does not give)
  */
 export async function playMatch(o: PlayMatchOptions): Promise<PlayMatchResult> {
   await initStateHash();
@@ -177,7 +182,7 @@ export async function playMatch(o: PlayMatchOptions): Promise<PlayMatchResult> {
   const createSim = (start: MatchStart): Sim<unknown> => {
     const s = start.settings;
     try {
-      let factory = factories.get(s.sim) ?? getSimFactory(s.sim);
+      let factory = factories.get(s.sim) ?? o.simFactory?.(s.sim) ?? getSimFactory(s.sim);
       if (o.episodes && o.episodes.episodes > 1) factory = episodicFactory(factory, o.episodes);
       const made = factory.create({ players: s.players, seed: start.seed });
       // A departed player plays the scene's default input on every peer, as the relay and replay do.

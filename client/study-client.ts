@@ -194,6 +194,8 @@ export interface PlayStudyOptions {
   readonly impairment?: LinkImpairment;
   /** Decline consent instead of accepting it. */
   readonly decline?: boolean;
+  /** Factories of sim modules, by spec (see `PlayMatchOptions.simFactory`). */
+  readonly simFactory?: (sim: string) => import('../sim/index.ts').SimFactory | null;
   /** The game bot's policy (default: `random` over the scene's keys). */
   readonly policy?: BotPolicy;
   /** Every view shown, every waiting push, every game played, for logs and tests. */
@@ -377,6 +379,7 @@ export async function playStudy(o: PlayStudyOptions): Promise<StudyResult> {
         episodes: { episodes: s.episodes, framesPerEpisode: s.framesPerEpisode },
         seed: rng.nextU32(),
         impairment: o.impairment,
+        simFactory: o.simFactory,
         onRunner: (r) => {
           runner = r;
           o.onRunner?.(r, v);

@@ -131,18 +131,23 @@ export class Matchmaker {
     const matchId = `${stamp.slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(4).toString('hex')}`;
     const seed = randomInt(0, 2 ** 32);
     const python = o.pythonScenes.get(scene);
+    // A study's extras (keys and actions, episodes, a sim module's bundle as its sim).
+    const extras = o.hooks?.matchHeader?.(scene) ?? null;
     const header: HeaderRecord = {
       type: 'header' as const,
       format: LOG_FORMAT,
       matchId,
       scene: settings,
-      sim: python
-        ? pythonHeaderSim(python)
-        : { id: settings.sim, codeHash: simCodeHash(settings.sim) },
+      sim:
+        extras?.sim ??
+        (python
+          ? pythonHeaderSim(python)
+          : { id: settings.sim, codeHash: simCodeHash(settings.sim) }),
       seed,
       players: group.map((p, slot) => ({ slot, participantId: p.participantId })),
       startTime: stamp,
-      ...o.hooks?.matchHeader?.(scene),
+      ...(extras?.actions ? { actions: extras.actions } : {}),
+      ...(extras?.episodes ? { episodes: extras.episodes } : {}),
     };
     const log = await o.logs.open(matchId, header);
     const { referee, noRefereeReason } = this.referee(settings, seed, matchId, python);

@@ -72,6 +72,7 @@ export async function runPilot(o: PilotOptions): Promise<PilotReport> {
           seed: deriveSeed(seed, i),
           ids: { participant: `pilot-${i + 1}` },
           impairment,
+          simFactory: study.study.simFactory,
           onEvent: (e) => {
             if (e.type === 'view') o.onProgress?.(i, `at ${e.view.scene.id}`);
             else if (e.type === 'game') o.onProgress?.(i, `played ${e.sceneId}: ${e.end}`);

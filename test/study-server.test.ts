@@ -3,6 +3,7 @@
  * headless participants, a reload mid-survey, a second tab, another participant's session or
  * token, answers that do not fit.
  */
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +14,7 @@ import {
   StudyConnection,
 } from '../client/index.ts';
 import type { StudyReply, StudyView } from '../protocol/index.ts';
+import { replayMatchLog } from '../relay/log/index.ts';
 import { type StudyRelay, startStudy } from '../relay/study/index.ts';
 import { type StudyFixture, writeStudy } from './support/study-fixture.ts';
 
@@ -85,6 +87,35 @@ describe('the study server', () => {
     const header = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]);
     expect(header.scene.name).toBe('arena');
     expect(header.actions).toBeDefined();
+  }, 60_000);
+
+  it('plays a sim module of two episodes in one match, whose log replays', async () => {
+    const pong = path.join(import.meta.dirname, '..', 'examples', 'pong', 'pong.ts');
+    const s = await serve({
+      sim: pong,
+      actions: { ArrowUp: 'UP', ArrowDown: 'DOWN' },
+      defaultAction: 'STAY',
+      episodes: 2,
+      framesPerEpisode: 150,
+    });
+    const results = await Promise.all(
+      [1, 2].map((i) =>
+        playStudy({
+          url: s.url,
+          seed: i,
+          ids: { participant: `m${i}` },
+          simFactory: s.study.simFactory,
+        }),
+      ),
+    );
+    for (const r of results) expect(r).toMatchObject({ finished: true, outcome: 'completed' });
+    const replay = await replayMatchLog(
+      path.join(s.relay.logsDir, `${results[0].games[0].matchId}.jsonl`),
+    );
+    expect(replay.episodes).toEqual({ episodes: 2, framesPerEpisode: 150 });
+    expect(replay.finalFrame).toBe(300);
+    expect(replay.mismatches).toEqual([]);
+    expect(replay.passed).toBeGreaterThan(0);
   }, 60_000);
 
   it('returns a reloaded page (the same tab id) to the survey it was in, and refuses answers that do not fit', async () => {

@@ -3,13 +3,8 @@
  * timeout under each `onTimeout` (end, bot), and `leave`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  builtinPolicy,
-  playMatch,
-  playStudy,
-  StudyConnection,
-  type StudyWaiting,
-} from '../client/index.ts';
+import { builtinPolicy, playMatch, playStudy, StudyConnection } from '../client/index.ts';
+import type { StudyWaiting } from '../protocol/index.ts';
 import { type StudyRelay, startStudy } from '../relay/study/index.ts';
 import { type StudyFixture, writeStudy } from './support/study-fixture.ts';
 

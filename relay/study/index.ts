@@ -66,6 +66,12 @@ export interface StudyRelay {
 export async function startStudy(o: StudyOptions): Promise<StudyRelay> {
   const experiment = typeof o.experiment === 'string' ? loadExperiment(o.experiment) : o.experiment;
   const sims = await loadExperimentSims(experiment);
+  // A module's spec is relative to the experiment file: the same spec in two files is two sims.
+  const bySpec = new Map<string, import('../../sim/index.ts').SimFactory>();
+  for (const s of experiment.scenes) {
+    if (s.kind === 'game' && s.simPath && sims.has(s.simPath))
+      bySpec.set(s.sim, sims.get(s.simPath)!.sim);
+  }
   let bots: ReturnType<typeof relayBots> | null = null;
   const study = new StudyServer({
     experiment,
@@ -75,6 +81,7 @@ export async function startStudy(o: StudyOptions): Promise<StudyRelay> {
       return bots.start(r);
     },
     moduleActions: new Map([...sims].map(([file, m]) => [file, m.actions ?? {}])),
+    simFactory: (spec) => bySpec.get(spec) ?? null,
     waitingPushMs: o.waitingPushMs,
     onEvent: o.onEvent,
   });
@@ -105,7 +112,7 @@ export async function startStudy(o: StudyOptions): Promise<StudyRelay> {
     await study.close();
     throw err;
   });
-  bots = relayBots(relay.url, { joinWaitMs: o.botJoinWaitMs });
+  bots = relayBots(relay.url, { joinWaitMs: o.botJoinWaitMs, simFactory: study.simFactory });
   study.attach(relay.control);
   return {
     url: relay.url,

@@ -90,7 +90,14 @@ export interface RelayBots {
  * rejoins the lost seat), giving up after `joinWaitMs` in the queue (a partner who left
  * meanwhile).
  */
-export function relayBots(url: string, o: { joinWaitMs?: number; seed?: number } = {}): RelayBots {
+export function relayBots(
+  url: string,
+  o: {
+    joinWaitMs?: number;
+    seed?: number;
+    simFactory?: (sim: string) => import('../../sim/index.ts').SimFactory | null;
+  } = {},
+): RelayBots {
   const modules = new Map<string, BotPolicy>();
   const runners = new Set<{ leave(reason?: string): void }>();
   let n = 0;
@@ -109,6 +116,7 @@ export function relayBots(url: string, o: { joinWaitMs?: number; seed?: number }
       episodes: { episodes: g.episodes, framesPerEpisode: g.framesPerEpisode },
       defaultInput: g.defaultAction === null ? undefined : r.scene.actions.defaultInput,
       seed,
+      simFactory: o.simFactory,
       onRunner: (runner) => {
         runners.add(runner);
         void runner.closed.then(() => runners.delete(runner));

@@ -73,6 +73,8 @@ export interface StudyServerOptions {
     string,
     Readonly<Record<string, import('../../sim/index.ts').Input>>
   >;
+  /** Factories of the experiment's sim modules by spec (for bots beside the relay); default none. */
+  readonly simFactory?: (sim: string) => import('../../sim/index.ts').SimFactory | null;
   /** How often waiting participants get a `waiting` push besides every change, ms (default 1000). */
   readonly waitingPushMs?: number;
   /** Notable events (default nowhere). */
@@ -171,6 +173,10 @@ export class StudyServer {
     };
   }
 
+  /** The factory of a sim module the experiment names, by its spec, or null. */
+  readonly simFactory = (sim: string): import('../../sim/index.ts').SimFactory | null =>
+    this.#o.simFactory?.(sim) ?? null;
+
   /** The relay scenes' settings, by name: what the relay serves. */
   sceneSettings(): Record<string, import('../../protocol/index.ts').SceneSettings> {
     return Object.fromEntries([...this.relayScenes].map(([n, rs]) => [n, rs.settings]));
@@ -234,9 +240,11 @@ export class StudyServer {
       try {
         const result = this.db.arrive(arrival, tabId);
         who = { id: result.record.id, tabId };
+        // A reload's old connection may still be open: this one takes over its pushes first, so
+        // that the old one's closing does not release the tab this one holds.
         const old = this.#sockets.get(who.id);
-        if (old && old !== socket) old.disconnect(true);
         this.#sockets.set(who.id, socket);
+        if (old && old !== socket) old.disconnect(true);
         this.#event('hello', { participantId: who.id, enrolled: result.enrolled });
         answer(ack, { ok: true, view: this.#view(who.id), token: this.#token(who.id) });
         const w = this.#waiting.get(who.id);
@@ -258,9 +266,9 @@ export class StudyServer {
       answer(ack, this.#step(who.id, who.tabId, raw));
     });
     socket.on('disconnect', () => {
-      if (who === null) return;
-      this.db.releaseTab(who.id, who.tabId);
-      if (this.#sockets.get(who.id) === socket) this.#sockets.delete(who.id);
+      if (who === null || this.#sockets.get(who.id) !== socket) return;
+      this.#sockets.delete(who.id);
+      if (!this.#closed) this.db.releaseTab(who.id, who.tabId);
     });
   }
 
