@@ -29,8 +29,10 @@ import {
   type StudyView,
   type StudyWaiting,
 } from '../../protocol/index.ts';
+import { isSimModuleSpec } from '../../sim/index.ts';
 import { DuelPage } from './duel-page.ts';
 import { hookOf, type MatchPage, type MatchPageHost, readRenderer } from './match-page.ts';
+import { ModulePage } from './module-page.ts';
 import { idleStats } from './page-stats.ts';
 import { PythonPage } from './python-page.ts';
 import { PythonPreload } from './python-preload.ts';
@@ -314,10 +316,11 @@ class StudyPage {
     this.game = game;
     this.screens.showWaiting(() => void this.step({ sceneId: scene.id, type: 'leave' }));
     this.drawWaiting();
-    if (!python && scene.sim !== 'duel') {
+    const module = isSimModuleSpec(scene.sim);
+    if (!python && !module && scene.sim !== 'duel') {
       this.screens.showMessage(
         'This game cannot be shown here',
-        `This page draws duel and Python environments; scene "${scene.id}" runs ${scene.sim}.`,
+        `This page draws duel, Python environments and sim modules; scene "${scene.id}" runs ${scene.sim}.`,
       );
       return;
     }
@@ -366,7 +369,7 @@ class StudyPage {
         waited: false,
       });
       page = new PythonPage(options, preload);
-    } else page = new DuelPage(options);
+    } else page = module ? new ModulePage(options) : new DuelPage(options);
     game.page = page;
     window.concord = hookOf(page);
     void page.join();
