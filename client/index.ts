@@ -48,11 +48,13 @@ export {
   playStudy,
   randomAnswers,
   type StudyClientEvent,
+  type StudyResult,
+} from './study-client.ts';
+export {
   StudyConnection,
   type StudyConnectionOptions,
   type StudyIds,
-  type StudyResult,
-} from './study-client.ts';
+} from './study-connection.ts';
 export {
   PeerDataChannel,
   type PeerDataChannelOptions,

@@ -116,6 +116,8 @@ export interface PlayMatchOptions {
    * runs beside it), or null; built-in and Python sims need none.
    */
   readonly simFactory?: (sim: string) => SimFactory | null;
+  /** Called with each new connection to the relay (a test cuts one to make the runner rejoin). */
+  readonly onConnection?: (connection: RelayConnection) => void;
   /** Called with the runner once it exists (to follow its events, or to leave it). */
   readonly onRunner?: (runner: MatchRunner<unknown>) => void;
   /** Give up after this long, in ms (default: 3 × the match's length + 60 s). */
@@ -197,8 +199,16 @@ export async function playMatch(o: PlayMatchOptions): Promise<PlayMatchResult> {
     }
   };
   const runner: MatchRunner<unknown> = new MatchRunner({
-    connect: () =>
-      RelayConnection.connect(o.url, { impairment: tcp, seed: o.seed, clock, auth: o.auth }),
+    connect: async () => {
+      const c = await RelayConnection.connect(o.url, {
+        impairment: tcp,
+        seed: o.seed,
+        clock,
+        auth: o.auth,
+      });
+      o.onConnection?.(c);
+      return c;
+    },
     scheduler: clock,
     scene: o.scene,
     participantId: o.participantId,

@@ -1,169 +1,29 @@
 /**
- * A headless study participant: the study wire (protocol/study.ts) from the participant's side,
- * in Node or a page. {@link StudyConnection} is the connection part (connect to `/study`, `hello`,
- * `step`, the `view` and `waiting` pushes) that a page can reuse; {@link playStudy} walks a whole
+ * A headless study participant, in Node. {@link StudyConnection} (client/study-connection.ts,
+ * which a page imports alone: no sim, no Pyodide) is the connection part (connect to `/study`,
+ * `hello`, `step`, the `view` and `waiting` pushes); {@link playStudy} walks a whole
  * study as a pilot participant: it accepts consent, continues info scenes, plays game scenes with
  * a bot through the match runner ({@link playMatch}: built-in TypeScript sims, and Python ones in
  * Node's Pyodide), answers surveys with random valid answers, and returns where it ended.
  *
  * @packageDocumentation
  */
-import { io, type Socket } from 'socket.io-client';
-import {
-  concordParser,
-  STUDY_EVENTS,
-  STUDY_NAMESPACE,
-  type StudyAnswer,
-  type StudyHello,
-  type StudyOutcome,
-  type StudyQuestion,
-  type StudyReply,
-  type StudyStep,
-  type StudyView,
-  type StudyWaiting,
+import type {
+  StudyAnswer,
+  StudyOutcome,
+  StudyQuestion,
+  StudyReply,
+  StudyStep,
+  StudyView,
+  StudyWaiting,
 } from '../protocol/index.ts';
 import { discreteActionInput, type Input, Prng } from '../sim/index.ts';
 import type { MatchRunner } from './match-runner.ts';
 import type { LinkImpairment } from './net/index.ts';
 import { type BotPolicy, builtinPolicy, playMatch } from './policy-bot.ts';
+import { StudyConnection, type StudyIds } from './study-connection.ts';
 
-/** The ids a participant's page sends in `hello` (its URL's query parameters), tab id aside. */
-export type StudyIds = Omit<StudyHello, 'tabId'>;
-
-/** Settings of {@link StudyConnection.connect}. */
-export interface StudyConnectionOptions {
-  /** Give up connecting, and each `hello` or `step` without an answer, after this long, ms (default 10 000). */
-  readonly timeoutMs?: number;
-}
-
-/**
- * A participant's connection to the study server (socket.io namespace `/study`, Concord's
- * parser). It keeps the last view and token, and follows the server's pushes.
- */
-export class StudyConnection {
-  /** The last view the server gave (a reply or a push), or null before `hello`. */
-  view: StudyView | null = null;
-  /** The token of the last `hello` (the game connection's handshake `auth.studyToken`). */
-  token: string | null = null;
-  /** The last `waiting` push, cleared when the view changes scene. */
-  waiting: StudyWaiting | null = null;
-  readonly #socket: Socket;
-  readonly #timeoutMs: number;
-  readonly #viewListeners = new Set<(v: StudyView) => void>();
-  readonly #waitingListeners = new Set<(w: StudyWaiting) => void>();
-  #closedReason: string | null = null;
-
-  private constructor(socket: Socket, timeoutMs: number) {
-    this.#socket = socket;
-    this.#timeoutMs = timeoutMs;
-    socket.on(STUDY_EVENTS.view, (v: StudyView) => this.#setView(v));
-    socket.on(STUDY_EVENTS.waiting, (w: StudyWaiting) => {
-      this.waiting = w;
-      for (const l of [...this.#waitingListeners]) l(w);
-    });
-    socket.once('disconnect', (reason) => {
-      this.#closedReason = String(reason);
-    });
-  }
-
-  /**
-   * Connects to the study server of the relay at `url` (e.g. `http://127.0.0.1:8080`).
-   * @throws Error when the connection fails or times out
-   */
-  static connect(url: string, o: StudyConnectionOptions = {}): Promise<StudyConnection> {
-    const timeoutMs = o.timeoutMs ?? 10_000;
-    const socket = io(`${url.replace(/\/+$/, '')}${STUDY_NAMESPACE}`, {
-      transports: ['websocket'],
-      parser: concordParser,
-      reconnection: false,
-      forceNew: true,
-      timeout: timeoutMs,
-    });
-    return new Promise((resolve, reject) => {
-      socket.once('connect', () => resolve(new StudyConnection(socket, timeoutMs)));
-      socket.once('connect_error', (err) => {
-        socket.close();
-        reject(new Error(`cannot connect to the study server at ${url}: ${err.message}`));
-      });
-    });
-  }
-
-  /** True until the connection closed. */
-  get open(): boolean {
-    return this.#closedReason === null && this.#socket.connected;
-  }
-
-  #setView(v: StudyView): void {
-    if (this.view?.scene.id !== v.scene.id) this.waiting = null;
-    this.view = v;
-    for (const l of [...this.#viewListeners]) l(v);
-  }
-
-  async #ask(event: string, data: unknown): Promise<StudyReply> {
-    const reply = (await this.#socket
-      .timeout(this.#timeoutMs)
-      .emitWithAck(event, data)) as StudyReply;
-    if (reply.ok) {
-      this.token = reply.token;
-      this.#setView(reply.view);
-    }
-    return reply;
-  }
-
-  /**
-   * Says who this is: `tabId` (the same across a reload, another in a second tab) and the URL's
-   * ids. Resolves with the server's reply (a view and token, or a refusal such as `otherTab`).
-   * @throws Error when the server does not answer in time or the connection closed
-   */
-  hello(tabId: string, ids: StudyIds = {}): Promise<StudyReply> {
-    return this.#ask(STUDY_EVENTS.hello, { ...ids, tabId });
-  }
-
-  /**
-   * Takes a step in the scene the page shows.
-   * @throws Error when the server does not answer in time or the connection closed
-   */
-  step(step: StudyStep): Promise<StudyReply> {
-    return this.#ask(STUDY_EVENTS.step, step);
-  }
-
-  /** Follows the `view` pushes (and replies); returns a function that stops following. */
-  onView(listener: (v: StudyView) => void): () => void {
-    this.#viewListeners.add(listener);
-    return () => this.#viewListeners.delete(listener);
-  }
-
-  /** Follows the `waiting` pushes; returns a function that stops following. */
-  onWaiting(listener: (w: StudyWaiting) => void): () => void {
-    this.#waitingListeners.add(listener);
-    return () => this.#waitingListeners.delete(listener);
-  }
-
-  /**
-   * Resolves with the next view whose scene is not `sceneId` (the current one when it is not),
-   * or null after `timeoutMs`.
-   */
-  nextScene(sceneId: string, timeoutMs: number): Promise<StudyView | null> {
-    if (this.view && this.view.scene.id !== sceneId) return Promise.resolve(this.view);
-    return new Promise((resolve) => {
-      const stop = this.onView((v) => {
-        if (v.scene.id === sceneId) return;
-        clearTimeout(timer);
-        stop();
-        resolve(v);
-      });
-      const timer = setTimeout(() => {
-        stop();
-        resolve(null);
-      }, timeoutMs);
-    });
-  }
-
-  /** Closes the connection (the server releases this tab). */
-  close(): void {
-    this.#socket.close();
-  }
-}
+export { StudyConnection, type StudyConnectionOptions, type StudyIds } from './study-connection.ts';
 
 /** Random valid answers to a survey's questions: every required one, about half of the others. */
 export function randomAnswers(
@@ -200,8 +60,12 @@ export interface PlayStudyOptions {
   readonly policy?: BotPolicy;
   /** Every view shown, every waiting push, every game played, for logs and tests. */
   readonly onEvent?: (e: StudyClientEvent) => void;
-  /** Called with each game's match runner (a test closes its connection mid-match, say). */
+  /** Called with each game's match runner (a test has it leave mid-match, say). */
   readonly onRunner?: (runner: MatchRunner<unknown>, view: StudyView) => void;
+  /** Called with each new game connection (a test cuts one to make the runner rejoin). */
+  readonly onConnection?: (
+    connection: import('./transport/relay-connection.ts').RelayConnection,
+  ) => void;
   /** Give up after this long, ms (default 30 min). */
   readonly maxMs?: number;
   /** How long the study connection is retried after it closed (a relay restart), ms (default 60 000). */
@@ -380,6 +244,7 @@ export async function playStudy(o: PlayStudyOptions): Promise<StudyResult> {
         seed: rng.nextU32(),
         impairment: o.impairment,
         simFactory: o.simFactory,
+        onConnection: o.onConnection,
         onRunner: (r) => {
           runner = r;
           o.onRunner?.(r, v);

@@ -141,3 +141,52 @@ describe('a partner who closes the tab mid-match', () => {
     expect(log.at(-1)).toMatchObject({ type: 'end', reason: 'every player finished' });
   }, 60_000);
 });
+
+describe('a dropped game connection', () => {
+  it('rejoins its seat within the grace period, admitted with its study token, and the match completes', async () => {
+    fx = await writeStudy({
+      framesPerEpisode: 360,
+      sync: { hashInterval: 30, hashIntervalMax: 60, rejoinGraceMs: 8000 },
+    });
+    served = await startStudy({
+      experiment: fx.file,
+      dataDir: fx.dataDir,
+      port: 0,
+      host: '127.0.0.1',
+      webrtc: false,
+    });
+    const url = served.url;
+    let cut = false;
+    const rejoins: number[] = [];
+    const results = await Promise.all(
+      [1, 2].map((i) =>
+        playStudy({
+          url,
+          seed: 20 + i,
+          ids: { participant: `r${i}` },
+          onConnection: (c) => {
+            if (i !== 2) return;
+            c.onMessage((m) => {
+              if (m.kind === 'input' && m.frame >= 90 && !cut) {
+                cut = true;
+                c.close();
+              }
+            });
+          },
+          onRunner: (runner) => {
+            void runner.closed.then(() => rejoins.push(runner.rejoins));
+          },
+        }),
+      ),
+    );
+    expect(cut).toBe(true);
+    for (const r of results) {
+      expect(r.error).toBeNull();
+      expect(r).toMatchObject({ finished: true, outcome: 'completed', completionCode: 'DONE1' });
+      expect(r.games).toHaveLength(1);
+    }
+    expect(rejoins.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(served.study.stats.refusedJoins).toBe(0);
+    expect(served.relay.stats().rejoins).toBe(1);
+  }, 60_000);
+});

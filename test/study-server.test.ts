@@ -30,8 +30,11 @@ afterEach(async () => {
   fx = null;
 });
 
-async function serve(game: Record<string, unknown> | null = {}): Promise<StudyRelay> {
-  fx = await writeStudy(game);
+async function serve(
+  game: Record<string, unknown> | null = {},
+  top: Record<string, unknown> = {},
+): Promise<StudyRelay> {
+  fx = await writeStudy(game, 'test-study', top);
   served = await startStudy({
     experiment: fx.file,
     dataDir: fx.dataDir,
@@ -216,6 +219,34 @@ describe('the study server', () => {
     expect(s.study.stats.refusedJoins).toBe(4);
     expect(s.relay.stats().refused.BAD_SCENE).toBe(4);
     expect(s.study.db.seats('pidA')).toEqual([]);
+  }, 30_000);
+
+  it('admits a participant only to the relay scene of their own condition cell', async () => {
+    const s = await serve(
+      { waitingRoom: { timeoutMs: 0, onTimeout: 'end' } },
+      { conditions: { delay: [{ inputDelay: 1 }, { inputDelay: 5 }] } },
+    );
+    expect([...s.study.relayScenes.keys()]).toEqual(['arena-c0', 'arena-c1']);
+    const tabs = await Promise.all(['c0', 'c1'].map(() => connect(s.url)));
+    const scenes: string[] = [];
+    for (const [i, tab] of tabs.entries()) {
+      view(await tab.hello(`tab-${i}`, { participant: `cell${i}` }));
+      const v = view(await tab.step({ sceneId: 'consent', type: 'accept' }));
+      if (v.scene.kind === 'game') scenes.push(v.scene.relayScene);
+    }
+    expect(scenes).toEqual(['arena-c0', 'arena-c1']);
+    // cell1 tries the other cell's scene with its own, valid token.
+    const r = await playMatch({
+      url: s.url,
+      scene: 'arena-c0',
+      participantId: 'cell1',
+      auth: { studyToken: tabs[1].token ?? '' },
+      policy: builtinPolicy('idle', { sim: 'duel' }),
+      seed: 1,
+    });
+    expect(r.matchId).toBeNull();
+    expect(r.refusal).toMatch(/another condition's scene/);
+    expect(s.study.stats.refusedJoins).toBe(1);
   }, 30_000);
 
   it('keeps the database file as WAL and every participant in it', async () => {

@@ -58,8 +58,22 @@ describe('the waiting room', () => {
   }, 30_000);
 
   it('onTimeout bot: a bot partner fills the seat, plays as a peer, and the participant completes', async () => {
-    const s = await serve({ waitingRoom: { timeoutMs: 1000, onTimeout: 'bot' }, bot: 'idle' });
-    const r = await playStudy({ url: s.url, seed: 2, ids: { participant: 'lonely' } });
+    const s = await serve({
+      waitingRoom: { timeoutMs: 1000, onTimeout: 'bot' },
+      bot: 'idle',
+      revealBot: true,
+    });
+    const notices: (string | null)[] = [];
+    const r = await playStudy({
+      url: s.url,
+      seed: 2,
+      ids: { participant: 'lonely' },
+      onEvent: (e) => {
+        if (e.type === 'view' && e.view.scene.id === 'arena') notices.push(e.view.notice);
+      },
+    });
+    // revealBot: the page is told, in the view's notice, while it plays.
+    expect(notices).toContain('Your partner is a bot.');
     expect(r.error).toBeNull();
     expect(r).toMatchObject({ finished: true, outcome: 'completed', completionCode: 'DONE1' });
     expect(s.study.stats.botsStarted).toBe(1);

@@ -27,14 +27,10 @@ export {
   type StartStudyBot,
   type StudyBotRequest,
 } from './study-bots.ts';
-export {
-  parseHello,
-  parseStep,
-  StudyServer,
-  type StudyServerOptions,
-  type StudyStats,
-} from './study-server.ts';
+export { StudyServer, type StudyServerOptions, type StudyStats } from './study-server.ts';
 export { StudyViews } from './views.ts';
+export { type Waiter, WaitingRooms } from './waiting-rooms.ts';
+export { parseHello, parseStep } from './wire.ts';
 
 /** Settings of {@link startStudy}: the relay's, but its scenes and hooks are the study's. */
 export interface StudyOptions extends Omit<RelayOptions, 'scenes' | 'hooks' | 'python'> {

@@ -18,18 +18,13 @@ import { randomBytes } from 'node:crypto';
 import type { Namespace, Socket } from 'socket.io';
 import {
   STUDY_EVENTS,
-  STUDY_ID_MAX_LENGTH,
   STUDY_NAMESPACE,
-  type StudyHello,
   type StudyRefusal,
   type StudyReply,
-  type StudyStep,
   type StudyView,
-  type StudyWaiting,
 } from '../../protocol/index.ts';
 import { ConcordError } from '../../sim/index.ts';
 import {
-  type Arrival,
   type Experiment,
   type GameEnd,
   type PageAction,
@@ -44,6 +39,8 @@ import type { RelayControl } from '../server.ts';
 import { defaultInputsOf, type StudyRelayScene, studyRelayScenes } from './relay-scenes.ts';
 import { type StartStudyBot, type StudyBotRequest, studyBotPolicyName } from './study-bots.ts';
 import { StudyViews } from './views.ts';
+import { type Waiter, WaitingRooms } from './waiting-rooms.ts';
+import { parseHello, parseStep } from './wire.ts';
 
 /** Counters of the study server (refusals are counted, never silent). */
 export interface StudyStats {
@@ -81,17 +78,6 @@ export interface StudyServerOptions {
   readonly onEvent?: (event: string, detail: Record<string, unknown>) => void;
 }
 
-/** A participant waiting in a relay scene's queue. */
-interface Waiter {
-  readonly participantId: string;
-  readonly scene: StudyRelayScene;
-  readonly candidate: Candidate;
-  readonly sinceMs: number;
-  timer: ReturnType<typeof setTimeout> | null;
-  /** Bots were started to fill this waiter's match. */
-  botsCalled: boolean;
-}
-
 /** A token that lets a bot take a seat: join a scene, or rejoin one seat of one match. */
 interface BotPass {
   readonly scene: string;
@@ -100,9 +86,6 @@ interface BotPass {
   readonly matchId: string | null;
   readonly slot: number | null;
 }
-
-const TAB_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** The study server: see the module comment. Attach it to a relay started with its {@link hooks}. */
 export class StudyServer {
@@ -128,7 +111,7 @@ export class StudyServer {
   readonly #ownerOf = new Map<string, string>();
   /** Each participant's active tab's socket. */
   readonly #sockets = new Map<string, Socket>();
-  readonly #waiting = new Map<string, Waiter>();
+  readonly #rooms: WaitingRooms;
   readonly #bots = new Map<string, BotPass>();
   /** A notice to show with the participant's next view (why it changed). */
   readonly #notices = new Map<string, string>();
@@ -144,9 +127,21 @@ export class StudyServer {
     this.relayScenes = studyRelayScenes(o.experiment, o.moduleActions);
     this.views = new StudyViews(o.experiment, this.relayScenes);
     this.db = ParticipantDatabase.open(o.experiment, o.dataDir);
+    this.#rooms = new WaitingRooms({
+      db: this.db,
+      queue: (scene) => this.#relay?.queue(scene) ?? [],
+      dequeue: (c) => this.#relay?.dequeue(c),
+      push: (id, m) => this.#sockets.get(id)?.emit(STUDY_EVENTS.waiting, m),
+      isBot: (c) => this.#bots.has(tokenOf(c)),
+      timedOut: (w) => this.#timedOut(w),
+      onEvent: (event, detail) => this.#event(event, detail),
+    });
     this.hooks = {
       admit: (r) => this.#admit(r),
-      queueChanged: (scene, queue) => this.#queueChanged(scene, queue),
+      queueChanged: (scene, queue) => {
+        const rs = this.relayScenes.get(scene);
+        if (rs) this.#rooms.queueChanged(rs, queue);
+      },
       matchStarted: (room, players) => this.#matchStarted(room, players),
       rejoined: (room, member, c) => this.#rejoined(room, member, c),
       matchEnded: (room, reason) => this.#matchEnded(room, reason),
@@ -189,9 +184,7 @@ export class StudyServer {
     this.#ns = ns;
     ns.on('connection', (socket) => this.#serve(socket));
     const every = this.#o.waitingPushMs ?? 1000;
-    this.#pushTimer = setInterval(() => {
-      for (const w of this.#waiting.values()) this.#pushWaiting(w);
-    }, every);
+    this.#pushTimer = setInterval(() => this.#rooms.pushAll(), every);
     this.#pushTimer.unref?.();
   }
 
@@ -200,8 +193,7 @@ export class StudyServer {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#pushTimer) clearInterval(this.#pushTimer);
-    for (const w of this.#waiting.values()) if (w.timer) clearTimeout(w.timer);
-    this.#waiting.clear();
+    this.#rooms.clear();
     this.#ns?.disconnectSockets(true);
     await Promise.allSettled([...this.#running]);
     this.db.close();
@@ -247,8 +239,8 @@ export class StudyServer {
         if (old && old !== socket) old.disconnect(true);
         this.#event('hello', { participantId: who.id, enrolled: result.enrolled });
         answer(ack, { ok: true, view: this.#view(who.id), token: this.#token(who.id) });
-        const w = this.#waiting.get(who.id);
-        if (w) this.#pushWaiting(w);
+        const w = this.#rooms.get(who.id);
+        if (w) this.#rooms.push(w);
       } catch (err) {
         this.stats.refusedHellos++;
         const code = err instanceof ConcordError ? err.code : '';
@@ -343,8 +335,8 @@ export class StudyServer {
       return `the waiting room of "${sceneId}" cannot be left (onTimeout: ${g.waitingRoom.onTimeout}${g.waitingRoom.timeoutMs === 0 ? ', no time limit' : ''}); a partner comes when the time is up`;
     }
     if (this.#seatedIn(id) !== null) return `participant ${id} is playing a match of "${sceneId}"`;
-    const w = this.#waiting.get(id);
-    if (w) this.#stopWaiting(w, true);
+    const w = this.#rooms.get(id);
+    if (w) this.#rooms.stop(w, true);
     this.#endGame(id, scene.id, 'timeout', 'You left the waiting room.');
     return null;
   }
@@ -384,7 +376,7 @@ export class StudyServer {
     }
     if (record.cell !== rs.cell) return refuse(`participant ${id} plays another condition's scene`);
     if (r.kind === 'join') {
-      if (this.#waiting.has(id)) return refuse(`participant ${id} is waiting already`);
+      if (this.#rooms.get(id)) return refuse(`participant ${id} is waiting already`);
       const seat = this.#seatedIn(id);
       if (seat !== null) return refuse(`participant ${id} has a seat in match ${seat}: rejoin it`);
     }
@@ -411,68 +403,8 @@ export class StudyServer {
     return null;
   }
 
-  #queueChanged(scene: string, queue: readonly Candidate[]): void {
-    const rs = this.relayScenes.get(scene);
-    if (!rs) return;
-    const now = Date.now();
-    const present = new Set<string>();
-    for (const c of queue) {
-      const id = c.participantId;
-      if (id === null || this.#bots.has(tokenOf(c))) continue;
-      present.add(id);
-      if (this.#waiting.get(id)?.candidate === c) continue;
-      const w: Waiter = {
-        participantId: id,
-        scene: rs,
-        candidate: c,
-        sinceMs: now,
-        timer: null,
-        botsCalled: false,
-      };
-      const limit = rs.game.waitingRoom.timeoutMs;
-      if (rs.game.players > 1 && limit > 0) {
-        w.timer = setTimeout(() => this.#timedOut(w), limit);
-        w.timer.unref?.();
-      }
-      this.#waiting.set(id, w);
-    }
-    for (const w of [...this.#waiting.values()]) {
-      if (w.scene.name === scene && !present.has(w.participantId)) this.#stopWaiting(w, false);
-    }
-    for (const w of this.#waiting.values()) if (w.scene.name === scene) this.#pushWaiting(w);
-  }
-
-  /** Stops following a waiter: records the time waited; `dequeue` takes it out of the queue. */
-  #stopWaiting(w: Waiter, dequeue: boolean): void {
-    if (this.#waiting.get(w.participantId) !== w) return;
-    this.#waiting.delete(w.participantId);
-    if (w.timer) clearTimeout(w.timer);
-    const waited = Math.max(0, Math.round(Date.now() - w.sinceMs));
-    try {
-      this.db.recordWaited(w.participantId, w.scene.sceneId, Math.min(waited, 86_400_000));
-    } catch (err) {
-      this.#event('record-waited-failed', { participantId: w.participantId, error: String(err) });
-    }
-    if (dequeue) this.#relay?.dequeue(w.candidate);
-  }
-
-  #pushWaiting(w: Waiter): void {
-    const queue = this.#relay?.queue(w.scene.name) ?? [];
-    const waitedMs = Math.max(0, Math.round(Date.now() - w.sinceMs));
-    const limit = w.scene.game.waitingRoom.timeoutMs;
-    const m: StudyWaiting = {
-      sceneId: w.scene.sceneId,
-      waiting: queue.length,
-      players: w.scene.game.players,
-      waitedMs,
-      timeLeftMs: limit > 0 && w.scene.game.players > 1 ? Math.max(0, limit - waitedMs) : null,
-    };
-    this.#sockets.get(w.participantId)?.emit(STUDY_EVENTS.waiting, m);
-  }
-
   #timedOut(w: Waiter): void {
-    w.timer = null;
-    if (this.#closed || this.#waiting.get(w.participantId) !== w) return;
+    if (this.#closed) return;
     this.stats.waitingTimeouts++;
     const g = w.scene.game;
     this.#event('waiting-timeout', {
@@ -481,7 +413,7 @@ export class StudyServer {
       onTimeout: g.waitingRoom.onTimeout,
     });
     if (g.waitingRoom.onTimeout === 'end') {
-      this.#stopWaiting(w, true);
+      this.#rooms.stop(w, true);
       this.#endGame(w.participantId, w.scene.sceneId, 'timeout', 'Nobody came to play in time.');
       return;
     }
@@ -489,8 +421,7 @@ export class StudyServer {
     if (w.botsCalled) return;
     const queue = this.#relay?.queue(w.scene.name) ?? [];
     const needed = Math.max(0, g.players - queue.length);
-    for (const other of this.#waiting.values())
-      if (other.scene === w.scene) other.botsCalled = true;
+    for (const other of this.#rooms.of(w.scene.name)) other.botsCalled = true;
     for (let i = 0; i < needed; i++) this.#startBot(w.scene, g.bot, null);
   }
 
@@ -505,8 +436,8 @@ export class StudyServer {
     players.forEach((c, slot) => {
       const id = c.participantId;
       if (id === null || bots.has(slot)) return;
-      const w = this.#waiting.get(id);
-      if (w) this.#stopWaiting(w, false);
+      const w = this.#rooms.get(id);
+      if (w) this.#rooms.stop(w, false);
       try {
         this.db.recordSeat(id, { scene: rs.sceneId, matchId: room.matchId, slot, episode: 0 });
       } catch (err) {
@@ -642,62 +573,4 @@ function tokenOf(c: Candidate): string {
   return typeof auth === 'object' && auth !== null && typeof auth.studyToken === 'string'
     ? auth.studyToken
     : '';
-}
-
-/** Parses a `hello`: the arrival and the tab id, or what is wrong. */
-export function parseHello(raw: unknown): { arrival: Arrival; tabId: string } | string {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return 'hello: must be an object {tabId, PROLIFIC_PID?, STUDY_ID?, SESSION_ID?, participant?}';
-  }
-  const h = raw as Record<string, unknown>;
-  const keys = ['tabId', 'PROLIFIC_PID', 'STUDY_ID', 'SESSION_ID', 'participant'];
-  for (const k of Object.keys(h))
-    if (!keys.includes(k)) return `hello.${k.slice(0, 40)}: unknown key`;
-  for (const k of keys) {
-    const v = h[k];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'string' || !ID.test(v) || v.length > STUDY_ID_MAX_LENGTH) {
-      return `hello.${k}: must be 1–${STUDY_ID_MAX_LENGTH} characters of A-Z a-z 0-9 _ -`;
-    }
-  }
-  const hello = h as unknown as StudyHello;
-  if (typeof hello.tabId !== 'string' || !TAB_ID.test(hello.tabId)) return 'hello.tabId: required';
-  let arrival: Arrival;
-  if (hello.PROLIFIC_PID) {
-    arrival = {
-      id: hello.PROLIFIC_PID,
-      source: 'prolific',
-      studyId: hello.STUDY_ID ?? null,
-      sessionId: hello.SESSION_ID ?? null,
-    };
-  } else if (hello.participant) {
-    arrival = { id: hello.participant, source: 'participant', studyId: null, sessionId: null };
-  } else {
-    arrival = {
-      id: `g-${randomBytes(12).toString('base64url')}`,
-      source: 'generated',
-      studyId: null,
-      sessionId: null,
-    };
-  }
-  return { arrival, tabId: hello.tabId };
-}
-
-/** Parses a `step` at the edge: the step, or what is wrong. */
-export function parseStep(raw: unknown): StudyStep | string {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return 'step: must be an object {sceneId, type}';
-  }
-  const s = raw as Record<string, unknown>;
-  const allowed = s.type === 'answer' ? ['sceneId', 'type', 'answers'] : ['sceneId', 'type'];
-  for (const k of Object.keys(s))
-    if (!allowed.includes(k)) return `step.${k.slice(0, 40)}: unknown key`;
-  if (typeof s.sceneId !== 'string' || s.sceneId.length > 64) return 'step.sceneId: required';
-  if (!['continue', 'accept', 'decline', 'leave', 'answer'].includes(s.type as string)) {
-    return 'step.type: must be one of continue, accept, decline, leave, answer';
-  }
-  if (s.type === 'answer' && (typeof s.answers !== 'object' || s.answers === null)) {
-    return 'step.answers: required';
-  }
-  return s as unknown as StudyStep;
 }

@@ -21,16 +21,18 @@ export type GameOverrides = Record<string, unknown>;
 /**
  * Writes the study: `consent` (consent), `arena` (duel, 2 players, 240 frames at 60 fps,
  * `game` overrides merged in; null: no game scene), `post` (a survey of one required likert question, an optional
- * choice and an optional text), `done` (every code).
+ * choice and an optional text), `done` (every code); `top` adds top-level fields (`conditions`).
  */
 export async function writeStudy(
   game: GameOverrides | null = {},
   id = 'test-study',
+  top: Record<string, unknown> = {},
 ): Promise<StudyFixture> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'concord-study-'));
   await writeFile(path.join(dir, 'consent.md'), '# Consent\n\nYou agree to *play*.\n');
   const study = {
     id,
+    ...top,
     scenes: [
       { kind: 'info', id: 'consent', file: 'consent.md', consent: true },
       game === null
