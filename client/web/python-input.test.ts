@@ -214,7 +214,7 @@ describe("PythonInputCapture with a scene's keys", () => {
     up('KeyX');
     expect(action()).toBe(5); // a press shorter than a tick still counts once
     expect(action()).toBe(0);
-    expect(capture.bindingsText).toContain('ArrowLeft + ArrowUp: 7');
+    expect(capture.bindingsText).toBe('Keys: ArrowUp · ArrowLeft · ArrowLeft + ArrowUp · KeyX');
   });
 
   it('refuses a key map that is not one', () => {

@@ -117,9 +117,10 @@ export class PythonInputCapture {
       ? createActionMap({ actions: keys.map, defaultAction: keys.defaultAction })
       : null;
     if (keys) {
-      this.bindingsText = Object.entries(keys.map)
-        .map(([combo, action]) => `${combo.replaceAll('+', ' + ')}: ${action}`)
-        .join(' · ');
+      // The keys only: a discrete action's number means nothing to a participant.
+      this.bindingsText = `Keys: ${Object.keys(keys.map)
+        .map((combo) => combo.replaceAll('+', ' + '))
+        .join(' · ')}`;
     }
     const onKeyDown = (event: Event): void => {
       const e = event as unknown as KeyEventLike;
