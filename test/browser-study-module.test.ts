@@ -2,7 +2,8 @@
  * A study whose game is a researcher's TypeScript sim module (examples/pong/pong.ts) in real
  * Chromium: the study page imports the bundle the relay made (`/modules/<scene>.js`), plays it
  * with the scene's keys over two episodes, draws the module's view, and both pages agree on the
- * checked state hashes; then the server moves both on to the completion code.
+ * checked state hashes; then the server moves both on to the completion code. A third
+ * participant, alone in the waiting room, leaves it and gets the timeout code.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -76,7 +77,7 @@ afterAll(async () => {
 });
 
 describe('a sim module in the study page', () => {
-  it('plays the module with its keys and view, the pages agree, and both get the code', async () => {
+  it('plays the module with its keys and view, the pages agree, both get the code; a lone participant leaves', async () => {
     const pages: Page[] = [];
     for (const who of ['A', 'B']) {
       const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
@@ -118,6 +119,17 @@ describe('a sim module in the study page', () => {
     await a.screenshot({ path: path.join(ARTIFACTS, 'study-module.png') });
     await a.keyboard.up('ArrowUp');
     await b.keyboard.up('KeyS');
+    // A third participant waits alone, sees the waiting room, and leaves: the timeout code.
+    const c = await (await browser.newContext()).newPage();
+    await c.goto(`${study.url}/?participant=C&renderer=canvas`);
+    await until(
+      async () => /1 of 2 players here/.test((await c.locator('#study-body').textContent()) ?? ''),
+      30_000,
+      'C in the waiting room',
+    );
+    await c.getByRole('button', { name: 'Leave the study' }).click();
+    await until(async () => (await sceneId(c)) === 'done', 30_000, "C's end scene");
+    await expect(c.locator('#completion-code').textContent()).resolves.toBe('P0NGT0');
     for (const p of pages) {
       await until(async () => (await sceneId(p)) === 'done', 60_000, 'the end scene');
       await expect(p.locator('#completion-code').textContent()).resolves.toBe('P0NG0K');
