@@ -44,6 +44,8 @@ import { StudyScreens, type WaitingRoomState } from './study-screens.ts';
 const ACK_TIMEOUT_MS = 15_000;
 /** Seconds of the visible countdown before the end scene's redirect. */
 export const REDIRECT_SECONDS = 5;
+/** How long a view's notice stays on the status line once its game is on screen, in ms. */
+const NOTICE_IN_GAME_MS = 6000;
 /** `sessionStorage` key prefix of a survey's draft answers (kept across a reload). */
 const DRAFT_KEY = 'concord.study.draft.';
 
@@ -340,6 +342,15 @@ class StudyPage {
         this.drawWaiting();
       },
       playing: () => {
+        if (!game.started && this.view?.notice) {
+          // The study's screens are hidden during play: the notice ("Your partner is a bot.")
+          // stays on the status line for the first seconds of the match.
+          setStatus(this.view.notice, false);
+          const notice = this.view.notice;
+          setTimeout(() => {
+            if (document.getElementById('status')?.textContent === notice) setStatus(null);
+          }, NOTICE_IN_GAME_MS);
+        }
         game.started = true;
         this.screens.setVisible(false);
       },
@@ -466,11 +477,12 @@ function readDraft(key: string): Record<string, StudyAnswer> {
   }
 }
 
-function setStatus(text: string | null): void {
+/** Shows `text` on the status line (styled as an error unless `error` is false), or clears it. */
+function setStatus(text: string | null, error = true): void {
   const status = document.getElementById('status');
   if (!status) return;
   status.textContent = text ?? '';
-  status.classList.toggle('error', text !== null);
+  status.classList.toggle('error', text !== null && error);
 }
 
 /** Hides the match page's panel (its result), which the study's own screen replaces. */
