@@ -133,6 +133,9 @@ export class DuelPage implements MatchPage {
         return this.capture.sim;
       },
       input: () => this.sampleInput(),
+      // In a study the relay decides when a match ends (a lost partner may be replaced by a bot,
+      // or the match go on without them): the page plays on alone until it says so.
+      playAlone: this.host !== null,
     });
     this.runner.on((e) => this.onRunner(e));
     this.detach.push(this.overlay.bindKeys(window));

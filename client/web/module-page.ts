@@ -183,9 +183,13 @@ export class ModulePage implements MatchPage {
           ep && ep.episodes > 1
             ? episodicFactory(m.module.sim, ep).create({ players: s.players, seed: start.seed })
             : m.module.sim.create({ players: s.players, seed: start.seed });
-        return sim;
+        // No key, a hidden tab and the countdown play the scene's default action.
+        const defaultInput = m.map.defaultInput;
+        return Object.assign(sim, { defaultInput: () => defaultInput });
       },
       input: () => this.sampleInput(),
+      // In a study the relay decides when a match ends (see duel-page.ts).
+      playAlone: this.host !== null,
     });
     this.runner.on((e) => this.onRunner(e));
     const onVisibility = (): void => this.onVisibility();

@@ -6,7 +6,7 @@
  * rollback in Python never delays a display frame or a key press.
  */
 import type { SceneSettings } from '../../protocol/index.ts';
-import type { EpisodeSettings } from '../../sim/index.ts';
+import { discreteActionInput, type EpisodeSettings } from '../../sim/index.ts';
 import type { DrawPrimitive } from '../../sim/python/index.ts';
 import type { Seat } from '../match-runner.ts';
 import type { RendererChoice } from './duel-view.ts';
@@ -182,6 +182,13 @@ export class PythonPage implements MatchPage {
       seat: this.seat,
       auth: this.auth,
       episodes: this.episodes,
+      study: this.host
+        ? {
+            defaultInput: this.keys
+              ? discreteActionInput(this.keys.defaultAction)
+              : { buttons: 0, x: 0, y: 0 },
+          }
+        : null,
     });
     this.seat = null; // the worker holds it now
   }

@@ -67,6 +67,12 @@ export type PageToWorker =
        * the episode wrapper (`episodicFactory`), as every other peer of the match does; null: one.
        */
       readonly episodes: EpisodeSettings | null;
+      /**
+       * A study's game scene: the input of its default action (what the sim's `defaultInput`
+       * gives: the countdown, a hidden tab), and the match plays on alone until the relay ends
+       * it. Null: the sim's own default, and the match ends when every other player left.
+       */
+      readonly study: { readonly defaultInput: Input } | null;
     }
   /** Leave the queue (ignored once the match started). */
   | { readonly type: 'cancel' }
@@ -352,7 +358,10 @@ class PythonWorker {
     seat: Seat | null;
     auth: Readonly<Record<string, string>> | null;
     episodes: EpisodeSettings | null;
+    study: { readonly defaultInput: Input } | null;
   } | null = null;
+  /** A study's game scene: see `PageToWorker` `join`. */
+  private study: { readonly defaultInput: Input } | null = null;
   /** The match's episodes, from the first join. */
   private episodes: EpisodeSettings | null = null;
   /** The episodic wrapper around the Python sim, when the match has episodes. */
@@ -393,6 +402,7 @@ class PythonWorker {
           seat: m.seat,
           auth: m.auth,
           episodes: m.episodes,
+          study: m.study,
         };
         this.joinWhenReady();
         return;
@@ -479,6 +489,7 @@ class PythonWorker {
     this.joinRequest = null;
     if (!this.runner) {
       this.episodes = request.episodes;
+      this.study = request.study;
       this.post({ type: 'status', text: 'Connecting to the relay…' });
       const runner = new MatchRunner<PythonSnap>({
         connect: () => connectRelay(this.scope.location.origin, request.auth ?? undefined),
@@ -488,6 +499,8 @@ class PythonWorker {
         seat: request.seat,
         createSim: (start) => this.createSim(start),
         input: () => (this.hidden ? null : { buttons: this.input.next(), x: 0, y: 0 }),
+        // In a study the relay decides when a match ends (see duel-page.ts).
+        playAlone: request.study !== null,
       });
       runner.on((e) => this.onRunner(runner, e));
       this.runner = runner;
@@ -533,12 +546,19 @@ class PythonWorker {
       this.episodic = episodic;
       const capture = captureConfirmedState(episodic, limit > 0 ? limit : -1, (x) => x.frame);
       this.capture = capture as unknown as ConfirmedCapture<PythonSnap>;
-      return capture.sim as unknown as Sim<PythonSnap>;
+      return this.withStudyDefault(capture.sim as unknown as Sim<PythonSnap>);
     }
     const py = factory.create({ players: s.players, seed: start.seed }) as PythonSim;
     this.py = py;
     this.capture = sessionSim(py, limit);
-    return this.capture.sim;
+    return this.withStudyDefault(this.capture.sim);
+  }
+
+  /** `sim` with a study scene's default action as its `defaultInput` (unchanged otherwise). */
+  private withStudyDefault(sim: Sim<PythonSnap>): Sim<PythonSnap> {
+    const study = this.study;
+    if (!study) return sim;
+    return Object.assign(sim, { defaultInput: () => study.defaultInput });
   }
 
   /** The Python sim of the current state (the episode's, in an episodic match). */
