@@ -33,6 +33,11 @@ import { RelayConnection } from './transport/relay-connection.ts';
 export interface BotView {
   /** The frame the bot's input steps from. */
   readonly frame: Frame;
+  /**
+   * The confirmed frame: every player's input is known up to it, so the state is final up to
+   * here and predicted after it (rollback; in lockstep it is `frame`).
+   */
+  readonly confirmedFrame: Frame;
   /** The bot's slot. */
   readonly slot: PlayerSlot;
   readonly players: number;
@@ -221,6 +226,7 @@ export async function playMatch(o: PlayMatchOptions): Promise<PlayMatchResult> {
       return (
         o.policy({
           frame,
+          confirmedFrame: m.peer.session.confirmedFrame,
           slot: m.slot,
           players: m.settings.players,
           state: () => sim!.save(),

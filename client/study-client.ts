@@ -8,6 +8,7 @@
  *
  * @packageDocumentation
  */
+
 import type {
   StudyAnswer,
   StudyOutcome,
@@ -17,11 +18,13 @@ import type {
   StudyView,
   StudyWaiting,
 } from '../protocol/index.ts';
+import type { SimFactory } from '../sim/index.ts';
 import { discreteActionInput, type Input, Prng } from '../sim/index.ts';
 import type { MatchRunner } from './match-runner.ts';
 import type { LinkImpairment } from './net/index.ts';
 import { type BotPolicy, builtinPolicy, playMatch } from './policy-bot.ts';
 import { StudyConnection, type StudyIds } from './study-connection.ts';
+import type { RelayConnection } from './transport/relay-connection.ts';
 
 export { StudyConnection, type StudyConnectionOptions, type StudyIds } from './study-connection.ts';
 
@@ -55,7 +58,7 @@ export interface PlayStudyOptions {
   /** Decline consent instead of accepting it. */
   readonly decline?: boolean;
   /** Factories of sim modules, by spec (see `PlayMatchOptions.simFactory`). */
-  readonly simFactory?: (sim: string) => import('../sim/index.ts').SimFactory | null;
+  readonly simFactory?: (sim: string) => SimFactory | null;
   /** The game bot's policy (default: `random` over the scene's keys). */
   readonly policy?: BotPolicy;
   /** Every view shown, every waiting push, every game played, for logs and tests. */
@@ -63,9 +66,7 @@ export interface PlayStudyOptions {
   /** Called with each game's match runner (a test has it leave mid-match, say). */
   readonly onRunner?: (runner: MatchRunner<unknown>, view: StudyView) => void;
   /** Called with each new game connection (a test cuts one to make the runner rejoin). */
-  readonly onConnection?: (
-    connection: import('./transport/relay-connection.ts').RelayConnection,
-  ) => void;
+  readonly onConnection?: (connection: RelayConnection) => void;
   /** Give up after this long, ms (default 30 min). */
   readonly maxMs?: number;
   /** How long the study connection is retried after it closed (a relay restart), ms (default 60 000). */

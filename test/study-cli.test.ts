@@ -88,8 +88,11 @@ describe('the study commands', () => {
       bad,
       'id: bad\nscenes:\n  - { kind: game, id: g, sync: { inputDelay: -3 }, tickrate: 5 }\n  - { kind: end, id: done, completionCodes: { completed: C } }\n',
     );
-    for (const command of ['serve', 'pilot']) {
-      const r = await concord([command, bad, '--port', '0'].slice(0, command === 'pilot' ? 2 : 4));
+    const runs = await Promise.all([
+      concord(['serve', bad, '--port', '0']),
+      concord(['pilot', bad]),
+    ]);
+    for (const r of runs) {
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/scenes\[0\]\.sync\.inputDelay: must be an integer 0–30, got -3/);
       expect(r.err).toMatch(/scenes\[0\]\.tickrate: unknown key/);

@@ -2,6 +2,9 @@
  * Waiting rooms over a real relay on loopback with a real SQLite file: the `waiting` pushes, a
  * timeout under each `onTimeout` (end, bot), and `leave`.
  */
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { builtinPolicy, playMatch, playStudy, StudyConnection } from '../client/index.ts';
 import type { StudyWaiting } from '../protocol/index.ts';
@@ -89,6 +92,31 @@ describe('the waiting room', () => {
     expect(lines[0].players[botSlot].participantId).toMatch(/^bot-/);
     expect(lines.filter((l) => l.type === 'input' && l.s === botSlot).length).toBeGreaterThan(100);
     expect(lines.at(-1)).toMatchObject({ type: 'end', reason: 'every player finished' });
+  }, 45_000);
+
+  it("onTimeout bot with the experiment's own policy module: the bot plays what the module says", async () => {
+    // Holds button bit 2 from frame 30 on; before that, the default input.
+    const bot =
+      'export function policy(view) {\n  return view.frame >= 30 ? { buttons: 4, x: 0, y: 0 } : null;\n}\n';
+    fx = await writeStudy({ waitingRoom: { timeoutMs: 800, onTimeout: 'bot' }, bot: './bot.mjs' });
+    await writeFile(path.join(fx.dir, 'bot.mjs'), bot);
+    served = await startStudy({
+      experiment: fx.file,
+      dataDir: fx.dataDir,
+      port: 0,
+      host: '127.0.0.1',
+      webrtc: false,
+    });
+    const r = await playStudy({ url: served.url, seed: 4, ids: { participant: 'modular' } });
+    expect(r).toMatchObject({ finished: true, outcome: 'completed' });
+    const seat = served.study.db.seats('modular')[0];
+    const lines = readFileSync(`${served.relay.logsDir}/${seat.matchId}.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const botInputs = lines.filter((l) => l.type === 'input' && l.s === 1 - seat.slot);
+    expect(botInputs.filter((l) => l.f >= 40).every((l) => l.in === '04000000')).toBe(true);
+    expect(botInputs.filter((l) => l.f >= 40).length).toBeGreaterThan(100);
   }, 45_000);
 
   it('leave: a participant who leaves the waiting room ends with outcome timeout and blocks nobody', async () => {

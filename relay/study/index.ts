@@ -4,7 +4,9 @@
  *
  * @packageDocumentation
  */
+
 import path from 'node:path';
+import type { SimFactory } from '../../sim/index.ts';
 import { isPythonSimSpec } from '../../sim/python/index.ts';
 import { type Experiment, loadExperiment } from '../experiment/index.ts';
 import { BUILTIN_SCENES } from '../scenes.ts';
@@ -64,7 +66,7 @@ export async function startStudy(o: StudyOptions): Promise<StudyRelay> {
   const experiment = typeof o.experiment === 'string' ? loadExperiment(o.experiment) : o.experiment;
   const sims = await loadExperimentSims(experiment);
   // A module's spec is relative to the experiment file: the same spec in two files is two sims.
-  const bySpec = new Map<string, import('../../sim/index.ts').SimFactory>();
+  const bySpec = new Map<string, SimFactory>();
   for (const s of experiment.scenes) {
     if (s.kind === 'game' && s.simPath && sims.has(s.simPath))
       bySpec.set(s.sim, sims.get(s.simPath)!.sim);

@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+
 import { pathToFileURL } from 'node:url';
 import {
   type BotPolicy,
@@ -15,6 +16,7 @@ import {
   playMatch,
   type Seat,
 } from '../../client/index.ts';
+import type { SimFactory } from '../../sim/index.ts';
 import { ConcordError } from '../../sim/index.ts';
 import type { GameScene } from '../experiment/index.ts';
 import type { StudyRelayScene } from './relay-scenes.ts';
@@ -95,7 +97,7 @@ export function relayBots(
   o: {
     joinWaitMs?: number;
     seed?: number;
-    simFactory?: (sim: string) => import('../../sim/index.ts').SimFactory | null;
+    simFactory?: (sim: string) => SimFactory | null;
   } = {},
 ): RelayBots {
   const modules = new Map<string, BotPolicy>();

@@ -14,8 +14,10 @@
  *
  * @packageDocumentation
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Namespace, Socket } from 'socket.io';
+import type { SceneSettings } from '../../protocol/index.ts';
 import {
   STUDY_EVENTS,
   STUDY_NAMESPACE,
@@ -23,6 +25,7 @@ import {
   type StudyReply,
   type StudyView,
 } from '../../protocol/index.ts';
+import type { ActionTable, SimFactory } from '../../sim/index.ts';
 import { ConcordError } from '../../sim/index.ts';
 import {
   type Experiment,
@@ -32,7 +35,7 @@ import {
   parsePageAction,
 } from '../experiment/index.ts';
 import type { Candidate } from '../matchmaker.ts';
-import type { RelayHooks } from '../relay-hooks.ts';
+import type { AdmitRequest, RelayHooks } from '../relay-hooks.ts';
 import type { MatchRoom } from '../room.ts';
 import type { Member } from '../room-state.ts';
 import type { RelayControl } from '../server.ts';
@@ -66,12 +69,9 @@ export interface StudyServerOptions {
   /** Starts a bot (client/policy-bot.ts through the relay's URL); see study-bots.ts. */
   readonly startBot: StartStudyBot;
   /** Sim modules' named actions by absolute path (loaded at start), for their action maps. */
-  readonly moduleActions?: ReadonlyMap<
-    string,
-    Readonly<Record<string, import('../../sim/index.ts').Input>>
-  >;
+  readonly moduleActions?: ReadonlyMap<string, ActionTable>;
   /** Factories of the experiment's sim modules by spec (for bots beside the relay); default none. */
-  readonly simFactory?: (sim: string) => import('../../sim/index.ts').SimFactory | null;
+  readonly simFactory?: (sim: string) => SimFactory | null;
   /** How often waiting participants get a `waiting` push besides every change, ms (default 1000). */
   readonly waitingPushMs?: number;
   /** Notable events (default nowhere). */
@@ -169,11 +169,10 @@ export class StudyServer {
   }
 
   /** The factory of a sim module the experiment names, by its spec, or null. */
-  readonly simFactory = (sim: string): import('../../sim/index.ts').SimFactory | null =>
-    this.#o.simFactory?.(sim) ?? null;
+  readonly simFactory = (sim: string): SimFactory | null => this.#o.simFactory?.(sim) ?? null;
 
   /** The relay scenes' settings, by name: what the relay serves. */
-  sceneSettings(): Record<string, import('../../protocol/index.ts').SceneSettings> {
+  sceneSettings(): Record<string, SceneSettings> {
     return Object.fromEntries([...this.relayScenes].map(([n, rs]) => [n, rs.settings]));
   }
 
@@ -344,7 +343,7 @@ export class StudyServer {
   // ---------------------------------------------------------------------------------------------
   // Relay hooks
 
-  #admit(r: import('../relay-hooks.ts').AdmitRequest): string | null {
+  #admit(r: AdmitRequest): string | null {
     const rs = this.relayScenes.get(r.scene);
     if (rs === undefined) return null;
     const refuse = (why: string): string => {
@@ -475,7 +474,11 @@ export class StudyServer {
     if (!rs) return;
     const bots = this.#botSlots.get(room.matchId) ?? new Set<number>();
     this.#botSlots.delete(room.matchId);
-    const lost = /^player \d+ was lost$/.test(reason);
+    // The relay ends a match whose scene says `end` when a player is lost for good.
+    const lost =
+      rs.settings.onPlayerLost === 'end' &&
+      room.members.some((m) => m.status === 'left' && m.doneFrame === null);
+    this.#event('study-match-end', { matchId: room.matchId, reason, partnerLost: lost });
     for (const m of room.members) {
       const id = m.participantId;
       if (id === null || bots.has(m.slot)) continue;

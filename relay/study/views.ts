@@ -5,10 +5,12 @@
  *
  * @packageDocumentation
  */
+
 import { readFileSync } from 'node:fs';
 import { marked } from 'marked';
 import type { StudyQuestion, StudyScene, StudyView } from '../../protocol/study.ts';
 import { isPythonSimSpec } from '../../sim/python/index.ts';
+import type { Question } from '../experiment/index.ts';
 import { type Experiment, type ParticipantRecord, whatNow } from '../experiment/index.ts';
 import { relaySceneName, type StudyRelayScene } from './relay-scenes.ts';
 
@@ -112,7 +114,7 @@ export class StudyViews {
   }
 }
 
-function questionOf(q: import('../experiment/index.ts').Question): StudyQuestion {
+function questionOf(q: Question): StudyQuestion {
   switch (q.type) {
     case 'likert':
       return { id: q.id, type: 'likert', text: q.text, scale: q.scale, required: q.required };
