@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
-import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
+import { type EpisodeSettings, encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
 import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
 import { MatchReferee, type RefereeHost } from './match-referee.ts';
 import type { RelayHooks } from './relay-hooks.ts';
@@ -113,8 +113,9 @@ export class Matchmaker {
     seed: number,
     matchId: string,
     python: PythonSceneSource | undefined,
+    episodes: EpisodeSettings | undefined,
   ): { referee: MatchReferee | null; noRefereeReason: string } {
-    return matchReferee(this.o.simHost, settings, seed, matchId, python, this.o.onEvent);
+    return matchReferee(this.o.simHost, settings, seed, matchId, python, this.o.onEvent, episodes);
   }
 
   private broadcastWaiting(scene: string): void {
@@ -150,7 +151,13 @@ export class Matchmaker {
       ...(extras?.episodes ? { episodes: extras.episodes } : {}),
     };
     const log = await o.logs.open(matchId, header);
-    const { referee, noRefereeReason } = this.referee(settings, seed, matchId, python);
+    const { referee, noRefereeReason } = this.referee(
+      settings,
+      seed,
+      matchId,
+      python,
+      extras?.episodes,
+    );
     const room = new MatchRoom({
       matchId,
       settings,
@@ -203,6 +210,7 @@ function matchReferee(
   matchId: string,
   python: PythonSceneSource | undefined,
   onEvent: MatchmakerOptions['onEvent'],
+  episodes?: EpisodeSettings,
 ): { referee: MatchReferee | null; noRefereeReason: string } {
   if (settings.referee === false)
     return { referee: null, noRefereeReason: 'the scene turns the referee off' };
@@ -220,6 +228,7 @@ function matchReferee(
       sim: settings.sim,
       players: settings.players,
       seed,
+      ...(episodes ? { episodes } : {}),
       ...(python
         ? {
             python: {
