@@ -33,6 +33,8 @@ let study: StudyRelay;
 let browser: Browser;
 /** What the pages said on their consoles (warnings and errors), for a failure's report. */
 const consoleLines: string[] = [];
+/** The relay's notable events (match starts and ends, the referee's notices). */
+const relayEvents: { event: string; detail: Record<string, unknown> }[] = [];
 
 type Win = {
   concordStudy: {
@@ -74,6 +76,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     webRoot: web.outDir,
     webrtc: false,
+    onEvent: (event, detail) => relayEvents.push({ event, detail }),
   });
   browser = await launchChromium();
   await mkdir(ARTIFACTS, { recursive: true });
@@ -249,6 +252,12 @@ describe('the example study in two real browsers', () => {
           timeout: 30_000,
         });
       }
+
+      // The relay's referee re-simulated every agreed check of both matches from the inputs and
+      // found the pages' hashes: the pages' states (the duel's two episodes, the kitchen) follow
+      // from the inputs.
+      expect(relayEvents.filter((e) => e.event === 'match-start')).toHaveLength(2);
+      expect(relayEvents.filter((e) => e.event.startsWith('referee-'))).toEqual([]);
 
       // Everything is in the database (opened read-only beside the running study).
       const db = new Database(databaseFile(path.join(tmp, 'data'), 'coop-study'), {
