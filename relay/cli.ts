@@ -5,7 +5,13 @@ import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
 import { shutdownDataChannels } from './datachannel.ts';
 import { checkSummary, formatExperiment, loadExperiment } from './experiment/index.ts';
-import { BUILTIN_SCENES, pythonSceneSettings, startRelay } from './index.ts';
+import {
+  ADMIN_TOKEN_ENV,
+  BUILTIN_SCENES,
+  pythonSceneSettings,
+  resolveAdminToken,
+  startRelay,
+} from './index.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
 
 function int(name: string, min: number, max: number) {
@@ -98,6 +104,10 @@ program
     portRange,
   )
   .option('--no-webrtc', 'serve no DataChannels: every input travels on socket.io')
+  .option(
+    '--admin-token <token>',
+    `serve the admin view (/admin) and the replay viewer (/replay/ID) behind this token, 16+ characters (default: $${ADMIN_TOKEN_ENV}, else no admin view)`,
+  )
   .action(
     async (opts: {
       port: number;
@@ -112,7 +122,9 @@ program
       scene?: string;
       players: number;
       tickRate: number;
+      adminToken?: string;
     }) => {
+      const adminToken = resolveAdminToken(opts.adminToken, process.env);
       if (opts.scene !== undefined && opts.sim === undefined) {
         throw new InvalidArgumentError('--scene names the --sim scene: give --sim too');
       }
@@ -139,6 +151,7 @@ program
             }
           : false,
         onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
+        ...(adminToken !== null ? { admin: { token: adminToken } } : {}),
       });
       if (extra)
         console.log(
@@ -146,6 +159,11 @@ program
         );
       console.log(
         `concord relay listening on ${relay.url} (logs in ${opts.logs}, page from ${opts.web})`,
+      );
+      console.log(
+        adminToken !== null
+          ? `admin view at ${relay.url}/admin, replays at ${relay.url}/replay/<match id> (admin token required)`
+          : `no admin view (start with --admin-token or ${ADMIN_TOKEN_ENV} to have one)`,
       );
       let stopping = false;
       const stop = (signal: string) => {

@@ -14,6 +14,9 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { concordParser, PRESENCE, SCENE_LIMITS, type SceneSettings } from '../protocol/index.ts';
 import { initStateHash } from '../sim/index.ts';
+import { type AdminRoutes, adminRoutes } from './admin/routes.ts';
+import { type AdminSource, relayAdminView } from './admin/source.ts';
+import { resolveAdminToken } from './admin/token.ts';
 import { type Connection, ConnectionLayer, datagramEvents } from './connections.ts';
 import { DataChannelEndpoint, type DataChannelEndpointOptions } from './datachannel.ts';
 import { httpRoutes } from './http-routes.ts';
@@ -74,6 +77,12 @@ export interface RelayOptions {
    * by the host rule, and the log says so).
    */
   readonly simHost?: SimHostPool | null;
+  /**
+   * The admin view and the replay viewer (`/admin`, `/replay/<match id>`, see docs/admin.md):
+   * served only with a token (`resolveAdminToken`; there is no default), with the study's side
+   * (participants, removal) from `source` when a study server runs. Absent: no admin route (404).
+   */
+  readonly admin?: { readonly token: string; readonly source?: AdminSource };
 }
 
 /** A running relay. */
@@ -117,12 +126,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   let closing = false;
 
   const connections = new ConnectionLayer(stats);
+  const scheduler = options.scheduler ?? realScheduler();
   const matchmaker = new Matchmaker({
     scenes,
     pythonScenes,
     logs,
     stats,
-    scheduler: options.scheduler ?? realScheduler(),
+    scheduler,
     refuse: connections.refuseMember,
     onEvent,
     maxFramesAhead: options.maxFramesAhead ?? SCENE_LIMITS.framesAhead.max,
@@ -130,9 +140,20 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     simHost: simHost ?? null,
   });
   const snapshot = (): RelayStats => ({ ...stats, refused: { ...stats.refused } });
+  const admin: AdminRoutes | null = options.admin
+    ? adminRoutes({
+        token: checkedToken(options.admin.token),
+        logsDir,
+        webRoot: options.webRoot,
+        relay: relayAdminView(matchmaker, scheduler),
+        source: options.admin.source,
+        counters: () => ({ ...snapshot() }),
+        onEvent,
+      })
+    : null;
   const http: HttpServer = createServer(
     httpRoutes({
-      http: options.http,
+      http: (req, res) => options.http?.(req, res) || admin?.handle(req, res) || false,
       webRoot: options.webRoot,
       pythonScenes,
       stats: snapshot,
@@ -173,6 +194,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     close: async (reason = 'relay shutdown') => {
       if (closing) return;
       closing = true;
+      admin?.close();
       matchmaker.endAll(reason);
       datagrams?.close();
       await logs.closeAll(reason);
@@ -182,4 +204,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       http.closeAllConnections?.();
     },
   };
+}
+
+/** The admin token given to `startRelay`, checked as the command line's (length, characters). */
+function checkedToken(token: string): string {
+  return resolveAdminToken(token, {}) as string;
 }
