@@ -364,7 +364,7 @@ function loginPage(res: ServerResponse, status: number, next: string, error: str
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Concord · admin token</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/style.css"></head>
+<link rel="stylesheet" href="/admin.css"></head>
 <body class="admin"><main class="admin-login">
 <h1>Concord admin</h1>
 <form method="post" action="${ADMIN_PATHS.login}">
