@@ -134,4 +134,58 @@ describe('the replay viewer in Chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it('replays a Python match in its Worker (Pyodide from the relay) with the primitives view', async () => {
+    const report = await runBots({
+      url: relay.url,
+      scene: 'kitchen',
+      matches: 1,
+      players: 2,
+      frames: 60,
+      latencyMs: 5,
+      jitterMs: 0,
+      lossPct: 0,
+      transport: 'websocket',
+      seed: 8,
+    });
+    expect(report.failures).toEqual([]);
+    const id = report.perMatch[0].matchId;
+    const log = path.join(tmp, 'logs', `${id}.jsonl`);
+    await until(
+      () =>
+        readFile(log, 'utf8').then(
+          (t) => t.includes('"type":"end"'),
+          () => false,
+        ),
+      20_000,
+      'the end record',
+    );
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${relay.url}/replay/${id}`);
+    await page.fill('#token', TOKEN);
+    await Promise.all([page.waitForURL(`**/replay/${id}`), page.click('button[type=submit]')]);
+    await until(
+      () => page.evaluate(() => window.concordReplay?.phase === 'ready'),
+      90_000,
+      'the Python replay ready',
+    );
+    const data = (await page.evaluate(() => window.concordReplay?.data())) as ReplayData;
+    expect(data.sim.kind).toBe('python');
+    const check = data.checks.filter((c) => c.frame > 0).at(-1);
+    expect(check).toBeDefined();
+    await page.fill('#frame-input', String(check!.frame));
+    await page.click('#goto button[type=submit]');
+    await until(
+      async () => /^[0-9a-f]{16}$/.test((await page.textContent('#hash-computed')) ?? ''),
+      60_000,
+      'the recomputed hash',
+    );
+    expect(await page.textContent('#hash-computed')).toBe(check!.recorded[0].hash);
+    expect(await page.textContent('#hash-verdict')).toContain('equal');
+    expect(await page.locator('#game canvas').count()).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 150_000);
 });
