@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -7,6 +7,9 @@ import { buildWebClient } from '../client/web/build.ts';
 import type { ReplayData } from '../protocol/index.ts';
 import { runBots } from '../relay/bots.ts';
 import { type Relay, startRelay } from '../relay/index.ts';
+import { type BodyRecord, type HeaderRecord, LOG_FORMAT } from '../relay/log/index.ts';
+import { loadSimModule, moduleHeaderSim } from '../relay/sim-modules.ts';
+import { encodeInput, type Input, Prng, stateHash } from '../sim/index.ts';
 import { launchChromium, until } from './support/chromium.ts';
 
 // Real Chromium (Debian's package) on the replay viewer of a real relay on loopback, whose log
@@ -188,4 +191,112 @@ describe('the replay viewer in Chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 150_000);
+
+  it("replays a sim module's match from the bundle its log carries, with the module's view", async () => {
+    const id = await writePongLog(path.join(tmp, 'logs'));
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${relay.url}/replay/${id}`);
+    await page.fill('#token', TOKEN);
+    await Promise.all([page.waitForURL(`**/replay/${id}`), page.click('button[type=submit]')]);
+    await until(
+      () => page.evaluate(() => window.concordReplay?.phase === 'ready'),
+      60_000,
+      'the module replay ready',
+    );
+    await page.fill('#frame-input', '90');
+    await page.click('#goto button[type=submit]');
+    await until(
+      async () => /^[0-9a-f]{16}$/.test((await page.textContent('#hash-computed')) ?? ''),
+      30_000,
+      'the recomputed hash',
+    );
+    expect(await page.textContent('#hash-computed')).toBe(await page.textContent('#hash-recorded'));
+    // The scene's action names, from the header's actions.
+    expect(await page.locator('#inputs').textContent()).toMatch(/STAY|UP|DOWN/);
+    expect(await page.locator('#game canvas').count()).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
 });
+
+/**
+ * A 120-frame pong match (examples/pong, a sim module) logged as a relay logs one: the bundle in
+ * the header, seeded random inputs, every slot's hash report and the verdict every 10 frames, done
+ * records and the end. The hashes come from running the module, so the viewer must agree.
+ * @returns the match id
+ */
+async function writePongLog(dir: string): Promise<string> {
+  const pong = await loadSimModule(
+    path.join(import.meta.dirname, '..', 'examples', 'pong', 'pong.ts'),
+  );
+  const matchId = 'pong-module-replay';
+  const frames = 120;
+  const delay = 2;
+  const header: HeaderRecord = {
+    type: 'header',
+    format: LOG_FORMAT,
+    matchId,
+    scene: {
+      name: 'pong',
+      sim: './pong.ts',
+      players: 2,
+      tickRate: 60,
+      mode: 'rollback',
+      inputDelay: delay,
+      maxPredictionWindow: 8,
+      saveStrategy: 'ring',
+      hashInterval: 10,
+      frames,
+    },
+    sim: moduleHeaderSim('./pong.ts', pong.bundle),
+    seed: 11,
+    players: [
+      { slot: 0, participantId: 'A' },
+      { slot: 1, participantId: 'B' },
+    ],
+    startTime: '2026-12-06T17:00:00.000Z',
+    actions: {
+      keys: { ArrowUp: 'UP', ArrowDown: 'DOWN' },
+      defaultAction: 'STAY',
+      inputs: {
+        STAY: hexOf(pong.actions.STAY),
+        UP: hexOf(pong.actions.UP),
+        DOWN: hexOf(pong.actions.DOWN),
+      },
+    },
+  };
+  const choices: Input[] = [pong.actions.STAY, pong.actions.UP, pong.actions.DOWN];
+  const rng = Prng.fromSeed(3);
+  const sim = pong.sim.create({ players: 2, seed: header.seed });
+  const records: BodyRecord[] = [];
+  const hash = () => stateHash(sim.encode(sim.save()));
+  const sent: Input[][] = [[], []];
+  for (let f = delay; f < frames + delay; f++) {
+    for (let s = 0; s < 2; s++) {
+      const input = choices[rng.nextU32() % 3];
+      sent[s].push(input);
+      records.push({ type: 'input', f, s, in: hexOf(input), ms: f * 16.6 });
+    }
+  }
+  for (let f = 0; f <= frames; f++) {
+    if (f % 10 === 0) {
+      const h = hash();
+      for (let s = 0; s < 2; s++) records.push({ type: 'hash', f, s, h, ms: f * 16.6 + 80 });
+      records.push({ type: 'verdict', f, agreed: true, hashes: [h, h] });
+    }
+    if (f === frames) {
+      const h = hash();
+      for (let s = 0; s < 2; s++) records.push({ type: 'done', s, f, h, ms: f * 16.6 + 90 });
+      break;
+    }
+    sim.step([0, 1].map((s) => (f < delay ? pong.actions.STAY : sent[s][f - delay])));
+  }
+  records.push({ type: 'end', reason: 'every player finished', ms: frames * 16.6 + 100 });
+  const text = [header, ...records].map((r) => `${JSON.stringify(r)}\n`).join('');
+  await writeFile(path.join(dir, `${matchId}.jsonl`), text);
+  return matchId;
+}
+
+const hexOf = (input: Input): string => Buffer.from(encodeInput(input)).toString('hex');
