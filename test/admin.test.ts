@@ -122,6 +122,16 @@ describe('the admin view', () => {
       headers: { cookie: pair, origin: 'https://elsewhere.example' },
     });
     expect(csrf.status).toBe(403);
+    // Behind a reverse proxy that rewrites Host, the public host comes in X-Forwarded-Host.
+    const proxied = await fetch(`${relay.url}/admin/api/matches/x/end`, {
+      method: 'POST',
+      headers: {
+        cookie: pair,
+        origin: 'https://study.example',
+        'x-forwarded-host': 'study.example',
+      },
+    });
+    expect(proxied.status).toBe(404); // past the origin check: no match x runs
     // A next that leaves the admin pages goes to the admin page instead.
     const away = await fetch(`${relay.url}/admin/login`, {
       method: 'POST',

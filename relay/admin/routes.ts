@@ -230,7 +230,9 @@ export function adminRoutes(o: AdminRoutesOptions): AdminRoutes {
       loginPage(res, 401, next, 'That is not the admin token.');
       return;
     }
-    const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+    const secure =
+      (req.socket as { encrypted?: boolean }).encrypted === true ||
+      forwarded(req, 'x-forwarded-proto') === 'https';
     res.writeHead(303, { location: next, 'set-cookie': auth.loginCookie(secure) });
     res.end();
   };
@@ -255,12 +257,23 @@ function safeNext(next: string | null): string {
     : ADMIN_PATHS.page;
 }
 
-/** False when the request's `Origin` names a site other than the one it was sent to. */
+/** The first value of a header that a reverse proxy may set (`X-Forwarded-Host: a, b`), or null. */
+function forwarded(req: IncomingMessage, name: string): string | null {
+  const v = req.headers[name];
+  const first = (Array.isArray(v) ? v[0] : v)?.split(',')[0]?.trim();
+  return first ? first : null;
+}
+
+/**
+ * False when the request's `Origin` names a site other than the one it was sent to: the `Host`
+ * header, or behind a reverse proxy that rewrites it, its `X-Forwarded-Host`.
+ */
 function sameOrigin(req: IncomingMessage): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true; // scripts (curl) send none; browsers always do on POST
   try {
-    return new URL(origin).host === req.headers.host;
+    const host = new URL(origin).host;
+    return host === req.headers.host || host === forwarded(req, 'x-forwarded-host');
   } catch {
     return false;
   }
