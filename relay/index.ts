@@ -7,6 +7,7 @@
  */
 
 export { replayDataOf } from './admin/replay-data.ts';
+export { studyParticipants } from './admin/study-participants.ts';
 export { ADMIN_EVENTS_INTERVAL_MS, type AdminRoutes, adminRoutes } from './admin/routes.ts';
 export {
   type AdminRemoveOutcome,
