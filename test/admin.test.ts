@@ -22,6 +22,8 @@ const removed: { id: string; reason: string }[] = [];
 const participants: AdminParticipant[] = [
   { id: 'P1', scene: 'game', status: 'playing', condition: 'fast', startTime: null },
   { id: 'P2', scene: 'survey', status: 'active', condition: 'slow', startTime: null },
+  // The first bot's participant id: active in the study's database, playing as the relay knows.
+  { id: 'bot-0', scene: 'game', status: 'active', condition: 'fast', startTime: null },
 ];
 const source: AdminSource = {
   participants: () => participants,
@@ -172,7 +174,11 @@ describe('the admin view', () => {
       expect(p.peer!.rttMs).toBeGreaterThanOrEqual(0);
       expect(p.peer!.rollbacks).toBeGreaterThanOrEqual(0);
     }
-    expect(state!.participants).toEqual(participants);
+    expect(state!.participants!.map((p) => [p.id, p.status])).toEqual([
+      ['P1', 'playing'],
+      ['P2', 'active'],
+      ['bot-0', 'playing'],
+    ]);
 
     // The live stream: its first `state` event lists the same match.
     const ctl = new AbortController();
@@ -240,5 +246,27 @@ describe('the admin view', () => {
     });
     expect(badReason.status).toBe(400);
     expect(removed).toHaveLength(1);
+    // A study source that cannot remove, and no study at all: 501, saying which.
+    for (const admin of [{ token: TOKEN, source: { participants: () => [] } }, { token: TOKEN }]) {
+      const other = await startRelay({
+        port: 0,
+        host: '127.0.0.1',
+        logsDir: tmp,
+        webrtc: false,
+        admin,
+      });
+      try {
+        const res = await fetch(`${other.url}/admin/api/participants/P1/remove`, {
+          method: 'POST',
+          headers: bearer,
+        });
+        expect(res.status).toBe(501);
+        expect(((await res.json()) as { error: string }).error).toMatch(
+          'source' in admin ? /cannot remove/ : /runs no study/,
+        );
+      } finally {
+        await other.close();
+      }
+    }
   });
 });

@@ -22,7 +22,14 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { ADMIN_PATHS, type AdminState, MAX_ADMIN_FINISHED } from '../../protocol/index.ts';
+import {
+  ADMIN_PATHS,
+  type AdminMatch,
+  type AdminParticipant,
+  type AdminState,
+  type AdminWaitingRoom,
+  MAX_ADMIN_FINISHED,
+} from '../../protocol/index.ts';
 import { LogError, readMatchLog } from '../log/index.ts';
 import { FinishedMatches } from './finished-matches.ts';
 import { replayDataOf } from './replay-data.ts';
@@ -80,13 +87,16 @@ export function adminRoutes(o: AdminRoutesOptions): AdminRoutes {
 
   const state = async (): Promise<AdminState> => {
     const matches = o.relay.matches();
+    const waiting = o.relay.waiting();
     const running = new Set(matches.map((m) => m.matchId));
     return {
       at: new Date().toISOString(), // clock-ok: the snapshot's time for the page
       matches,
-      waiting: o.relay.waiting(),
+      waiting,
       finished: await finished.list(running, MAX_ADMIN_FINISHED),
-      participants: o.source ? [...(await o.source.participants())] : null,
+      participants: o.source
+        ? withRelayStatus(await o.source.participants(), matches, waiting)
+        : null,
       counters: { ...o.counters(), adminRefused: { ...refused } },
     };
   };
@@ -198,9 +208,11 @@ export function adminRoutes(o: AdminRoutesOptions): AdminRoutes {
       }
       void readReason(req).then(async (reason) => {
         if (reason instanceof Error) return json(res, 400, { error: reason.message });
-        if (!o.source) {
+        if (!o.source?.remove) {
           return json(res, 501, {
-            error: 'this relay runs no study: there is no participant to remove',
+            error: o.source
+              ? "this relay's study server cannot remove participants"
+              : 'this relay runs no study: there is no participant to remove',
           });
         }
         const why = reason ?? 'removed by the administrator';
@@ -248,6 +260,30 @@ export function adminRoutes(o: AdminRoutesOptions): AdminRoutes {
       streams.clear();
     },
   };
+}
+
+/**
+ * The study's participants with what only the relay knows laid over an `active` status: `playing`
+ * for a participant connected in a running match, `waiting` for one in a waiting room, `away`
+ * for one whose connection dropped mid-match.
+ */
+export function withRelayStatus(
+  participants: readonly AdminParticipant[],
+  matches: readonly AdminMatch[],
+  waiting: readonly AdminWaitingRoom[],
+): AdminParticipant[] {
+  const now = new Map<string, string>();
+  for (const w of waiting) for (const id of w.waiting) if (id !== null) now.set(id, 'waiting');
+  for (const m of matches) {
+    for (const p of m.players) {
+      if (p.participantId === null || p.status === 'left') continue;
+      now.set(p.participantId, p.status === 'connected' ? 'playing' : 'away');
+    }
+  }
+  return participants.map((p) => {
+    const status = p.status === 'active' ? now.get(p.id) : undefined;
+    return status === undefined ? p : { ...p, status };
+  });
 }
 
 /** `next` of the form when it is one of the admin pages, else the admin page. */

@@ -27,16 +27,20 @@ export type AdminRemoveOutcome =
  * method answers from the participant database, never from a page.
  */
 export interface AdminSource {
-  /** Every participant of the study with their scene and status, in arrival order. */
+  /**
+   * Every participant of the study with their scene and status, in arrival order (see
+   * `studyParticipants`); the admin view shows an `active` one as `playing`, `waiting` or `away`
+   * from what the relay knows (`withRelayStatus`).
+   */
   participants(): readonly AdminParticipant[] | Promise<readonly AdminParticipant[]>;
   /**
-   * Removes a participant: the study ends for them (with the study's removal outcome and
+   * Removes a participant (optional: without it the route answers 501): the study ends for them (with the study's removal outcome and
    * message, committed to the database before their page is told), and a match they play goes
    * on or ends as their leaving would.
    * @param participantId the participant's id
    * @param reason the administrator's words, for the database and the log
    */
-  remove(participantId: string, reason: string): Promise<AdminRemoveOutcome>;
+  remove?(participantId: string, reason: string): Promise<AdminRemoveOutcome>;
 }
 
 /** The relay's side of the admin view. */
