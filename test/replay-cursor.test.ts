@@ -1,8 +1,11 @@
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ReplayCursor } from '../client/web/replay-cursor.ts';
+import { runBots } from '../relay/bots.ts';
 import { replayDataOf } from '../relay/index.ts';
-import { parseMatchLog } from '../relay/log/index.ts';
+import { parseMatchLog, readMatchLog, replayMatchLog } from '../relay/log/index.ts';
 import { duel, initStateHash, stateHash } from '../sim/index.ts';
+import { tempDir } from './support/log-files.ts';
 import { sampleDuelMatch } from './support/sample-match.ts';
 
 beforeAll(async () => {
@@ -61,4 +64,47 @@ describe('the replay viewer engine', () => {
     const frames = data.events.map((e) => e.frame);
     expect(frames).toEqual([...frames].sort((a, b) => a - b));
   });
+
+  it('a match with a desync: the timeline marks it, its referee and resync, and the viewer follows the repaired line', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const report = await runBots({
+        matches: 1,
+        players: 2,
+        frames: 300,
+        seed: 44,
+        latencyMs: 5,
+        jitterMs: 0,
+        lossPct: 0,
+        transport: 'websocket',
+        desyncAt: 90,
+        desyncPeer: 1,
+        logsDir: dir,
+      });
+      expect(report.failures).toEqual([]);
+      const file = path.join(dir, `${report.perMatch[0].matchId}.jsonl`);
+      const data = replayDataOf(await readMatchLog(file));
+      const desync = data.events.find((e) => e.kind === 'desync');
+      expect(desync).toMatchObject({ slots: [1] });
+      const kinds = data.events.filter((e) => e.frame === desync!.frame).map((e) => e.kind);
+      expect(kinds).toEqual(expect.arrayContaining(['check', 'referee', 'desync', 'resync']));
+      // The viewer's hashes are `concord replay`'s: the damaged peer's report at the desync
+      // differs from them, every other recorded hash equals them.
+      const replay = await replayMatchLog(file);
+      const cursor = new ReplayCursor(duel.create({ players: 2, seed: data.seed }), data);
+      cursor.goto(data.finalFrame);
+      const differing: string[] = [];
+      for (const c of data.checks) {
+        for (const r of c.recorded) {
+          if (r.hash !== cursor.hashAt(c.frame)) differing.push(`${c.frame}:${r.slot}`);
+        }
+      }
+      expect(differing.length).toBeGreaterThan(0);
+      expect(differing.every((d) => d.endsWith(':1'))).toBe(true);
+      expect(differing).toEqual(replay.repaired.map((m) => `${m.frame}:${m.slot}`));
+      expect(cursor.hashAt(data.finalFrame)).toBe(replay.finalHash);
+    } finally {
+      await remove();
+    }
+  }, 60_000);
 });
