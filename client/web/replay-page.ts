@@ -385,10 +385,22 @@ class ReplayViewer {
     // The first report of a peer: the hash every recorded one is compared with below.
     el('hash-recorded').textContent = recorded[0]?.hash ?? '';
     const verdict = el('hash-verdict');
-    const all = recorded.every((r) => r.hash === computed);
+    const differing = [...new Set(recorded.filter((r) => r.hash !== computed).map((r) => r.slot))];
+    // A desync the relay found and repaired here: the damaged peers' reports differ, as they did
+    // in the match, and the replay follows the repaired line of play (as `concord replay` does).
+    const repaired = this.data?.events.some(
+      (e) => e.kind === 'desync' && e.frame === f && differing.every((s) => e.slots.includes(s)),
+    );
     verdict.textContent =
-      computed === null ? '' : all ? 'equal: the replay reproduces the match' : 'DIFFERENT';
-    verdict.className = computed === null ? '' : all ? 'ok' : 'error';
+      computed === null
+        ? ''
+        : differing.length === 0
+          ? 'equal: the replay reproduces the match'
+          : repaired
+            ? `slot ${differing.join(', ')} differed here: the desync the relay found and repaired; the others are equal`
+            : `DIFFERENT from slot ${differing.join(', ')}: the replay does not reproduce the match`;
+    verdict.className =
+      computed === null ? '' : differing.length === 0 || repaired ? 'ok' : 'error';
     const list = el('hash-list');
     list.replaceChildren();
     for (const r of recorded) {
