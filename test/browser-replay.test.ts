@@ -171,7 +171,7 @@ describe('the replay viewer in Chromium', () => {
     await Promise.all([page.waitForURL(`**/replay/${id}`), page.click('button[type=submit]')]);
     await until(
       () => page.evaluate(() => window.concordReplay?.phase === 'ready'),
-      90_000,
+      150_000,
       'the Python replay ready',
     );
     const data = (await page.evaluate(() => window.concordReplay?.data())) as ReplayData;
@@ -190,7 +190,7 @@ describe('the replay viewer in Chromium', () => {
     expect(await page.locator('#game canvas').count()).toBe(1);
     expect(errors).toEqual([]);
     await page.close();
-  }, 150_000);
+  }, 300_000);
 
   it("replays a sim module's match from the bundle its log carries, with the module's view", async () => {
     const id = await writePongLog(path.join(tmp, 'logs'));
