@@ -5,6 +5,7 @@ import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
 import { shutdownDataChannels } from './datachannel.ts';
 import { checkSummary, formatExperiment, loadExperiment } from './experiment/index.ts';
+import { ExportError, exportDataDir, exportMatchLog } from './export/index.ts';
 import {
   ADMIN_TOKEN_ENV,
   BUILTIN_SCENES,
@@ -362,13 +363,70 @@ program
   .description('re-simulate a match from its log alone and check every recorded hash')
   .argument('<log>', 'a match log (logs/<match id>.jsonl)')
   .option('--json', 'print one JSON object')
-  .action(async (log: string, opts: { json?: boolean }) => {
-    const result = await replayMatchLog(log);
+  .option(
+    '--export <file>',
+    "also write the match's per-frame table to FILE.csv or FILE.jsonl (see docs/your-data.md); refused, and nothing written, when a recorded hash is not reproduced",
+  )
+  .option(
+    '--states-every <n>',
+    'with --export: add the state as JSON every N frames',
+    int('--states-every', 1, SCENE_LIMITS.frames.max),
+  )
+  .action(async (log: string, opts: { json?: boolean; export?: string; statesEvery?: number }) => {
+    let result: Awaited<ReturnType<typeof replayMatchLog>>;
+    if (opts.export !== undefined) {
+      try {
+        result = (await exportMatchLog(log, opts.export, { statesEvery: opts.statesEvery })).replay;
+      } catch (err) {
+        if (!(err instanceof ExportError) || err.code === 'BAD_OPTION') throw err;
+        console.error(err.message);
+        process.exit(1);
+      }
+    } else {
+      if (opts.statesEvery !== undefined) {
+        throw new InvalidArgumentError('--states-every goes with --export');
+      }
+      result = await replayMatchLog(log);
+    }
     if (opts.json) console.log(JSON.stringify(result, null, 2));
     else console.log(formatReplay(result));
+    if (opts.export !== undefined && !opts.json) console.log(`wrote ${opts.export}`);
     const ok = result.mismatches.length === 0 && result.damaged === null;
     process.exit(ok ? 0 : 1);
   });
+
+program
+  .command('export')
+  .description(
+    "turn a study's data directory (<experiment id>.sqlite and logs/) into tables: participants.csv, " +
+      'matches.csv, matches/<match id>/frames.csv and .jsonl (from replaying every log) and codebook.md',
+  )
+  .argument('<data-dir>', "the study's data directory")
+  .option('--out <dir>', 'where to write (default: DATA_DIR/export)')
+  .option(
+    '--experiment <file>',
+    'the experiment file the study ran (needed when DATA_DIR has a participant database, which does not store it)',
+  )
+  .option(
+    '--states-every <n>',
+    'add the state as JSON every N frames to the frame tables',
+    int('--states-every', 1, SCENE_LIMITS.frames.max),
+  )
+  .action(
+    async (dataDir: string, opts: { out?: string; experiment?: string; statesEvery?: number }) => {
+      const summary = await exportDataDir(dataDir, {
+        out: opts.out,
+        experiment: opts.experiment,
+        statesEvery: opts.statesEvery,
+      });
+      for (const w of summary.warnings) console.error(`warning: ${w}`);
+      const frames = summary.matches.reduce((n, m) => n + m.rows, 0);
+      console.log(
+        `exported ${summary.participants} participants and ${summary.matches.length} matches ` +
+          `(${frames} frame rows, every recorded hash reproduced) to ${summary.out}`,
+      );
+    },
+  );
 
 program
   .command('check')

@@ -8,6 +8,7 @@ import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protoco
 import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
 import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
 import { MatchReferee, type RefereeHost } from './match-referee.ts';
+import type { ForwardLatency } from './metrics.ts';
 import { MatchRoom } from './room.ts';
 import type { Member, MemberLink, RoomHooks } from './room-state.ts';
 import type { PythonSceneSource } from './scenes.ts';
@@ -47,6 +48,8 @@ export interface MatchmakerOptions {
   readonly awayAfterSilentMs: number;
   /** Where matches' desync referees run (the relay's sim host), or null: none. */
   readonly simHost: RefereeHost | null;
+  /** Where the rooms put each input's forwarding latency (`/metrics`), or null: not measured. */
+  readonly forwardLatency?: ForwardLatency | null;
 }
 
 /** The relay's queues and matches under way: see the module comment. */
@@ -180,6 +183,7 @@ export class Matchmaker {
       awayAfterSilentMs: o.awayAfterSilentMs,
       referee,
       noRefereeReason,
+      forwardLatency: o.forwardLatency ?? null,
     });
     this.rooms.set(matchId, room);
     this.startTimes.set(matchId, stamp);

@@ -11,6 +11,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import { Server } from 'socket.io';
 import { concordParser, PRESENCE, SCENE_LIMITS, type SceneSettings } from '../protocol/index.ts';
 import { initStateHash } from '../sim/index.ts';
@@ -22,6 +23,7 @@ import { DataChannelEndpoint, type DataChannelEndpointOptions } from './datachan
 import { httpRoutes } from './http-routes.ts';
 import { LogDirectory } from './log/index.ts';
 import { Matchmaker } from './matchmaker.ts';
+import { ForwardLatency, relayMetrics } from './metrics.ts';
 import {
   BUILTIN_PYTHON_SCENES,
   BUILTIN_SCENES,
@@ -83,6 +85,12 @@ export interface RelayOptions {
    * (participants, removal) from `source` when a study server runs. Absent: no admin route (404).
    */
   readonly admin?: { readonly token: string; readonly source?: AdminSource };
+  /**
+   * Participants by scene id, read at each scrape of `GET /metrics` (the `concord_participants`
+   * gauge): how a study server around the relay reports where its participants are. Absent: the
+   * gauge has no series. See docs/metrics.md.
+   */
+  readonly participants?: () => Readonly<Record<string, number>>;
 }
 
 /** A running relay. */
@@ -92,6 +100,11 @@ export interface Relay {
   readonly port: number;
   readonly logsDir: string;
   stats(): RelayStats;
+  /**
+   * The prom-client registry that `GET /metrics` serves (docs/metrics.md): an embedder may add
+   * metrics of its own to it (`new Gauge({ ..., registers: [relay.metrics] })`).
+   */
+  readonly metrics: Registry;
   /** Stops serving: ends every match, flushes and closes every log, closes every connection. */
   close(reason?: string): Promise<void>;
 }
@@ -123,6 +136,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const ownSimHost = options.simHost === undefined;
   const simHost = ownSimHost ? new SimHostPool() : options.simHost;
   const stats = emptyRelayStats();
+  const forwardLatency = new ForwardLatency();
   let closing = false;
 
   const connections = new ConnectionLayer(stats);
@@ -138,6 +152,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     maxFramesAhead: options.maxFramesAhead ?? SCENE_LIMITS.framesAhead.max,
     awayAfterSilentMs: options.awayAfterSilentMs ?? PRESENCE.awayAfterSilentMs,
     simHost: simHost ?? null,
+    forwardLatency,
   });
   const snapshot = (): RelayStats => ({ ...stats, refused: { ...stats.refused } });
   const admin: AdminRoutes | null = options.admin
@@ -151,6 +166,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         onEvent,
       })
     : null;
+  const metrics = relayMetrics({
+    stats: () => stats,
+    forwardLatency,
+    participants: options.participants,
+  });
   const http: HttpServer = createServer(
     httpRoutes({
       http: (req, res) => options.http?.(req, res) || admin?.handle(req, res) || false,
@@ -159,6 +179,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       stats: snapshot,
       closing: () => closing,
       simHost: simHost ? () => simHost.stats() : undefined,
+      metrics,
     }),
   );
   const io = new Server(http, {
@@ -191,6 +212,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     port,
     logsDir,
     stats: snapshot,
+    metrics,
     close: async (reason = 'relay shutdown') => {
       if (closing) return;
       closing = true;

@@ -54,6 +54,7 @@ export {
   type ReplayMismatch,
   type ReplayOptions,
   type ReplayResult,
+  type ReplayStep,
   replayLog,
   replayMatchLog,
 } from './replay.ts';
