@@ -52,7 +52,7 @@ export {
   serverDatagramBytes,
 } from './datagram.ts';
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from './errors.ts';
-export { validateSceneSettings } from './fields.ts';
+export { SCENE_NAME, validateSceneSettings } from './fields.ts';
 export {
   CLIENT_MESSAGE_MAX_BYTES,
   HASH_HEX_DIGITS,

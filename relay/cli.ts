@@ -14,6 +14,15 @@ import {
   startRelay,
 } from './index.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
+import { formatPilot, runPilot } from './pilot.ts';
+import { startStudy } from './study/index.ts';
+
+/** What `serve` prints about the admin view. */
+function adminLine(url: string, token: string | null): string {
+  return token !== null
+    ? `admin view at ${url}/admin, replays at ${url}/replay/<match id> (admin token required)`
+    : `no admin view (start with --admin-token or ${ADMIN_TOKEN_ENV} to have one)`;
+}
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -63,7 +72,15 @@ program
 
 program
   .command('serve')
-  .description('run the relay (socket.io on websocket, match logs, GET /healthz)')
+  .description(
+    'run the relay (socket.io on websocket, match logs, GET /healthz); with EXPERIMENT, run that study (the page at / is the study)',
+  )
+  .argument('[experiment]', 'an experiment file (YAML or JSON) to run as a study')
+  .option(
+    '--data <dir>',
+    "the study's data directory: its participant database <dir>/<id>.sqlite and match logs <dir>/logs",
+    './data',
+  )
   .addOption(
     // Hosting platforms give the port in PORT; an explicit --port still wins.
     new Option('--port <port>', 'TCP port (0: any free port)')
@@ -110,22 +127,78 @@ program
     `serve the admin view (/admin) and the replay viewer (/replay/ID) behind this token, 16+ characters (default: $${ADMIN_TOKEN_ENV}, else no admin view)`,
   )
   .action(
-    async (opts: {
-      port: number;
-      host?: string;
-      udpAddress?: string;
-      publicAddress?: string;
-      udpPorts?: [number, number];
-      webrtc: boolean;
-      logs: string;
-      web: string;
-      sim?: string;
-      scene?: string;
-      players: number;
-      tickRate: number;
-      adminToken?: string;
-    }) => {
+    async (
+      experimentFile: string | undefined,
+      opts: {
+        data: string;
+        port: number;
+        host?: string;
+        udpAddress?: string;
+        publicAddress?: string;
+        udpPorts?: [number, number];
+        webrtc: boolean;
+        logs: string;
+        web: string;
+        sim?: string;
+        scene?: string;
+        players: number;
+        tickRate: number;
+        adminToken?: string;
+      },
+      cmd: Command,
+    ) => {
       const adminToken = resolveAdminToken(opts.adminToken, process.env);
+      const admin = adminToken !== null ? { admin: { token: adminToken } } : {};
+      const logsGiven = cmd.getOptionValueSource('logs') === 'cli';
+      if (experimentFile !== undefined) {
+        if (opts.sim !== undefined) {
+          throw new InvalidArgumentError('--sim serves a demo scene: not with an experiment');
+        }
+        const webrtc = opts.webrtc
+          ? {
+              bindAddress: opts.udpAddress ?? opts.host ?? '0.0.0.0',
+              publicAddress: opts.publicAddress,
+              portRangeBegin: opts.udpPorts?.[0],
+              portRangeEnd: opts.udpPorts?.[1],
+            }
+          : (false as const);
+        // A malformed file throws BAD_CONFIG naming every field: exit 2, nothing listens.
+        const served = await startStudy({
+          experiment: experimentFile,
+          dataDir: opts.data,
+          logsDir: logsGiven ? opts.logs : undefined,
+          port: opts.port,
+          host: opts.host,
+          webRoot: opts.web,
+          webrtc,
+          onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
+          ...admin,
+        });
+        const e = served.study.experiment;
+        console.log(
+          `concord study "${e.id}" (${e.scenes.length} scenes, ${e.cells.length} condition cell${e.cells.length === 1 ? '' : 's'}) on ${served.url}; participants in ${served.study.db.file}, match logs in ${served.relay.logsDir}`,
+        );
+        console.log(adminLine(served.url, adminToken));
+        let stopping = false;
+        const stopStudy = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          console.log(`${signal}: closing matches, flushing logs, closing the database`);
+          served.close(`relay stopped by ${signal}`).then(
+            () => {
+              shutdownDataChannels();
+              process.exit(0);
+            },
+            (err) => {
+              console.error(err);
+              process.exit(1);
+            },
+          );
+        };
+        process.on('SIGINT', () => stopStudy('SIGINT'));
+        process.on('SIGTERM', () => stopStudy('SIGTERM'));
+        return;
+      }
       if (opts.scene !== undefined && opts.sim === undefined) {
         throw new InvalidArgumentError('--scene names the --sim scene: give --sim too');
       }
@@ -152,7 +225,7 @@ program
             }
           : false,
         onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
-        ...(adminToken !== null ? { admin: { token: adminToken } } : {}),
+        ...admin,
       });
       if (extra)
         console.log(
@@ -161,11 +234,7 @@ program
       console.log(
         `concord relay listening on ${relay.url} (logs in ${opts.logs}, page from ${opts.web})`,
       );
-      console.log(
-        adminToken !== null
-          ? `admin view at ${relay.url}/admin, replays at ${relay.url}/replay/<match id> (admin token required)`
-          : `no admin view (start with --admin-token or ${ADMIN_TOKEN_ENV} to have one)`,
-      );
+      console.log(adminLine(relay.url, adminToken));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -353,6 +422,73 @@ program
         }
         for (const f of report.failures) console.error(`FAIL: ${f}`);
       }
+      shutdownDataChannels();
+      process.exit(report.failures.length === 0 ? 0 : 1);
+    },
+  );
+
+program
+  .command('pilot')
+  .description(
+    'run headless participants through a whole study over a real relay on loopback (consent, waiting rooms, games played by bots, surveys with random valid answers, the end); exit 0 only when every one reached the end scene with a code',
+  )
+  .argument('<experiment>', 'the experiment file (YAML or JSON)')
+  .option(
+    '--participants <n>',
+    'participants, all arriving at once',
+    int('--participants', 1, 1000),
+    4,
+  )
+  .option(
+    '--latency <ms>',
+    'one-way latency of each game connection, each way',
+    num('--latency', 0, 10_000),
+    0,
+  )
+  .option('--jitter <ms>', 'jitter of that latency', num('--jitter', 0, 10_000), 0)
+  .option(
+    '--loss <pct>',
+    'segment loss (retransmitted after an RTO, as TCP does)',
+    num('--loss', 0, 50),
+    0,
+  )
+  .option(
+    '--seed <n>',
+    'seed of answers, bot inputs and impairments',
+    int('--seed', 0, 2 ** 32 - 1),
+    1,
+  )
+  .option(
+    '--data <dir>',
+    'keep the database and logs here (default: a temp directory, removed after)',
+  )
+  .option('--json', 'print one JSON object')
+  .action(
+    async (
+      file: string,
+      opts: {
+        participants: number;
+        latency: number;
+        jitter: number;
+        loss: number;
+        seed: number;
+        data?: string;
+        json?: boolean;
+      },
+    ) => {
+      const report = await runPilot({
+        experiment: file,
+        participants: opts.participants,
+        latencyMs: opts.latency,
+        jitterMs: opts.jitter,
+        lossPct: opts.loss,
+        seed: opts.seed,
+        dataDir: opts.data,
+        onProgress: opts.json ? undefined : (i, line) => console.error(`pilot-${i + 1}: ${line}`),
+      });
+      if (opts.json) console.log(JSON.stringify(report, null, 2));
+      else console.log(formatPilot(report));
+      for (const f of report.failures) console.error(`FAIL: ${f}`);
       shutdownDataChannels();
       process.exit(report.failures.length === 0 ? 0 : 1);
     },

@@ -128,8 +128,13 @@ export interface RoomHooks {
   refuse(member: Member, code: ProtocolErrorCode, message: string, kind?: string): void;
   /** Notable events, for the operator's log. */
   event(name: string, detail: Record<string, unknown>): void;
-  /** The match is over (its log is closing). */
-  ended(matchId: string): void;
+  /** The match is over (its log is closing), for `reason`. */
+  ended(matchId: string, reason: string): void;
+  /**
+   * `member` is lost for good (away past its grace period): true keeps its seat away for a
+   * replacement that rejoins with its token (see `RelayHooks.memberLost`). Absent: false.
+   */
+  lost?(member: Member): boolean;
 }
 
 /** The part of a match log a room writes to (a `MatchLogWriter`). */

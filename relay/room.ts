@@ -644,6 +644,8 @@ export class MatchRoom implements RoomState {
 
   private left(member: Member): void {
     if (this.ended || member.status === 'left') return;
+    // A replacement (a study's bot) will rejoin this seat: it stays away meanwhile.
+    if (member.status === 'away' && member.doneFrame === null && this.hooks.lost?.(member)) return;
     this.presence.left(member);
     this.afterDeparture();
   }
@@ -713,7 +715,7 @@ export class MatchRoom implements RoomState {
       this.hooks.event('log-close-failed', { matchId: this.matchId, error: String(err) });
     });
     this.hooks.event('match-end', { matchId: this.matchId, reason });
-    this.hooks.ended(this.matchId);
+    this.hooks.ended(this.matchId, reason);
   }
 
   // The state the parts share (RoomState).

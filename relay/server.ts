@@ -22,8 +22,10 @@ import { type Connection, ConnectionLayer, datagramEvents } from './connections.
 import { DataChannelEndpoint, type DataChannelEndpointOptions } from './datachannel.ts';
 import { httpRoutes } from './http-routes.ts';
 import { LogDirectory } from './log/index.ts';
-import { Matchmaker } from './matchmaker.ts';
+import { type Candidate, Matchmaker } from './matchmaker.ts';
 import { ForwardLatency, relayMetrics } from './metrics.ts';
+import type { RelayHooks } from './relay-hooks.ts';
+import type { MatchRoom } from './room.ts';
 import {
   BUILTIN_PYTHON_SCENES,
   BUILTIN_SCENES,
@@ -91,6 +93,20 @@ export interface RelayOptions {
    * gauge has no series. See docs/metrics.md.
    */
   readonly participants?: () => Readonly<Record<string, number>>;
+  /** What runs a study around the relay (relay/study/): see {@link RelayHooks}. Default none. */
+  readonly hooks?: RelayHooks;
+}
+
+/** What a study server needs of a running relay beyond {@link Relay}. */
+export interface RelayControl {
+  /** The socket.io server, to serve more namespaces (`/study`) beside the relay's `/`. */
+  readonly io: Server;
+  /** Takes `c` out of its scene's queue (nothing if it waits nowhere). */
+  dequeue(c: Candidate): void;
+  /** The candidates waiting in `scene`'s queue, in arrival order. */
+  queue(scene: string): readonly Candidate[];
+  /** The match under way with this id, if any. */
+  room(matchId: string): MatchRoom | undefined;
 }
 
 /** A running relay. */
@@ -105,6 +121,8 @@ export interface Relay {
    * metrics of its own to it (`new Gauge({ ..., registers: [relay.metrics] })`).
    */
   readonly metrics: Registry;
+  /** See {@link RelayControl}. */
+  readonly control: RelayControl;
   /** Stops serving: ends every match, flushes and closes every log, closes every connection. */
   close(reason?: string): Promise<void>;
 }
@@ -153,6 +171,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     awayAfterSilentMs: options.awayAfterSilentMs ?? PRESENCE.awayAfterSilentMs,
     simHost: simHost ?? null,
     forwardLatency,
+    hooks: options.hooks,
   });
   const snapshot = (): RelayStats => ({ ...stats, refused: { ...stats.refused } });
   const admin: AdminRoutes | null = options.admin
@@ -195,7 +214,14 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     options.webrtc === false
       ? undefined
       : new DataChannelEndpoint<Connection>(datagramEvents(stats), options.webrtc ?? {});
-  connections.serve(io, { scenes, matchmaker, onEvent, closing: () => closing, datagrams });
+  connections.serve(io, {
+    scenes,
+    matchmaker,
+    onEvent,
+    closing: () => closing,
+    datagrams,
+    hooks: options.hooks,
+  });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -213,6 +239,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     logsDir,
     stats: snapshot,
     metrics,
+    control: {
+      io,
+      dequeue: (c) => matchmaker.leaveQueue(c),
+      queue: (scene) => matchmaker.queue(scene),
+      room: (matchId) => matchmaker.room(matchId),
+    },
     close: async (reason = 'relay shutdown') => {
       if (closing) return;
       closing = true;

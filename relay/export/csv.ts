@@ -4,40 +4,47 @@
  * field written bare. A header record first. What pandas' `read_csv`, R's `read.csv` and readr's
  * `read_csv` read without options.
  *
- * Small on purpose (no streaming, no type guessing): the export writes known columns of known
- * types. Values: strings as they are, finite numbers in JavaScript's shortest round-trip form,
- * booleans as `true`/`false`, null and undefined as the empty field (missing).
+ * Written by csv-stringify (node-csv); the export writes known columns of known
+ * types. Values: strings as they are, finite numbers in JavaScript's shortest round-trip form, booleans as `true`/`false`, null and undefined as the empty field (missing).
  *
  * @packageDocumentation
  */
+import { type Options as StringifyOptions, stringify } from 'csv-stringify/sync';
 
 /** A value of a CSV field; null and undefined are written as an empty field (missing). */
 export type CsvValue = string | number | boolean | null | undefined;
 
-/** Characters that oblige a field to be quoted (RFC 4180 §2.6). */
-const NEEDS_QUOTES = /[",\r\n]/;
+/**
+ * csv-stringify's options for RFC 4180: CRLF record ends, and a field with a lone CR or LF quoted
+ * too (csv-stringify quotes only the whole record delimiter by default).
+ */
+const RFC4180: StringifyOptions = {
+  record_delimiter: 'windows',
+  quoted_match: /[\r\n]/,
+  cast: {
+    boolean: (value) => (value ? 'true' : 'false'),
+    number: (value) => {
+      if (!Number.isFinite(value)) {
+        throw new RangeError(`a CSV number must be finite, got ${value}`);
+      }
+      return String(value);
+    },
+  },
+};
 
 /**
- * One field as RFC 4180 writes it.
+ * One record: its fields joined by `,` and ended by CRLF (csv-stringify).
  * @throws RangeError for a number that is not finite (CSV has no agreed NaN or Infinity; a
  *   missing value is null).
  */
-export function csvField(value: CsvValue): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new RangeError(`a CSV number must be finite, got ${value}`);
-    return String(value);
-  }
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+export function csvRecord(values: readonly CsvValue[]): string {
+  return stringify([values.map((v) => (v === undefined ? null : v))], RFC4180);
 }
 
-/** One record: its fields joined by `,` and ended by CRLF. */
-export function csvRecord(values: readonly CsvValue[]): string {
-  let out = '';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ',';
-    out += csvField(values[i]);
-  }
-  return `${out}\r\n`;
+/**
+ * One field as RFC 4180 writes it (quoted when it holds a comma, a quote, a CR or an LF).
+ * @throws RangeError as {@link csvRecord}.
+ */
+export function csvField(value: CsvValue): string {
+  return csvRecord([value]).slice(0, -2);
 }

@@ -21,6 +21,7 @@ export {
   type EndRecord,
   type FaultRecord,
   formatRecord,
+  type HandoverRecord,
   type HashRecord,
   type HeaderRecord,
   type HeaderSim,
