@@ -146,6 +146,7 @@ export type ReplayEventKind =
   | 'referee'
   | 'away'
   | 'rejoin'
+  | 'handover'
   | 'left'
   | 'fault'
   | 'done'

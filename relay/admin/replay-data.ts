@@ -87,6 +87,9 @@ export function replayDataOf(log: MatchLog): ReplayData {
         lastFrame[r.s] = r.lastFrame;
         event(r.lastFrame + 1, 'left', [r.s], `slot ${r.s} left`);
         break;
+      case 'handover':
+        event(r.f, 'handover', [r.s], `a bot (${r.bot}) took slot ${r.s}'s seat`);
+        break;
       case 'fault':
         event(r.f, 'fault', [r.s], `slot ${r.s}'s sim threw: ${r.reason}`);
         break;
