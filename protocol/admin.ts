@@ -121,6 +121,8 @@ export interface AdminState {
    * (then the page says so and offers no removal).
    */
   readonly participants: readonly AdminParticipant[] | null;
+  /** True when the study server can remove a participant (the page offers the action). */
+  readonly canRemove: boolean;
   /** The relay's counters (as `/healthz`). */
   readonly counters: Readonly<Record<string, unknown>>;
 }

@@ -174,6 +174,7 @@ describe('the admin view', () => {
       expect(p.peer!.rttMs).toBeGreaterThanOrEqual(0);
       expect(p.peer!.rollbacks).toBeGreaterThanOrEqual(0);
     }
+    expect(state!.canRemove).toBe(true);
     expect(state!.participants!.map((p) => [p.id, p.status])).toEqual([
       ['P1', 'playing'],
       ['P2', 'active'],

@@ -63,6 +63,7 @@ describe("a study's admin view", () => {
       { id: 'alone', scene: 'done', status: 'finished: timeout' },
     ]);
     expect(after.waiting).toEqual([]);
+    expect(after.canRemove).toBe(false);
     // No removal yet: the study server does not offer it, and the route says so.
     const remove = await fetch(`${s.url}/admin/api/participants/alone/remove`, {
       method: 'POST',

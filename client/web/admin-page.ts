@@ -145,7 +145,9 @@ function showParticipants(s: AdminState): void {
       'This relay runs no study server: there are no participants to show or remove.';
     return;
   }
-  el('participants-note').textContent = `${s.participants.length} participants.`;
+  el('participants-note').textContent =
+    `${s.participants.length} participants.` +
+    (s.canRemove ? '' : ' This study server cannot remove participants.');
   // By scene and status: the counts first, then every participant.
   const counts = new Map<string, number>();
   for (const p of s.participants) {
@@ -165,10 +167,7 @@ function showParticipants(s: AdminState): void {
     cell(row, p.status);
     cell(row, p.condition ?? '–');
     cell(row, p.startTime ?? '–');
-    cell(
-      row,
-      button('Remove', () => removeParticipant(p)),
-    );
+    cell(row, s.canRemove ? button('Remove', () => removeParticipant(p)) : '');
     body.append(row);
   }
 }

@@ -97,6 +97,7 @@ export function adminRoutes(o: AdminRoutesOptions): AdminRoutes {
       participants: o.source
         ? withRelayStatus(await o.source.participants(), matches, waiting)
         : null,
+      canRemove: typeof o.source?.remove === 'function',
       counters: { ...o.counters(), adminRefused: { ...refused } },
     };
   };
