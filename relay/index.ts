@@ -8,7 +8,6 @@
  */
 
 export { replayDataOf } from './admin/replay-data.ts';
-export { studyParticipants } from './admin/study-participants.ts';
 export { ADMIN_EVENTS_INTERVAL_MS, type AdminRoutes, adminRoutes } from './admin/routes.ts';
 export {
   type AdminRemoveOutcome,
@@ -16,6 +15,7 @@ export {
   type RelayAdminView,
   relayAdminView,
 } from './admin/source.ts';
+export { studyParticipants } from './admin/study-participants.ts';
 export {
   ADMIN_COOKIE,
   ADMIN_TOKEN_ENV,
