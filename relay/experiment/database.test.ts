@@ -246,7 +246,7 @@ describe('the participant database', () => {
     // Arrival order and balance survived too, and the study goes on from there.
     const all = db.participants();
     expect(all.map((p) => p.arrival)).toEqual(all.map((_, i) => i));
-    expect(all.map((p) => p.cell)).toEqual(assignCells(study.cells.length, all.length));
+    expect(all.map((p) => p.cell)).toEqual(assignCells(study.cells.length, all.length, 2));
     expect(db.arrive(prolific('after'), 't').record.arrival).toBe(all.length);
     db.close();
   });
@@ -346,7 +346,7 @@ describe('the participant database', () => {
     db.close();
   });
 
-  it('assigns conditions balanced in arrival order, and keeps balancing after a restart', () => {
+  it('assigns conditions balanced in arrival order in blocks of a match, and keeps balancing after a restart', () => {
     const dir = newDir();
     let db = ParticipantDatabase.open(study, dir);
     for (let i = 0; i < 5; i++) db.enrol(prolific(`p${i}`));
@@ -355,8 +355,9 @@ describe('the participant database', () => {
     for (let i = 5; i < 9; i++) db.enrol(prolific(`p${i}`));
     const all = db.participants();
     expect(all.map((p) => p.id)).toEqual(all.map((_, i) => `p${i}`));
-    expect(all.map((p) => p.cell)).toEqual(assignCells(2, 9));
-    expect(all.map((p) => p.condition.delay)).toEqual([0, 1, 0, 1, 0, 1, 0, 1, 0]);
+    // In blocks of the match size (2): the restart falls inside a block, which is finished.
+    expect(all.map((p) => p.cell)).toEqual(assignCells(2, 9, 2));
+    expect(all.map((p) => p.condition.delay)).toEqual([0, 0, 1, 1, 0, 0, 1, 1, 0]);
     db.close();
   });
 

@@ -14,6 +14,7 @@ export {
 } from './check-report.ts';
 export {
   assignCells,
+  assignmentBlockSize,
   type Condition,
   type ConditionFactor,
   checkCondition,
@@ -50,6 +51,7 @@ export {
   type FlowAction,
   type GameEnd,
   type IdSource,
+  matchBlockSize,
   type Now,
   PARTICIPANT_ID_PATTERN,
   type PageAction,

@@ -19,13 +19,15 @@
  *   when the scene, under the participant's condition, can produce it.
  * - The end scene takes nothing: the participant sees their outcome's completion code again,
  *   and cannot start over.
- * - The condition is assigned at enrolment, balanced in arrival order by `nextCell`
- *   (./conditions.ts), and never changes; no step carries one.
+ * - The condition is assigned at enrolment, balanced in arrival order in blocks of the match
+ *   size by `nextCell` (./conditions.ts, block {@link matchBlockSize}), so that participants
+ *   who arrive together share a condition and can be matched; it never changes and no step
+ *   carries one.
  *
  * @packageDocumentation
  */
 import { ConcordError } from '../../sim/index.ts';
-import { type Condition, conditionKey, nextCell } from './conditions.ts';
+import { assignmentBlockSize, type Condition, conditionKey, nextCell } from './conditions.ts';
 import type { Experiment, GameScene, Scene } from './load.ts';
 import { ID_PATTERN } from './ranges.ts';
 import { type ConditionLevel, type EndScene, type Outcome, showValue } from './schema.ts';
@@ -235,8 +237,24 @@ export function checkArrival(arrival: Arrival): Arrival {
 }
 
 /**
+ * The experiment's assignment block: {@link assignmentBlockSize} of every game scene's
+ * `players` under every condition cell (a condition may set `players`). 2 for the example
+ * study (one two-player game scene), 1 without a multi-player game scene.
+ */
+export function matchBlockSize(experiment: Experiment): number {
+  const sizes: number[] = [];
+  for (const scene of experiment.scenes) {
+    if (scene.kind !== 'game') continue;
+    for (const cell of experiment.cells)
+      sizes.push(gameSceneFor(experiment, scene.id, cell).players);
+  }
+  return assignmentBlockSize(sizes);
+}
+
+/**
  * The record of a participant enrolled now: the next arrival, the condition cell by
- * `nextCell` (balanced, in arrival order), in the first scene.
+ * `nextCell` (balanced, in arrival order, in blocks of {@link matchBlockSize}), in the first
+ * scene.
  * @param assignedCells the cell index of every participant enrolled before, in arrival order
  * @throws ConcordError `BAD_STEP` for malformed ids ({@link checkArrival}).
  */
@@ -246,7 +264,7 @@ export function enrol(
   assignedCells: readonly number[],
 ): ParticipantRecord {
   const a = checkArrival(arrival);
-  const cell = nextCell(experiment.cells.length, assignedCells);
+  const cell = nextCell(experiment.cells.length, assignedCells, matchBlockSize(experiment));
   const record: ParticipantRecord = {
     ...a,
     arrival: assignedCells.length,
