@@ -660,6 +660,24 @@ export class MatchRoom implements RoomState {
     this.afterDeparture();
   }
 
+  /**
+   * `member` is gone for good now, without a grace period (a study's administrator removed the
+   * participant): a connected member goes away (logged `away`, reason `closed`) and its
+   * connection is closed, then it leaves as after a grace period: the scene's `onPlayerLost`
+   * applies, or a study's replacement bot takes the seat (the `lost` hook), as for any lost
+   * player. Nothing when the match is over or the member has left already.
+   */
+  removeMember(member: Member): void {
+    if (this.ended || member.status === 'left') return;
+    if (member.status === 'connected') {
+      const link = member.link;
+      this.presence.away(member, 'closed');
+      link?.close?.();
+      this.afterDeparture();
+    }
+    this.left(member);
+  }
+
   /** Presence heard nothing from `member` for too long: away, and its connection closed. */
   private silent(member: Member): void {
     if (this.ended || member.status !== 'connected') return;

@@ -47,6 +47,7 @@ export {
   applyStep,
   completionCodeFor,
   decide,
+  decideRemoval,
   enrol,
   type FlowAction,
   type GameEnd,

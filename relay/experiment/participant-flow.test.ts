@@ -10,6 +10,7 @@ import {
   checkSeat,
   checkWaited,
   decide,
+  decideRemoval,
   enrol,
   type FlowAction,
   matchBlockSize,
@@ -221,6 +222,53 @@ describe('the participant flow', () => {
     expect(cells).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 0]);
   });
 
+  it('removes a participant from any scene to the end, with the removed code or none', () => {
+    let r = run(fresh(), { type: 'accept', scene: 'consent' });
+    r = run(r, { type: 'gameEnd', scene: 'arena', outcome: 'partnerLeft' });
+    const step = decideRemoval(study, r);
+    expect(step).toEqual({
+      from: 2,
+      to: 4,
+      leftWith: 'removed',
+      answers: null,
+      outcome: 'removed',
+      completionCode: null,
+    });
+    const gone = applyStep(r, step);
+    expect(whatNow(study, gone)).toMatchObject({
+      finished: true,
+      outcome: 'removed',
+      completionCode: null,
+      redirect: null,
+    });
+    expect(refused('BAD_STEP', () => decideRemoval(study, gone))).toMatch(/has finished/);
+    // With a `removed` code, the participant gets it (and the redirect with it).
+    const withCode = checkExperiment(
+      {
+        id: 'rm',
+        scenes: [
+          { kind: 'info', id: 'hi', file: 'consent.md' },
+          {
+            kind: 'end',
+            id: 'done',
+            completionCodes: { completed: 'OK', removed: 'GONE' },
+            redirect: 'https://example.org/?cc={code}',
+          },
+        ],
+      },
+      STUDY,
+    );
+    const out = applyStep(
+      enrol(withCode, arrival('x'), []),
+      decideRemoval(withCode, enrol(withCode, arrival('x'), [])),
+    );
+    expect(whatNow(withCode, out)).toMatchObject({
+      outcome: 'removed',
+      completionCode: 'GONE',
+      redirect: 'https://example.org/?cc=GONE',
+    });
+  });
+
   it('completes a study of only an end scene on arrival', () => {
     const bare = checkExperiment(
       { id: 'bare', scenes: [{ kind: 'end', id: 'done', completionCodes: { completed: 'OK' } }] },
@@ -283,6 +331,15 @@ describe('parsePageAction', () => {
         parsePageAction({ type: 'gameEnd', scene: 'arena', outcome: 'completed' }),
       ),
     ).toBe('step.type: must be one of accept, decline, continue, answer, got "gameEnd"');
+    // Nor a removal: only the study server removes, for an administrator.
+    for (const type of ['removed', 'remove']) {
+      expect(refused('BAD_STEP', () => parsePageAction({ type, scene: 'post' }))).toMatch(
+        /^step.type: must be one of/,
+      );
+    }
+    refused('BAD_STEP', () =>
+      decide(study, fresh(), { type: 'removed', scene: 'consent' } as unknown as FlowAction),
+    );
     expect(
       refused('BAD_STEP', () =>
         parsePageAction({

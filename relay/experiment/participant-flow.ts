@@ -19,6 +19,10 @@
  *   when the scene, under the participant's condition, can produce it.
  * - The end scene takes nothing: the participant sees their outcome's completion code again,
  *   and cannot start over.
+ * - An administrator may remove a participant who has not finished, from any scene
+ *   ({@link decideRemoval}, which only the study server calls; no page step leads to it): the
+ *   study ends at once with outcome `removed`, whatever outcome came before, and the end
+ *   scene's `completionCodes.removed`, or no code when it has none.
  * - The condition is assigned at enrolment, balanced in arrival order in blocks of the match
  *   size by `nextCell` (./conditions.ts, block {@link matchBlockSize}), so that participants
  *   who arrive together share a condition and can be matched; it never changes and no step
@@ -74,7 +78,10 @@ export interface ParticipantRecord extends Arrival {
    * (`completed` when nothing cut the study short).
    */
   readonly outcome: Outcome | null;
-  /** The completion code, set when the participant reaches the end scene; null before. */
+  /**
+   * The completion code, set when the participant reaches the end scene; null before, and at
+   * the end after a removal when the end scene has no `completionCodes.removed`.
+   */
   readonly completionCode: string | null;
 }
 
@@ -438,6 +445,31 @@ export function decide(
       return stepTo(experiment, record, next, action.outcome, null);
     }
   }
+}
+
+/**
+ * Decides the removal of a participant by an administrator: from the current scene, whatever it
+ * is, to the end scene, left with `removed`; the outcome becomes `removed` (replacing a
+ * `partnerLeft` before it) with the end scene's `completionCodes.removed`, or no code (null)
+ * when it has none. Pure, applied with {@link applyStep} like any step. Only the study server
+ * calls it: no page step ({@link parsePageAction}) leads here.
+ * @throws ConcordError `BAD_STEP` when the participant has finished the study already.
+ */
+export function decideRemoval(experiment: Experiment, record: ParticipantRecord): Step {
+  const now = whatNow(experiment, record);
+  if (now.finished) {
+    throw stepError(
+      `participant ${record.id} has finished the study (outcome ${record.outcome}); there is nothing to remove them from`,
+    );
+  }
+  return {
+    from: record.sceneIndex,
+    to: endIndex(experiment),
+    leftWith: 'removed',
+    answers: null,
+    outcome: 'removed',
+    completionCode: endScene(experiment).completionCodes.removed ?? null,
+  };
 }
 
 /**
