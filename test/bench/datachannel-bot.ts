@@ -24,6 +24,11 @@ export type InputRunHandler = (
   at: number,
 ) => void;
 
+if (process.env.CONCORD_BENCH_RTC_LOG)
+  nodeDataChannel.initLogger(process.env.CONCORD_BENCH_RTC_LOG as 'Info', (level, message) =>
+    process.stderr.write(`rtc ${level} ${message}\n`),
+  );
+
 const CLIENT_HEADER_BYTES = 10;
 const SERVER_HEADER_BYTES = 6;
 const RUN_HEADER_BYTES = 10;
@@ -67,6 +72,11 @@ export class BotChannel {
     this.dc = this.pc.createDataChannel(DATACHANNEL_LABEL, { unordered: true, maxRetransmits: 0 });
     this.out = new Uint8Array(CLIENT_HEADER_BYTES + MAX_DATAGRAM_INPUTS * INPUT_BYTES + 1 + 16 * 4);
     this.dv = new DataView(this.out.buffer);
+    const t0 = performance.now();
+    this.pc.onStateChange((st) => this.states.push(`${st}@${Math.round(performance.now() - t0)}`));
+    this.pc.onIceStateChange((st) =>
+      this.states.push(`ice:${st}@${Math.round(performance.now() - t0)}`),
+    );
     this.dc.onOpen(() => {
       this.opened = true;
       this.onOpen?.();
@@ -103,7 +113,9 @@ export class BotChannel {
   }
 
   /** Applies the other side's answer; {@link onOpen} follows when the channel opens. */
+  readonly states: string[] = [];
   accept(answer: DataChannelSignal): void {
+    this.states.push(`answer@${Math.round(performance.now())}`);
     this.pc.setRemoteDescription(answer.sdp, 'answer');
     const mid = /^a=mid:(\S+)/m.exec(answer.sdp)?.[1] ?? '0';
     for (const c of answer.candidates) this.pc.addRemoteCandidate(c.replace(/^a=/, ''), mid);

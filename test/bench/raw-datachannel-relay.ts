@@ -1,7 +1,8 @@
 /**
  * Child process of the relay benchmark: the floor for any DataChannel relay in Node. Each bot
  * sends its offer as JSON text on a bare `ws` connection; the relay answers with a
- * node-datachannel PeerConnection (taking the DTLS server role, as Concord's relay does), pairs
+ * node-datachannel PeerConnection (as Concord's relay does: the DTLS server role, the peer's
+ * candidates unused), pairs
  * the channels in arrival order into rooms of two, and forwards every binary datagram to the
  * partner's channel as it is: no parsing, no checks, no acknowledgement, no log.
  *
@@ -13,6 +14,7 @@
 import type { AddressInfo } from 'node:net';
 import nodeDataChannel, { type DataChannel } from 'node-datachannel';
 import { WebSocketServer } from 'ws';
+import { peerOfferSdp } from '../../relay/datachannel.ts';
 import { serveRelayProcess } from './relay-process.ts';
 
 await serveRelayProcess(async () => {
@@ -63,9 +65,8 @@ await serveRelayProcess(async () => {
           }
         });
       });
-      pc.setRemoteDescription(offer.sdp.replace(/^a=setup:actpass/m, 'a=setup:active'), 'offer');
-      const mid = /^a=mid:(\S+)/m.exec(offer.sdp)?.[1] ?? '0';
-      for (const c of offer.candidates) pc.addRemoteCandidate(c.replace(/^a=/, ''), mid);
+      // As Concord's relay: the DTLS server, learning the peer's address from its checks.
+      pc.setRemoteDescription(peerOfferSdp(offer.sdp), 'offer');
     });
   });
   const { port } = server.address() as AddressInfo;

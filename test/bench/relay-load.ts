@@ -462,7 +462,11 @@ export class RelayLoad {
         try {
           bot.channel?.accept(m);
         } catch (err) {
-          bot.onFailed?.(new Error(`bot ${bot.index}: answer refused (${String(err)})`));
+          bot.onFailed?.(
+            new Error(
+              `bot ${bot.index}: answer refused (${String(err)}) ${bot.channel?.states.join(' ')}`,
+            ),
+          );
         }
         return;
       case 'error':
