@@ -56,7 +56,7 @@ export interface DataChannelEndpointOptions {
 
 /** What a {@link DataChannelEndpoint} reports; each call names the session it concerns. */
 export interface DataChannelEvents<S> {
-  /** A binary packet arrived on the session's channel (a fresh copy, at most maxPacketBytes). */
+  /** A binary packet arrived on the session's channel (its own bytes, at most maxPacketBytes). */
   readonly packet: (session: S, bytes: Uint8Array) => void;
   /** The session's channel opened: {@link DataChannelEndpoint.send} works from now on. */
   readonly open?: (session: S) => void;
@@ -319,8 +319,11 @@ export class DataChannelEndpoint<S extends object> {
         this.counts.droppedPackets++;
         return;
       }
-      const bytes = new Uint8Array(msg.byteLength);
-      bytes.set(msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg);
+      // node-datachannel hands over a fresh Buffer per message: a plain view of it, no copy.
+      const bytes =
+        msg instanceof ArrayBuffer
+          ? new Uint8Array(msg)
+          : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
       this.counts.packets++;
       this.events.packet(session, bytes);
     });

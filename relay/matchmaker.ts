@@ -6,6 +6,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
+import { DelayedAcks } from './delayed-acks.ts';
 import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
 import { MatchReferee, type RefereeHost } from './match-referee.ts';
 import { MatchRoom } from './room.ts';
@@ -53,8 +54,12 @@ export interface MatchmakerOptions {
 export class Matchmaker {
   private readonly queues = new Map<string, Candidate[]>();
   private readonly rooms = new Map<string, MatchRoom>();
+  /** One acknowledgement timer for every room's datagrams. */
+  private readonly acks: DelayedAcks;
 
-  constructor(private readonly o: MatchmakerOptions) {}
+  constructor(private readonly o: MatchmakerOptions) {
+    this.acks = new DelayedAcks(o.scheduler);
+  }
 
   /** The match under way with this id, if any. */
   room(matchId: string): MatchRoom | undefined {
@@ -155,6 +160,7 @@ export class Matchmaker {
       awayAfterSilentMs: o.awayAfterSilentMs,
       referee,
       noRefereeReason,
+      acks: this.acks,
     });
     this.rooms.set(matchId, room);
     o.stats.rooms = this.rooms.size;

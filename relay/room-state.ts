@@ -63,6 +63,12 @@ export interface Member {
    * datagrams (contiguously): datagrams to it repeat every input after that.
    */
   readonly held: Int32Array;
+  /**
+   * The period of the relay's acknowledgement timer in which this member's datagram
+   * acknowledgement became due, or -1 when the last datagram to it carried it (see
+   * delayed-acks.ts).
+   */
+  ackDueTick: number;
 }
 
 /** Counters a room adds to; the relay's stats object. */
