@@ -59,6 +59,12 @@ export interface RelayRun {
    * rest of its CPU time is GC helper threads and libuv's pool (match log writes).
    */
   readonly relayMainThreadPct: number | null;
+  /**
+   * The relay's CPU time per forwarded input by thread name over the window, µs (see
+   * `RelayUsage.threadCpuUs`): where the time goes, e.g. the event loop (`main`) against
+   * libdatachannel's and libjuice's threads.
+   */
+  readonly relayThreadUsPerInput: Readonly<Record<string, number>>;
   /** The relay's event loop utilization over the window, %. */
   readonly relayLoopPct: number;
   readonly relayRssMb: number;
@@ -258,6 +264,12 @@ async function measureRelay(
         u0.mainThreadCpuUs === null || u1.mainThreadCpuUs === null
           ? null
           : ((u1.mainThreadCpuUs - u0.mainThreadCpuUs) / (wallMs * 1000)) * 100,
+      relayThreadUsPerInput: Object.fromEntries(
+        Object.entries(u1.threadCpuUs).map(([name, us]) => [
+          name,
+          (us - (u0.threadCpuUs[name] ?? 0)) / forwarded,
+        ]),
+      ),
       relayLoopPct: (active / (active + idle)) * 100,
       relayRssMb: after.rssBytes / 2 ** 20,
       refused: after.refused,
@@ -414,6 +426,35 @@ export async function relayBench(): Promise<Record<string, unknown>> {
       fixed(r.load.scheduleLagMs.p99, 2),
     ]),
   );
+  // Where each relay's CPU went, by thread (Linux; threads under 0.5 µs/input summed as "other").
+  const threadNames = [
+    ...new Set(
+      runs.flatMap((r) =>
+        Object.entries(r.relayThreadUsPerInput)
+          .filter(([, us]) => us >= 0.5)
+          .map(([name]) => name),
+      ),
+    ),
+  ];
+  if (threadNames.length > 0) {
+    printTable(
+      'relay: CPU µs per forwarded input, by thread of the relay process',
+      ['bots', 'round', 'relay', ...threadNames, 'other'],
+      runs.map((r) => {
+        const t = r.relayThreadUsPerInput;
+        const other = Object.entries(t)
+          .filter(([name]) => !threadNames.includes(name))
+          .reduce((sum, [, us]) => sum + us, 0);
+        return [
+          r.bots,
+          r.round + 1,
+          r.relay,
+          ...threadNames.map((n) => fixed(t[n] ?? 0, 1)),
+          fixed(other, 1),
+        ];
+      }),
+    );
+  }
   const all = ratios(runs);
   if (all.some((v) => v.overRawWs !== null)) {
     printTable(
