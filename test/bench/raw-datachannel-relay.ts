@@ -74,6 +74,7 @@ await serveRelayProcess(async () => {
     url: `ws://127.0.0.1:${port}`,
     forwarded: () => forwarded,
     refused: () => 0,
+    datagramsOut: () => forwarded,
     close: () =>
       new Promise<void>((resolve) => {
         for (const pc of peers) pc.close();

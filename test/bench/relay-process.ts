@@ -27,6 +27,11 @@ export interface RelayUsage {
   readonly forwarded: number;
   /** Messages the relay refused since the start (0 for a relay that refuses nothing). */
   readonly refused: number;
+  /**
+   * Datagrams the relay sent on DataChannels since the start (acknowledgements included; a raw
+   * relay sends one per datagram forwarded), or 0 without DataChannels.
+   */
+  readonly datagramsOut: number;
   /** Cumulative event loop idle and active time since the start, ms. */
   readonly loop: { readonly idle: number; readonly active: number };
   readonly rssBytes: number;
@@ -40,6 +45,8 @@ export interface ServedRelay {
   readonly url: string;
   forwarded(): number;
   refused(): number;
+  /** See {@link RelayUsage.datagramsOut} (default: none). */
+  datagramsOut?(): number;
   close(): Promise<void>;
 }
 
@@ -114,6 +121,7 @@ export async function serveRelayProcess(start: () => Promise<ServedRelay>): Prom
           threadCpuUs: threadCpuUs(),
           forwarded: relay.forwarded(),
           refused: relay.refused(),
+          datagramsOut: relay.datagramsOut?.() ?? 0,
           loop: { idle: elu.idle, active: elu.active },
           rssBytes: process.memoryUsage.rss(),
           atMs: performance.now(),

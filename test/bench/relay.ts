@@ -65,6 +65,8 @@ export interface RelayRun {
    * libdatachannel's and libjuice's threads.
    */
   readonly relayThreadUsPerInput: Readonly<Record<string, number>>;
+  /** Datagrams the relay sent per input forwarded over the window (DataChannel kinds; else 0). */
+  readonly datagramsOutPerInput: number;
   /** The relay's event loop utilization over the window, %. */
   readonly relayLoopPct: number;
   readonly relayRssMb: number;
@@ -270,6 +272,7 @@ async function measureRelay(
           (us - (u0.threadCpuUs[name] ?? 0)) / forwarded,
         ]),
       ),
+      datagramsOutPerInput: (u1.datagramsOut - u0.datagramsOut) / forwarded,
       relayLoopPct: (active / (active + idle)) * 100,
       relayRssMb: after.rssBytes / 2 ** 20,
       refused: after.refused,
@@ -439,7 +442,7 @@ export async function relayBench(): Promise<Record<string, unknown>> {
   if (threadNames.length > 0) {
     printTable(
       'relay: CPU µs per forwarded input, by thread of the relay process',
-      ['bots', 'round', 'relay', ...threadNames, 'other'],
+      ['bots', 'round', 'relay', ...threadNames, 'other', 'datagrams out/input'],
       runs.map((r) => {
         const t = r.relayThreadUsPerInput;
         const other = Object.entries(t)
@@ -451,6 +454,7 @@ export async function relayBench(): Promise<Record<string, unknown>> {
           r.relay,
           ...threadNames.map((n) => fixed(t[n] ?? 0, 1)),
           fixed(other, 1),
+          fixed(r.datagramsOutPerInput, 2),
         ];
       }),
     );
