@@ -72,11 +72,8 @@ export class BotChannel {
     this.dc = this.pc.createDataChannel(DATACHANNEL_LABEL, { unordered: true, maxRetransmits: 0 });
     this.out = new Uint8Array(CLIENT_HEADER_BYTES + MAX_DATAGRAM_INPUTS * INPUT_BYTES + 1 + 16 * 4);
     this.dv = new DataView(this.out.buffer);
-    const t0 = performance.now();
-    this.pc.onStateChange((st) => this.states.push(`${st}@${Math.round(performance.now() - t0)}`));
-    this.pc.onIceStateChange((st) =>
-      this.states.push(`ice:${st}@${Math.round(performance.now() - t0)}`),
-    );
+    this.pc.onStateChange((st) => this.note(st));
+    this.pc.onIceStateChange((st) => this.note(`ice:${st}`));
     this.dc.onOpen(() => {
       this.opened = true;
       this.onOpen?.();
@@ -113,12 +110,19 @@ export class BotChannel {
   }
 
   /** Applies the other side's answer; {@link onOpen} follows when the channel opens. */
-  readonly states: string[] = [];
   accept(answer: DataChannelSignal): void {
-    this.states.push(`answer@${Math.round(performance.now())}`);
+    this.note('answer');
     this.pc.setRemoteDescription(answer.sdp, 'answer');
     const mid = /^a=mid:(\S+)/m.exec(answer.sdp)?.[1] ?? '0';
     for (const c of answer.candidates) this.pc.addRemoteCandidate(c.replace(/^a=/, ''), mid);
+  }
+
+  /** What happened to the connection, ms after its creation (`connecting@4 answer@2100`), for errors. */
+  readonly states: string[] = [];
+  private readonly createdMs = performance.now();
+
+  private note(what: string): void {
+    this.states.push(`${what}@${Math.round(performance.now() - this.createdMs)}`);
   }
 
   get isOpen(): boolean {
