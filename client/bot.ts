@@ -18,6 +18,7 @@ import {
   sharedPyodide,
 } from '../sim/python/index.ts';
 import type { SessionStats } from '../sim/sync/index.ts';
+import type { AuthoritativeClientStats } from './authoritative-client.ts';
 import { CorruptingSim } from './faults.ts';
 import type { MatchStart, ResyncStats } from './match-client.ts';
 import { MatchRunner } from './match-runner.ts';
@@ -71,6 +72,8 @@ export interface BotOptions {
   /** Each new connection's transport, for tests that act on it (close its DataChannel, say). */
   readonly onTransport?: (t: DatagramTransport) => void;
   readonly participantId?: string;
+  /** The socket.io handshake's `auth` of every connection (a study scene wants `{ studyToken }`). */
+  readonly auth?: Readonly<Record<string, string>>;
   /** Faults to inject, chosen per bot by the caller once it knows the bot's slot. */
   readonly faults?: (slot: PlayerSlot) => BotFaults | undefined;
   /** Give up after this long, in ms (default: 3 × the match's length + 60 s). */
@@ -119,6 +122,14 @@ export interface BotResult {
   readonly inputPathChanges: number;
   /** The DataChannel side's counters, summed over the bot's connections. */
   readonly datagrams: DatagramTransportStats;
+  /**
+   * In an authoritative match: what the bot's prediction saw (its last connection's), and the
+   * host's hash of every state it loaded, by frame (every connection's); null otherwise.
+   */
+  readonly authoritative: {
+    readonly stats: AuthoritativeClientStats;
+    readonly hostHashes: readonly (readonly [Frame, string])[];
+  } | null;
 }
 
 /** Node's RTCPeerConnection (node-datachannel's polyfill), loaded when a bot first needs it. */
@@ -201,6 +212,7 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
       impairment: tcp,
       seed: o.seed,
       clock,
+      auth: o.auth,
     });
     conn = new DatagramTransport(socket, {
       clock,
@@ -353,6 +365,12 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     inputPath: transports.at(-1)?.inputPath ?? 'websocket',
     inputPathChanges: sum(transports, (t) => t.pathChanges.length),
     datagrams: sumDatagramStats(transports.map((t) => t.stats())),
+    authoritative: match.authoritative
+      ? {
+          stats: match.authoritative.stats(),
+          hostHashes: all.flatMap((m) => [...(m.authoritative?.hostHashes ?? [])]),
+        }
+      : null,
   };
 }
 

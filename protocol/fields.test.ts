@@ -41,7 +41,7 @@ describe('validateSceneSettings', () => {
     sim: ['', 'x'.repeat(201), 'caf\u00e9', 'a\nb', null],
     players: [0, 17, 1.5, '2'],
     tickRate: [0, 241, Number.NaN, 60.5],
-    mode: ['authoritative', 'Lockstep', ''],
+    mode: ['server', 'Lockstep', ''],
     inputDelay: [-1, 31],
     maxPredictionWindow: [-1, 61],
     saveStrategy: ['every', null],
@@ -52,7 +52,10 @@ describe('validateSceneSettings', () => {
     onPlayerLost: ['stop', null],
     referee: ['yes', 1, null],
     transport: ['udp', 'WebRTC', null],
+    broadcastDivisor: [0, 61, 1.5, '3'],
+    interpolationDelayMs: [-1, 1001, 'x'],
   };
+  const OPTIONAL = ['referee', 'broadcastDivisor', 'interpolationDelayMs'];
   for (const [field, values] of Object.entries(bad)) {
     it(`refuses a bad ${field}`, () => {
       for (const value of values) {
@@ -62,7 +65,7 @@ describe('validateSceneSettings', () => {
       }
       const missing: Record<string, unknown> = { ...valid };
       delete missing[field];
-      if (field === 'referee') expect(validateSceneSettings(missing)).toEqual(valid);
+      if (OPTIONAL.includes(field)) expect(validateSceneSettings(missing)).toEqual(missing);
       else expect(refusal(missing).message).toContain(`settings.${field}: expected`);
     });
   }

@@ -26,9 +26,12 @@ export interface SceneSettings {
   tickRate: number;
   /**
    * Sync mode: `'lockstep'` advances only on known inputs (prediction window 0),
-   * `'rollback'` predicts up to {@link SceneSettings.maxPredictionWindow} frames (GGPO style).
+   * `'rollback'` predicts up to {@link SceneSettings.maxPredictionWindow} frames (GGPO style),
+   * `'authoritative'`: the relay's sim host runs the match and is the only source of truth; each
+   * client predicts its own inputs and reconciles with the host's states (see
+   * docs/sync-modes.md). In this mode no peer hashes or repairs anything.
    */
-  mode: 'lockstep' | 'rollback';
+  mode: SyncModeSetting;
   /** Input delay D in frames, 0..30: input captured at frame f is stamped f + D. */
   inputDelay: number;
   /** Maximum prediction window W in frames, 0..60 (rollback only; lockstep ignores it). */
@@ -66,7 +69,21 @@ export interface SceneSettings {
    * - `'webrtc'`: like `'auto'`, but a DataChannel that cannot open is reported as an error.
    */
   transport: InputTransportSetting;
+  /**
+   * `authoritative` only: the sim host sends each client the state every this many frames,
+   * 1..60 (absent: 3, 20 Hz at 60 Hz). Optional on the wire (`null` when absent).
+   */
+  broadcastDivisor?: number;
+  /**
+   * `authoritative` only: clients draw the other players this far in the past, interpolated
+   * between the two server states around that time, ms 0..1000 (absent: 100). Optional on the
+   * wire (`null` when absent).
+   */
+  interpolationDelayMs?: number;
 }
+
+/** The scene setting {@link SceneSettings.mode}. */
+export type SyncModeSetting = 'lockstep' | 'rollback' | 'authoritative';
 
 /** The scene setting {@link SceneSettings.transport}. */
 export type InputTransportSetting = 'auto' | 'websocket' | 'webrtc';
@@ -107,6 +124,8 @@ export type InputPath = 'websocket' | 'webrtc';
  * - `rtcOffer`: this peer's WebRTC offer for its input DataChannel to the relay: the SDP `sdp`
  *   and ICE `candidates` (limits in `datachannel-signal.ts`). Only within a match whose scene's
  *   `transport` is not `websocket`; the relay answers with `rtcAnswer`, or refuses.
+ * - `stateAck`: (authoritative mode) this client loaded the host's state of `frame`; the host sends
+ *   its next states as deltas against it.
  * - `inputPath`: from now on this peer sends its inputs over `path` and wants the others' inputs
  *   there: `webrtc` once datagrams crossed its DataChannel both ways, `websocket` when the
  *   channel closed or fell silent (the relay then sends on socket.io every input the peer may
@@ -135,7 +154,8 @@ export type ClientMessage =
   | { kind: 'rejoin'; matchId: string; token: string; participantId: string | null }
   | { kind: 'fault'; frame: Frame; reason: string }
   | { kind: 'rtcOffer'; sdp: string; candidates: readonly string[] }
-  | { kind: 'inputPath'; path: InputPath };
+  | { kind: 'inputPath'; path: InputPath }
+  | { kind: 'stateAck'; frame: Frame };
 
 /**
  * A message from the relay to a client. Slots are `0..15`, frames integer sim ticks in
@@ -175,6 +195,12 @@ export type ClientMessage =
  * - `error`: the relay refused something: a {@link ProtocolErrorCode}, a human `message` (up to
  *   512 characters) and the kind refused (1..32 printable ASCII) when known.
  * - `rtcAnswer`: the relay's answer to this peer's `rtcOffer`: its SDP and ICE candidates.
+ * - `authState`: (authoritative mode) the sim host's state S(`frame`), hash `hash`: a delta
+ *   against S(`baseFrame`), the last state this client acknowledged (`stateAck`), or the full
+ *   canonical state (`baseFrame` -1). `lastInputFrames[s]` is the last frame (below `frame`) for
+ *   which slot s's own input was applied (-1: none; later frames of that slot were late and
+ *   confirmed with its last input); `inputs` holds the input each slot had applied for frame
+ *   `frame - 1` (4 bytes per slot, slot order), which a client repeats to predict the others.
  */
 export type ServerMessage =
   | { kind: 'waiting'; scene: string; waiting: number; players: number }
@@ -213,7 +239,16 @@ export type ServerMessage =
   | { kind: 'error'; code: ProtocolErrorCode; message: string; refused?: string }
   | { kind: 'peerAway'; slot: PlayerSlot; lastFrame: Frame }
   | { kind: 'peerRejoined'; slot: PlayerSlot }
-  | { kind: 'rtcAnswer'; sdp: string; candidates: readonly string[] };
+  | { kind: 'rtcAnswer'; sdp: string; candidates: readonly string[] }
+  | {
+      kind: 'authState';
+      frame: Frame;
+      hash: string;
+      baseFrame: Frame;
+      bytes: Uint8Array;
+      lastInputFrames: readonly Frame[];
+      inputs: Uint8Array;
+    };
 
 /** The `kind` of a {@link ClientMessage}. */
 export type ClientMessageKind = ClientMessage['kind'];

@@ -5,8 +5,11 @@ import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
 import { shutdownDataChannels } from './datachannel.ts';
 import { checkSummary, formatExperiment, loadExperiment } from './experiment/index.ts';
+import { ExportError, exportDataDir, exportMatchLog } from './export/index.ts';
 import { BUILTIN_SCENES, pythonSceneSettings, startRelay } from './index.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
+import { formatPilot, runPilot } from './pilot.ts';
+import { startStudy } from './study/index.ts';
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -56,7 +59,15 @@ program
 
 program
   .command('serve')
-  .description('run the relay (socket.io on websocket, match logs, GET /healthz)')
+  .description(
+    'run the relay (socket.io on websocket, match logs, GET /healthz); with EXPERIMENT, run that study (the page at / is the study)',
+  )
+  .argument('[experiment]', 'an experiment file (YAML or JSON) to run as a study')
+  .option(
+    '--data <dir>',
+    "the study's data directory: its participant database <dir>/<id>.sqlite and match logs <dir>/logs",
+    './data',
+  )
   .addOption(
     // Hosting platforms give the port in PORT; an explicit --port still wins.
     new Option('--port <port>', 'TCP port (0: any free port)')
@@ -99,20 +110,73 @@ program
   )
   .option('--no-webrtc', 'serve no DataChannels: every input travels on socket.io')
   .action(
-    async (opts: {
-      port: number;
-      host?: string;
-      udpAddress?: string;
-      publicAddress?: string;
-      udpPorts?: [number, number];
-      webrtc: boolean;
-      logs: string;
-      web: string;
-      sim?: string;
-      scene?: string;
-      players: number;
-      tickRate: number;
-    }) => {
+    async (
+      experimentFile: string | undefined,
+      opts: {
+        data: string;
+        port: number;
+        host?: string;
+        udpAddress?: string;
+        publicAddress?: string;
+        udpPorts?: [number, number];
+        webrtc: boolean;
+        logs: string;
+        web: string;
+        sim?: string;
+        scene?: string;
+        players: number;
+        tickRate: number;
+      },
+      cmd: Command,
+    ) => {
+      const logsGiven = cmd.getOptionValueSource('logs') === 'cli';
+      if (experimentFile !== undefined) {
+        if (opts.sim !== undefined) {
+          throw new InvalidArgumentError('--sim serves a demo scene: not with an experiment');
+        }
+        const webrtc = opts.webrtc
+          ? {
+              bindAddress: opts.udpAddress ?? opts.host ?? '0.0.0.0',
+              publicAddress: opts.publicAddress,
+              portRangeBegin: opts.udpPorts?.[0],
+              portRangeEnd: opts.udpPorts?.[1],
+            }
+          : (false as const);
+        // A malformed file throws BAD_CONFIG naming every field: exit 2, nothing listens.
+        const served = await startStudy({
+          experiment: experimentFile,
+          dataDir: opts.data,
+          logsDir: logsGiven ? opts.logs : undefined,
+          port: opts.port,
+          host: opts.host,
+          webRoot: opts.web,
+          webrtc,
+          onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
+        });
+        const e = served.study.experiment;
+        console.log(
+          `concord study "${e.id}" (${e.scenes.length} scenes, ${e.cells.length} condition cell${e.cells.length === 1 ? '' : 's'}) on ${served.url}; participants in ${served.study.db.file}, match logs in ${served.relay.logsDir}`,
+        );
+        let stopping = false;
+        const stopStudy = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          console.log(`${signal}: closing matches, flushing logs, closing the database`);
+          served.close(`relay stopped by ${signal}`).then(
+            () => {
+              shutdownDataChannels();
+              process.exit(0);
+            },
+            (err) => {
+              console.error(err);
+              process.exit(1);
+            },
+          );
+        };
+        process.on('SIGINT', () => stopStudy('SIGINT'));
+        process.on('SIGTERM', () => stopStudy('SIGTERM'));
+        return;
+      }
       if (opts.scene !== undefined && opts.sim === undefined) {
         throw new InvalidArgumentError('--scene names the --sim scene: give --sim too');
       }
@@ -200,6 +264,12 @@ program
       "what carries the bots' inputs: webrtc (real DataChannels to the relay, on loopback here), websocket (socket.io only) or auto (default: the scene's setting)",
     ).choices(['auto', 'websocket', 'webrtc']),
   )
+  .addOption(
+    new Option(
+      '--mode <mode>',
+      "play the scene in this sync mode (default: the scene's own); authoritative also checks every bot's reconciled states against the host's and that each log replays",
+    ).choices(['lockstep', 'rollback', 'authoritative']),
+  )
   .option('--frames <n>', 'frames per match', int('--frames', 1, SCENE_LIMITS.frames.max), 600)
   .option(
     '--latency <ms>',
@@ -264,6 +334,7 @@ program
       duplicate: number;
       reorder: number;
       transport?: 'auto' | 'websocket' | 'webrtc';
+      mode?: 'lockstep' | 'rollback' | 'authoritative';
       seed: number;
       logs: string;
       desyncAt?: number;
@@ -304,6 +375,7 @@ program
         duplicatePct: opts.duplicate,
         reorderPct: opts.reorder,
         transport: opts.transport,
+        mode: opts.mode,
         seed: opts.seed,
         logsDir: opts.logs,
         desyncAt: opts.desyncAt,
@@ -331,9 +403,85 @@ program
           console.log(
             `  ${m.matchId}  ${m.finished ? 'finished' : 'UNFINISHED'}  ${m.finalHashes.join(' ')}  ${m.logPath ?? '(log on the relay)'}`,
           );
+          const a = m.authoritative;
+          if (a) {
+            console.log(
+              `    authoritative: ${a.checks} reconciled states equal the host's (${a.mismatches} differ), ${a.inLog} found in the log, ` +
+                `replay ${a.replayed === null ? '-' : a.replayed ? 'ok' : 'FAILED'} (${a.hostRecords} host records); ` +
+                `${a.stateBytesPerClientPerS} B/s of state per client (${a.deltas} of ${a.statesReceived} as deltas); ` +
+                `late inputs by slot ${a.lateInputs.join(' ')}; re-simulated at most ${a.maxResimulatedFrames} frames`,
+            );
+          }
         }
         for (const f of report.failures) console.error(`FAIL: ${f}`);
       }
+      shutdownDataChannels();
+      process.exit(report.failures.length === 0 ? 0 : 1);
+    },
+  );
+
+program
+  .command('pilot')
+  .description(
+    'run headless participants through a whole study over a real relay on loopback (consent, waiting rooms, games played by bots, surveys with random valid answers, the end); exit 0 only when every one reached the end scene with a code',
+  )
+  .argument('<experiment>', 'the experiment file (YAML or JSON)')
+  .option(
+    '--participants <n>',
+    'participants, all arriving at once',
+    int('--participants', 1, 1000),
+    4,
+  )
+  .option(
+    '--latency <ms>',
+    'one-way latency of each game connection, each way',
+    num('--latency', 0, 10_000),
+    0,
+  )
+  .option('--jitter <ms>', 'jitter of that latency', num('--jitter', 0, 10_000), 0)
+  .option(
+    '--loss <pct>',
+    'segment loss (retransmitted after an RTO, as TCP does)',
+    num('--loss', 0, 50),
+    0,
+  )
+  .option(
+    '--seed <n>',
+    'seed of answers, bot inputs and impairments',
+    int('--seed', 0, 2 ** 32 - 1),
+    1,
+  )
+  .option(
+    '--data <dir>',
+    'keep the database and logs here (default: a temp directory, removed after)',
+  )
+  .option('--json', 'print one JSON object')
+  .action(
+    async (
+      file: string,
+      opts: {
+        participants: number;
+        latency: number;
+        jitter: number;
+        loss: number;
+        seed: number;
+        data?: string;
+        json?: boolean;
+      },
+    ) => {
+      const report = await runPilot({
+        experiment: file,
+        participants: opts.participants,
+        latencyMs: opts.latency,
+        jitterMs: opts.jitter,
+        lossPct: opts.loss,
+        seed: opts.seed,
+        dataDir: opts.data,
+        onProgress: opts.json ? undefined : (i, line) => console.error(`pilot-${i + 1}: ${line}`),
+      });
+      if (opts.json) console.log(JSON.stringify(report, null, 2));
+      else console.log(formatPilot(report));
+      for (const f of report.failures) console.error(`FAIL: ${f}`);
       shutdownDataChannels();
       process.exit(report.failures.length === 0 ? 0 : 1);
     },
@@ -344,13 +492,70 @@ program
   .description('re-simulate a match from its log alone and check every recorded hash')
   .argument('<log>', 'a match log (logs/<match id>.jsonl)')
   .option('--json', 'print one JSON object')
-  .action(async (log: string, opts: { json?: boolean }) => {
-    const result = await replayMatchLog(log);
+  .option(
+    '--export <file>',
+    "also write the match's per-frame table to FILE.csv or FILE.jsonl (see docs/your-data.md); refused, and nothing written, when a recorded hash is not reproduced",
+  )
+  .option(
+    '--states-every <n>',
+    'with --export: add the state as JSON every N frames',
+    int('--states-every', 1, SCENE_LIMITS.frames.max),
+  )
+  .action(async (log: string, opts: { json?: boolean; export?: string; statesEvery?: number }) => {
+    let result: Awaited<ReturnType<typeof replayMatchLog>>;
+    if (opts.export !== undefined) {
+      try {
+        result = (await exportMatchLog(log, opts.export, { statesEvery: opts.statesEvery })).replay;
+      } catch (err) {
+        if (!(err instanceof ExportError) || err.code === 'BAD_OPTION') throw err;
+        console.error(err.message);
+        process.exit(1);
+      }
+    } else {
+      if (opts.statesEvery !== undefined) {
+        throw new InvalidArgumentError('--states-every goes with --export');
+      }
+      result = await replayMatchLog(log);
+    }
     if (opts.json) console.log(JSON.stringify(result, null, 2));
     else console.log(formatReplay(result));
+    if (opts.export !== undefined && !opts.json) console.log(`wrote ${opts.export}`);
     const ok = result.mismatches.length === 0 && result.damaged === null;
     process.exit(ok ? 0 : 1);
   });
+
+program
+  .command('export')
+  .description(
+    "turn a study's data directory (<experiment id>.sqlite and logs/) into tables: participants.csv, " +
+      'matches.csv, matches/<match id>/frames.csv and .jsonl (from replaying every log) and codebook.md',
+  )
+  .argument('<data-dir>', "the study's data directory")
+  .option('--out <dir>', 'where to write (default: DATA_DIR/export)')
+  .option(
+    '--experiment <file>',
+    'the experiment file the study ran (needed when DATA_DIR has a participant database, which does not store it)',
+  )
+  .option(
+    '--states-every <n>',
+    'add the state as JSON every N frames to the frame tables',
+    int('--states-every', 1, SCENE_LIMITS.frames.max),
+  )
+  .action(
+    async (dataDir: string, opts: { out?: string; experiment?: string; statesEvery?: number }) => {
+      const summary = await exportDataDir(dataDir, {
+        out: opts.out,
+        experiment: opts.experiment,
+        statesEvery: opts.statesEvery,
+      });
+      for (const w of summary.warnings) console.error(`warning: ${w}`);
+      const frames = summary.matches.reduce((n, m) => n + m.rows, 0);
+      console.log(
+        `exported ${summary.participants} participants and ${summary.matches.length} matches ` +
+          `(${frames} frame rows, every recorded hash reproduced) to ${summary.out}`,
+      );
+    },
+  );
 
 program
   .command('check')

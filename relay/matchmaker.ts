@@ -6,9 +6,12 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
+import { AuthoritativeHost, type AuthoritativeSimHost } from './authoritative-host.ts';
 import { DelayedAcks } from './delayed-acks.ts';
 import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
 import { MatchReferee, type RefereeHost } from './match-referee.ts';
+import type { ForwardLatency } from './metrics.ts';
+import type { RelayHooks } from './relay-hooks.ts';
 import { MatchRoom } from './room.ts';
 import type { Member, MemberLink, RoomHooks } from './room-state.ts';
 import type { PythonSceneSource } from './scenes.ts';
@@ -20,6 +23,8 @@ export interface Candidate {
   readonly link: MemberLink;
   /** The experiment's id for this person, from `join`. */
   readonly participantId: string | null;
+  /** The socket.io handshake's `auth` of its connection (unchecked), for `RelayHooks.admit`. */
+  readonly auth?: unknown;
   /** The scene whose queue it waits in, or null. */
   waitingScene: string | null;
   /** False once its connection closed. */
@@ -46,8 +51,15 @@ export interface MatchmakerOptions {
   readonly maxFramesAhead: number;
   /** See `RelayOptions.awayAfterSilentMs`. */
   readonly awayAfterSilentMs: number;
-  /** Where matches' desync referees run (the relay's sim host), or null: none. */
-  readonly simHost: RefereeHost | null;
+  /**
+   * Where matches' desync referees and authoritative matches run (the relay's sim host), or
+   * null: none (an authoritative scene's matches then cannot start).
+   */
+  readonly simHost: (RefereeHost & Partial<AuthoritativeSimHost>) | null;
+  /** Where the rooms put each input's forwarding latency (`/metrics`), or null: not measured. */
+  readonly forwardLatency?: ForwardLatency | null;
+  /** What runs a study around the relay (default none). */
+  readonly hooks?: RelayHooks;
 }
 
 /** The relay's queues and matches under way: see the module comment. */
@@ -98,6 +110,11 @@ export class Matchmaker {
     this.broadcastWaiting(scene);
   }
 
+  /** The candidates waiting in `scene`'s queue, in arrival order. */
+  queue(scene: string): readonly Candidate[] {
+    return this.queues.get(scene) ?? [];
+  }
+
   /** Ends every match under way (the relay shuts down). */
   endAll(reason: string): void {
     for (const room of [...this.rooms.values()]) room.end(reason);
@@ -112,10 +129,50 @@ export class Matchmaker {
     return matchReferee(this.o.simHost, settings, seed, matchId, python, this.o.onEvent);
   }
 
+  /**
+   * The sim host of an authoritative match, opened and running.
+   * @throws Error when the relay has no sim host or the sim cannot run there (as a rejection)
+   */
+  private async openAuthoritative(
+    settings: SceneSettings,
+    seed: number,
+    matchId: string,
+    python: PythonSceneSource | undefined,
+    inputs: readonly Uint8Array[],
+  ): Promise<AuthoritativeHost> {
+    const host = this.o.simHost;
+    if (!host?.openAuthoritative) {
+      throw new Error(`scene ${settings.name} is authoritative, and this relay has no sim host`);
+    }
+    const a = new AuthoritativeHost(
+      host as AuthoritativeSimHost,
+      {
+        matchId,
+        sim: settings.sim,
+        players: settings.players,
+        seed,
+        ...(python
+          ? {
+              python: {
+                source: python.source,
+                className: python.className,
+                packages: [...python.packages],
+              },
+            }
+          : {}),
+      },
+      settings,
+      inputs,
+    );
+    await a.open();
+    return a;
+  }
+
   private broadcastWaiting(scene: string): void {
     const q = this.queues.get(scene) ?? [];
     const players = this.o.scenes[scene].players;
     for (const p of q) p.send({ kind: 'waiting', scene, waiting: q.length, players });
+    this.o.hooks?.queueChanged?.(scene, q);
   }
 
   private async startMatch(scene: string, group: Candidate[]): Promise<void> {
@@ -125,35 +182,55 @@ export class Matchmaker {
     const matchId = `${stamp.slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(4).toString('hex')}`;
     const seed = randomInt(0, 2 ** 32);
     const python = o.pythonScenes.get(scene);
+    // A study's extras (keys and actions, episodes, a sim module's bundle as its sim).
+    const extras = o.hooks?.matchHeader?.(scene) ?? null;
     const header: HeaderRecord = {
       type: 'header' as const,
       format: LOG_FORMAT,
       matchId,
       scene: settings,
-      sim: python
-        ? pythonHeaderSim(python)
-        : { id: settings.sim, codeHash: simCodeHash(settings.sim) },
+      sim:
+        extras?.sim ??
+        (python
+          ? pythonHeaderSim(python)
+          : { id: settings.sim, codeHash: simCodeHash(settings.sim) }),
       seed,
       players: group.map((p, slot) => ({ slot, participantId: p.participantId })),
       startTime: stamp,
+      ...(extras?.actions ? { actions: extras.actions } : {}),
+      ...(extras?.episodes ? { episodes: extras.episodes } : {}),
     };
-    const log = await o.logs.open(matchId, header);
-    const { referee, noRefereeReason } = this.referee(settings, seed, matchId, python);
+    const inputs =
+      o.hooks?.defaultInputs?.(scene) ?? defaultInputs(settings, seed, python !== undefined);
+    const authoritative =
+      settings.mode === 'authoritative'
+        ? await this.openAuthoritative(settings, seed, matchId, python, inputs)
+        : null;
+    const log = await o.logs.open(matchId, header).catch((err: unknown) => {
+      authoritative?.close();
+      throw err;
+    });
+    const { referee, noRefereeReason } = authoritative
+      ? { referee: null, noRefereeReason: 'an authoritative match has no peer copies to judge' }
+      : this.referee(settings, seed, matchId, python);
     const room = new MatchRoom({
       matchId,
       settings,
       seed,
       log,
-      defaultInputs: defaultInputs(settings, seed, python !== undefined),
+      defaultInputs: inputs,
       counters: o.stats,
       hooks: {
         refuse: o.refuse,
         event: o.onEvent,
-        ended: (id) => {
+        ended: (id, reason) => {
+          const ended = this.rooms.get(id);
           this.rooms.delete(id);
           o.stats.rooms = this.rooms.size;
           o.stats.matchesEnded++;
+          if (ended) o.hooks?.matchEnded?.(ended, reason);
         },
+        lost: (member) => (o.hooks?.memberLost ? o.hooks.memberLost(room, member) : false),
       },
       scheduler: o.scheduler,
       maxFramesAhead: o.maxFramesAhead,
@@ -161,12 +238,15 @@ export class Matchmaker {
       referee,
       noRefereeReason,
       acks: this.acks,
+      forwardLatency: o.forwardLatency ?? null,
+      authoritative,
     });
     this.rooms.set(matchId, room);
     o.stats.rooms = this.rooms.size;
     o.stats.matchesStarted++;
     for (const c of group) c.seated(room, room.seat(c.participantId, c.link, randomUUID()));
     o.onEvent('match-start', { matchId, scene, players: group.length });
+    o.hooks?.matchStarted?.(room, group);
     room.begin();
     // A player who left while the log was opening is treated like any other departure.
     group.forEach((c, slot) => {

@@ -129,8 +129,13 @@ export interface RoomHooks {
   refuse(member: Member, code: ProtocolErrorCode, message: string, kind?: string): void;
   /** Notable events, for the operator's log. */
   event(name: string, detail: Record<string, unknown>): void;
-  /** The match is over (its log is closing). */
-  ended(matchId: string): void;
+  /** The match is over (its log is closing), for `reason`. */
+  ended(matchId: string, reason: string): void;
+  /**
+   * `member` is lost for good (away past its grace period): true keeps its seat away for a
+   * replacement that rejoins with its token (see `RelayHooks.memberLost`). Absent: false.
+   */
+  lost?(member: Member): boolean;
 }
 
 /** The part of a match log a room writes to (a `MatchLogWriter`). */
@@ -160,6 +165,11 @@ export interface RoomState {
   readonly ended: boolean;
   /** Milliseconds since the match started, for log records (0.1 ms resolution). */
   ms(): number;
+  /**
+   * True in an authoritative match: the sim host writes a departed player's `left` record (the
+   * frame its logged inputs end at is the host's), not presence.
+   */
+  readonly hostLogsDepartures?: boolean;
   /**
    * The host: the lowest connected slot not waiting for its state that votes on the current
    * check (host migration; the verdict's `host` by the same rule).

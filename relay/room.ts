@@ -10,6 +10,8 @@
  * hooks and the scheduler (time and timers), so the same room runs in the relay and in-process
  * on a virtual clock.
  */
+
+import { performance } from 'node:perf_hooks';
 import {
   type ClientMessage,
   encodeServerMessage,
@@ -21,11 +23,13 @@ import {
   type SceneSettings,
   type ServerMessage,
 } from '../protocol/index.ts';
+import type { AuthoritativeHost } from './authoritative-host.ts';
 import { DatagramPath } from './datagram-path.ts';
 import { DelayedAcks } from './delayed-acks.ts';
 import { HashArbiter, type Verdict } from './hash-arbiter.ts';
 import { InputHistory } from './input-history.ts';
 import type { DisputeOutcome, MatchReferee } from './match-referee.ts';
+import { FORWARD_LATENCY_EVERY_FRAMES, type ForwardLatency } from './metrics.ts';
 import { Presence } from './presence.ts';
 import { RecentInputs } from './recent-inputs.ts';
 import { type RefereeRepair, ResyncBroker } from './resync-broker.ts';
@@ -54,7 +58,8 @@ export type RoomMessage = Extract<
       | 'stateFailed'
       | 'resyncRequest'
       | 'fault'
-      | 'inputPath';
+      | 'inputPath'
+      | 'stateAck';
   }
 >;
 
@@ -88,6 +93,17 @@ export interface RoomOptions {
    * (default {@link REFEREE_TIMEOUT_MS}). It must cover the re-simulation of K_max frames.
    */
   readonly refereeTimeoutMs?: number;
+  /**
+   * Where forwarded inputs' latencies go (from arrival in {@link MatchRoom.input} to the last
+   * send), for `/metrics`: the inputs of every {@link FORWARD_LATENCY_EVERY_FRAMES}-th frame;
+   * absent: not measured (no clock read).
+   */
+  readonly forwardLatency?: ForwardLatency | null;
+  /**
+   * The match's sim host when the scene's mode is `authoritative` (opened): inputs go to it
+   * instead of to the other members, its states go to every member, and no hash is checked.
+   */
+  readonly authoritative?: AuthoritativeHost | null;
   /** The relay's held-back datagram acknowledgements, shared by its rooms (default: the room's own). */
   readonly acks?: DelayedAcks;
 }
@@ -128,10 +144,13 @@ export class MatchRoom implements RoomState {
   private readonly referee: MatchReferee | null;
   private readonly noRefereeReason: string;
   private readonly refereeTimeoutMs: number;
+  private readonly forwardLatency: ForwardLatency | null;
   /** The disputed check the referee is deciding (its verdict is held back meanwhile), or null. */
   private arbitrating: { readonly frame: Frame; readonly done: Promise<void> } | null = null;
   /** The last verdict sent, for a peer whose rejoin completes (it missed it while syncing). */
   private lastVerdict: Extract<ServerMessage, { kind: 'verdict' }> | null = null;
+  /** The sim host of an authoritative match, or null (peer-to-peer). */
+  readonly authoritative: AuthoritativeHost | null;
 
   constructor(o: RoomOptions) {
     this.matchId = o.matchId;
@@ -146,6 +165,9 @@ export class MatchRoom implements RoomState {
     this.referee = o.referee ?? null;
     this.noRefereeReason = o.noRefereeReason ?? 'no sim host on this relay';
     this.refereeTimeoutMs = o.refereeTimeoutMs ?? REFEREE_TIMEOUT_MS;
+    this.forwardLatency = o.forwardLatency ?? null;
+    this.authoritative = o.authoritative ?? null;
+    this.authoritative?.attach(this, (reason) => this.end(reason));
     this.startMs = o.scheduler.now();
     this.arbiter = new HashArbiter(
       o.settings.players,
@@ -195,6 +217,7 @@ export class MatchRoom implements RoomState {
         token: m.token,
       });
     }
+    this.authoritative?.start();
     this.presence.start();
   }
 
@@ -251,7 +274,24 @@ export class MatchRoom implements RoomState {
         if (refused !== null) this.hooks.refuse(member, 'BAD_FIELD', refused, 'inputPath');
         return;
       }
+      case 'stateAck': {
+        const refused =
+          this.authoritative?.ack(member.slot, m.frame) ??
+          'stateAck outside an authoritative match';
+        if (refused !== null) this.hooks.refuse(member, 'BAD_FIELD', refused, 'stateAck');
+        return;
+      }
     }
+  }
+
+  /** True in an authoritative match: see {@link RoomState.hostLogsDepartures}. */
+  get hostLogsDepartures(): boolean {
+    return this.authoritative !== null;
+  }
+
+  /** False in an authoritative match: inputs go to the sim host, not to the other members. */
+  get forwardsInputs(): boolean {
+    return this.authoritative === null;
   }
 
   /** One datagram from `member`'s DataChannel (see datagram-path.ts). */
@@ -273,6 +313,11 @@ export class MatchRoom implements RoomState {
    * after a switch of its input path) and refused and counted when different.
    */
   input(member: Member, frame: Frame, input: Uint8Array, currentFrame: Frame, at = 0): void {
+    // Two clock reads cost about as much as 1 % of an input's forwarding: a sample of the inputs
+    // (those of every 8th frame) is timed. On the monotonic clock, not the room's scheduler: a
+    // latency, real even when the room runs on a virtual clock.
+    const timed = this.forwardLatency !== null && frame % FORWARD_LATENCY_EVERY_FRAMES === 0;
+    const inMs = timed ? performance.now() : 0; // clock-ok: metrics
     if (frame !== member.nextFrame) {
       if (frame < member.nextFrame && member.recent.has(frame)) {
         if (member.recent.equals(frame, input, at)) {
@@ -298,6 +343,7 @@ export class MatchRoom implements RoomState {
     const bytes =
       at === 0 && input.length === INPUT_BYTES ? input : input.subarray(at, at + INPUT_BYTES);
     this.forwardInput(member, frame, bytes, currentFrame);
+    if (timed) this.forwardLatency?.observe(performance.now() - inMs); // clock-ok: metrics
     // Players who are away play the sim's default input, so that the others never wait for them.
     if (this.presence.awayCount !== 0) this.playForAway(frame, currentFrame);
   }
@@ -305,6 +351,12 @@ export class MatchRoom implements RoomState {
   private forwardInput(member: Member, frame: Frame, input: Uint8Array, currentFrame: Frame): void {
     member.nextFrame = frame + 1;
     member.recent.push(frame, input, currentFrame);
+    if (this.authoritative) {
+      // The host applies it (or replaces it when late) and logs the inputs as applied.
+      this.authoritative.input(member.slot, frame, input);
+      this.counters.inputsForwarded++;
+      return;
+    }
     // Each other member gets it on its input path: a datagram repeating all it lacks, or socket.io.
     let encoded: Uint8Array | null = null;
     for (const other of this.members) {
@@ -397,6 +449,10 @@ export class MatchRoom implements RoomState {
 
   /** A state-hash report: only for the announced check frame, once per member. */
   private hash(member: Member, frame: Frame, hash: string): void {
+    if (this.authoritative) {
+      this.hooks.refuse(member, 'BAD_FIELD', 'no hash checks in an authoritative match', 'hash');
+      return;
+    }
     const refused = this.arbiter.report(member.slot, frame, hash);
     if (refused !== null) {
       this.hooks.refuse(member, 'FRAME_WINDOW', refused, 'hash');
@@ -631,7 +687,10 @@ export class MatchRoom implements RoomState {
 
   private left(member: Member): void {
     if (this.ended || member.status === 'left') return;
+    // A replacement (a study's bot) will rejoin this seat: it stays away meanwhile.
+    if (member.status === 'away' && member.doneFrame === null && this.hooks.lost?.(member)) return;
     this.presence.left(member);
+    this.authoritative?.leave(member.slot);
     this.afterDeparture();
   }
 
@@ -666,6 +725,7 @@ export class MatchRoom implements RoomState {
     if (member.status === 'left')
       return `slot ${member.slot} has left match ${this.matchId} (the grace period passed)`;
     if (member.status === 'connected') return `slot ${member.slot} is connected already`;
+    if (this.authoritative) return this.rejoinAuthoritative(member, link);
     // Without the inputs since the last agreed checkpoint the peer could not catch up.
     if (!this.host() || this.arbiter.lastAgreed < this.historyFloor)
       return `match ${this.matchId} no longer holds the inputs slot ${member.slot} would need`;
@@ -688,19 +748,41 @@ export class MatchRoom implements RoomState {
     return member;
   }
 
+  /** A rejoin in an authoritative match: `rejoined`, then the host's next state, in full. */
+  private rejoinAuthoritative(member: Member, link: MemberLink): Member {
+    this.presence.back(member, link);
+    // Nothing to wait for: the host's next state, in full, is all it needs.
+    member.syncing = false;
+    member.inputPath = 'websocket';
+    this.counters.rejoins++;
+    this.sendTo(member, {
+      kind: 'rejoined',
+      matchId: this.matchId,
+      slot: member.slot,
+      seed: this.seed,
+      settings: this.settings,
+      token: member.token,
+      resumeFrame: member.nextFrame,
+    });
+    this.authoritative!.resync(member.slot);
+    this.presence.rejoined(member.slot);
+    return member;
+  }
+
   /** Ends the match: tells everyone, stops the timers, closes the log. */
   end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
     this.presence.stop();
     void this.referee?.close();
+    this.authoritative?.close();
     const bytes = encodeServerMessage({ kind: 'end', reason });
     for (const m of this.members) if (m.status === 'connected') m.link?.send(bytes);
     this.log.close({ type: 'end', reason, ms: this.ms() }).catch((err) => {
       this.hooks.event('log-close-failed', { matchId: this.matchId, error: String(err) });
     });
     this.hooks.event('match-end', { matchId: this.matchId, reason });
-    this.hooks.ended(this.matchId);
+    this.hooks.ended(this.matchId, reason);
   }
 
   // The state the parts share (RoomState).

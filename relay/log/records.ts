@@ -28,11 +28,14 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * {@link renameOldWords}); format 5 added the `reason` of away records (`closed` or `silent`),
  * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`;
  * format 6 added the `referee` record (how each disputed check was decided), the `inputPath`
- * record (which path carries a player's inputs) and the scene's `transport` setting.
+ * record (which path carries a player's inputs) and the scene's `transport` setting; format 7
+ * added the `handover` record (a bot takes a lost player's seat in a study), the `host` record (the
+ * state hash of an authoritative match's sim host, and its late inputs) and the scene's
+ * `broadcastDivisor` and `interpolationDelayMs`.
  */
-export const LOG_FORMAT = 6;
+export const LOG_FORMAT = 7;
 /** The formats this code reads. */
-const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4, 5, 6];
+const READABLE_FORMATS: readonly number[] = [1, 2, 3, 4, 5, 6, 7];
 
 /**
  * Words that formats 1 to 3 wrote and format 4 renamed (one word per concept): records of type
@@ -357,6 +360,35 @@ export interface InputPathRecord {
   readonly ms: number;
 }
 
+/**
+ * From frame `f` on (format 7), slot `s` is played by a bot with policy `bot` (`random`, `idle`
+ * or the module path the experiment file names): a study scene's `onPartnerLost: bot` gave the
+ * seat of a player lost for good to a bot, which rejoined it from the exact state. A `rejoin`
+ * record follows when its state transfer is done; until `f` the relay played the lost player's
+ * default input. Replay ignores it: the inputs are all logged.
+ */
+export interface HandoverRecord {
+  readonly type: 'handover';
+  readonly s: number;
+  readonly f: number;
+  readonly bot: string;
+  readonly ms: number;
+}
+
+/**
+ * The state hash of S(`f`) on an authoritative match's sim host (format 7 on), written at each
+ * state it sent the clients; `late[s]` counts slot s's inputs so far that arrived after the host
+ * had stepped their frame (each confirmed with that slot's previous input, "confirm or replace").
+ * The match's input records are the inputs as the host applied them, so replay checks each `h`.
+ */
+export interface HostRecord {
+  readonly type: 'host';
+  readonly f: number;
+  readonly h: string;
+  readonly late: readonly number[];
+  readonly ms: number;
+}
+
 /** Last record of a log that was closed properly. */
 export interface EndRecord {
   readonly type: 'end';
@@ -380,6 +412,8 @@ export type BodyRecord =
   | RejoinRecord
   | FaultRecord
   | InputPathRecord
+  | HandoverRecord
+  | HostRecord
   | EndRecord;
 
 /** Any record of a match log. */
@@ -799,6 +833,28 @@ function checkBody(o: Obj): void {
       str(o, 'reason');
       ms(o);
       return;
+    case 'handover':
+      onlyKeys(o, ['type', 's', 'f', 'bot', 'ms'], 'handover record');
+      slot(o, 's');
+      frame(o, 'f');
+      str(o, 'bot');
+      ms(o);
+      return;
+    case 'host': {
+      onlyKeys(o, ['type', 'f', 'h', 'late', 'ms'], 'host record');
+      frame(o, 'f');
+      hex(o, 'h', HEX16, 16);
+      const late = o.late;
+      if (
+        !Array.isArray(late) ||
+        late.length > MAX_LOG_PLAYERS ||
+        !late.every((n) => Number.isSafeInteger(n) && n >= 0)
+      ) {
+        throw new Invalid(`"late" must be an array of at most ${MAX_LOG_PLAYERS} counts`);
+      }
+      ms(o);
+      return;
+    }
     case 'end':
       onlyKeys(o, ['type', 'reason', 'ms'], 'end record');
       str(o, 'reason');

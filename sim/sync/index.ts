@@ -19,9 +19,22 @@ export {
   type Verdict,
   type VerdictOutcome,
 } from './desync-check.ts';
-export { FixedTimestep, type FixedTimestepOptions } from './fixed-timestep.ts';
+export {
+  FixedTimestep,
+  type FixedTimestepOptions,
+  frameDueAtMs,
+  framesDue,
+} from './fixed-timestep.ts';
 export { InputQueue } from './input-queue.ts';
 export { SessionPeer } from './peer.ts';
+export {
+  HostLead,
+  type HostStateIn,
+  type PredictedInputMessage,
+  PredictReconcileSession,
+  type PredictReconcileSettings,
+  type PredictReconcileStats,
+} from './predict-reconcile.ts';
 export {
   answerStateRequest,
   applyStateTransfer,

@@ -1,3 +1,4 @@
+import { authoritativeBench } from './authoritative.ts';
 import { deltaBench } from './delta.ts';
 import { pythonBench } from './python.ts';
 import { refereeBench } from './referee.ts';
@@ -11,7 +12,9 @@ import { transportBench } from './transport.ts';
  * `relay` (flags such as `--seconds=5 --bots=100,500`: see test/bench/relay.ts), `python` (the
  * kitchen Python sim beside duel: Pyodide load, per-frame costs, an 8-frame rollback), `referee`
  * (one desync arbitration re-simulated in the sim host's worker beside in-process), `transport`
- * (inputs over websocket and over WebRTC DataChannels under loss: see test/bench/transport.ts).
+ * (inputs over websocket and over WebRTC DataChannels under loss: see test/bench/transport.ts),
+ * `authoritative` (duel rooms per relay process's sim host at 60 Hz before a tick overruns; bytes
+ * per client per second of host states, deltas beside full: see test/bench/authoritative.ts).
  */
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   rollback: rollbackBench,
@@ -20,6 +23,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   python: pythonBench,
   referee: refereeBench,
   transport: transportBench,
+  authoritative: authoritativeBench,
 };
 
 const args = process.argv.slice(2);
