@@ -20,6 +20,11 @@ export interface HttpRoutesOptions {
   readonly http?: HttpRoute;
   /** Directory of the built web client to serve at `/` (and Pyodide beside it), or none. */
   readonly webRoot?: string;
+  /**
+   * True when the relay serves an experiment: `/` is then the study page (`study.html`) and the
+   * demo page stays at `/play`; false (default): `/` and `/play` are the demo page.
+   */
+  readonly studyPage?: boolean;
   readonly pythonScenes: ReadonlyMap<string, PythonSceneSource>;
   /** The relay's counters, for `/healthz`. */
   readonly stats: () => RelayStats;
@@ -46,7 +51,9 @@ export function httpRoutes(
   o: HttpRoutesOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const startedAt = Date.now(); // clock-ok: relay uptime, not sim
-  const web = o.webRoot ? staticFiles(o.webRoot) : null;
+  const web = o.webRoot
+    ? staticFiles(o.webRoot, { index: o.studyPage ? 'study.html' : 'index.html' })
+    : null;
   const pyodide = o.webRoot ? pyodideFiles() : null; // Pyodide for the page's Python worker
   return (req, res) => {
     if (o.http?.(req, res)) return;

@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
-import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
+import { type EpisodeSettings, encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
 import { AuthoritativeHost, type AuthoritativeSimHost } from './authoritative-host.ts';
 import { DelayedAcks } from './delayed-acks.ts';
 import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
@@ -125,8 +125,9 @@ export class Matchmaker {
     seed: number,
     matchId: string,
     python: PythonSceneSource | undefined,
+    episodes: EpisodeSettings | undefined,
   ): { referee: MatchReferee | null; noRefereeReason: string } {
-    return matchReferee(this.o.simHost, settings, seed, matchId, python, this.o.onEvent);
+    return matchReferee(this.o.simHost, settings, seed, matchId, python, this.o.onEvent, episodes);
   }
 
   /**
@@ -212,7 +213,7 @@ export class Matchmaker {
     });
     const { referee, noRefereeReason } = authoritative
       ? { referee: null, noRefereeReason: 'an authoritative match has no peer copies to judge' }
-      : this.referee(settings, seed, matchId, python);
+      : this.referee(settings, seed, matchId, python, extras?.episodes);
     const room = new MatchRoom({
       matchId,
       settings,
@@ -267,6 +268,7 @@ function matchReferee(
   matchId: string,
   python: PythonSceneSource | undefined,
   onEvent: MatchmakerOptions['onEvent'],
+  episodes?: EpisodeSettings,
 ): { referee: MatchReferee | null; noRefereeReason: string } {
   if (settings.referee === false)
     return { referee: null, noRefereeReason: 'the scene turns the referee off' };
@@ -284,6 +286,7 @@ function matchReferee(
       sim: settings.sim,
       players: settings.players,
       seed,
+      ...(episodes ? { episodes } : {}),
       ...(python
         ? {
             python: {

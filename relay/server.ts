@@ -54,6 +54,11 @@ export interface RelayOptions {
   readonly maxFramesAhead?: number;
   /** Directory of the built web client to serve at `/` (default: none). */
   readonly webRoot?: string;
+  /**
+   * Serve the study page at `/` and the demo page at `/play` (default false: the demo page at
+   * both). Set when the relay serves an experiment.
+   */
+  readonly studyPage?: boolean;
   /** Extra HTTP routes, tried before the built-in ones; return true when handled. */
   readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /**
@@ -173,6 +178,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     httpRoutes({
       http: options.http,
       webRoot: options.webRoot,
+      studyPage: options.studyPage ?? false,
       pythonScenes,
       stats: snapshot,
       closing: () => closing,

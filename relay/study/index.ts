@@ -9,8 +9,10 @@ import path from 'node:path';
 import type { SimFactory } from '../../sim/index.ts';
 import { isPythonSimSpec } from '../../sim/python/index.ts';
 import { type Experiment, loadExperiment } from '../experiment/index.ts';
+import { BUILTIN_SCENES } from '../scenes.ts';
 import { type Relay, type RelayOptions, startRelay } from '../server.ts';
 import { loadExperimentSims, moduleHeaderSim } from '../sim-modules.ts';
+import { moduleRoutes } from './module-routes.ts';
 import { relayBots } from './study-bots.ts';
 import { StudyServer } from './study-server.ts';
 
@@ -87,10 +89,15 @@ export async function startStudy(o: StudyOptions): Promise<StudyRelay> {
     if (isPythonSimSpec(rs.game.sim)) python[name] = { baseDir: experiment.baseDir };
   }
   const hooks = study.hooks;
+  const modules = moduleRoutes(study.relayScenes, sims);
   const relay = await startRelay({
     ...o,
+    // The study page imports a module scene's bundle from the relay (module-routes.ts).
+    http: (req, res) => o.http?.(req, res) || modules(req, res),
     logsDir: o.logsDir ?? path.join(o.dataDir, 'logs'),
-    scenes: study.sceneSettings(),
+    // The built-in scenes stay playable at /play for demos; the page at / is the study.
+    scenes: { ...BUILTIN_SCENES, ...study.sceneSettings() },
+    studyPage: true,
     python,
     participants: () => study.participantsByScene(),
     hooks: {

@@ -31,10 +31,10 @@ describe('the relay scenes of a study', () => {
     expect([...scenes.keys()]).toEqual(['arena-c0', 'arena-c1', 'kitchen-c0', 'kitchen-c1']);
     const a0 = scenes.get('arena-c0')!;
     const a1 = scenes.get('arena-c1')!;
-    expect(a0.settings).toMatchObject({ name: 'arena-c0', inputDelay: 2, frames: 3600 });
-    expect(a1.settings).toMatchObject({ name: 'arena-c1', inputDelay: 6, frames: 3600 });
+    expect(a0.settings).toMatchObject({ name: 'arena-c0', inputDelay: 2, frames: 1200 });
+    expect(a1.settings).toMatchObject({ name: 'arena-c1', inputDelay: 6, frames: 1200 });
     expect(a1).toMatchObject({ sceneId: 'arena', sceneIndex: 1, cell: 1 });
-    expect(scenes.get('kitchen-c1')?.settings).toMatchObject({ inputDelay: 6, frames: 1200 });
+    expect(scenes.get('kitchen-c1')?.settings).toMatchObject({ inputDelay: 6, frames: 300 });
   });
 
   it('names a scene by its id alone without conditions, and refuses a name too long for the wire', () => {
@@ -73,7 +73,7 @@ describe("a participant's view", () => {
       kind: 'game',
       relayScene: 'arena-c0',
       episodes: 2,
-      framesPerEpisode: 1800,
+      framesPerEpisode: 600,
       waitingTimeoutMs: 120_000,
       actions: null,
     });
