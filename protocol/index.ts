@@ -5,6 +5,21 @@
  *
  * @packageDocumentation
  */
+
+export {
+  ADMIN_PATHS,
+  type AdminFinishedMatch,
+  type AdminMatch,
+  type AdminParticipant,
+  type AdminPlayer,
+  type AdminState,
+  type AdminWaitingRoom,
+  MAX_ADMIN_FINISHED,
+  type ReplayCheck,
+  type ReplayData,
+  type ReplayEvent,
+  type ReplayEventKind,
+} from './admin.ts';
 export {
   decodeClientMessage,
   decodeServerMessage,

@@ -6,10 +6,23 @@ import { runBots } from './bots.ts';
 import { shutdownDataChannels } from './datachannel.ts';
 import { checkSummary, formatExperiment, loadExperiment } from './experiment/index.ts';
 import { ExportError, exportDataDir, exportMatchLog } from './export/index.ts';
-import { BUILTIN_SCENES, pythonSceneSettings, startRelay } from './index.ts';
+import {
+  ADMIN_TOKEN_ENV,
+  BUILTIN_SCENES,
+  pythonSceneSettings,
+  resolveAdminToken,
+  startRelay,
+} from './index.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
 import { formatPilot, runPilot } from './pilot.ts';
 import { startStudy } from './study/index.ts';
+
+/** What `serve` prints about the admin view. */
+function adminLine(url: string, token: string | null): string {
+  return token !== null
+    ? `admin view at ${url}/admin, replays at ${url}/replay/<match id> (admin token required)`
+    : `no admin view (start with --admin-token or ${ADMIN_TOKEN_ENV} to have one)`;
+}
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -109,6 +122,10 @@ program
     portRange,
   )
   .option('--no-webrtc', 'serve no DataChannels: every input travels on socket.io')
+  .option(
+    '--admin-token <token>',
+    `serve the admin view (/admin) and the replay viewer (/replay/ID) behind this token, 16+ characters (default: $${ADMIN_TOKEN_ENV}, else no admin view)`,
+  )
   .action(
     async (
       experimentFile: string | undefined,
@@ -126,9 +143,12 @@ program
         scene?: string;
         players: number;
         tickRate: number;
+        adminToken?: string;
       },
       cmd: Command,
     ) => {
+      const adminToken = resolveAdminToken(opts.adminToken, process.env);
+      const admin = adminToken !== null ? { admin: { token: adminToken } } : {};
       const logsGiven = cmd.getOptionValueSource('logs') === 'cli';
       if (experimentFile !== undefined) {
         if (opts.sim !== undefined) {
@@ -152,11 +172,13 @@ program
           webRoot: opts.web,
           webrtc,
           onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
+          ...admin,
         });
         const e = served.study.experiment;
         console.log(
           `concord study "${e.id}" (${e.scenes.length} scenes, ${e.cells.length} condition cell${e.cells.length === 1 ? '' : 's'}) on ${served.url}; participants in ${served.study.db.file}, match logs in ${served.relay.logsDir}`,
         );
+        console.log(adminLine(served.url, adminToken));
         let stopping = false;
         const stopStudy = (signal: string) => {
           if (stopping) return;
@@ -203,6 +225,7 @@ program
             }
           : false,
         onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
+        ...admin,
       });
       if (extra)
         console.log(
@@ -211,6 +234,7 @@ program
       console.log(
         `concord relay listening on ${relay.url} (logs in ${opts.logs}, page from ${opts.web})`,
       );
+      console.log(adminLine(relay.url, adminToken));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

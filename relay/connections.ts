@@ -228,6 +228,8 @@ export class ConnectionLayer {
           matchmaker.leaveQueue(c);
           return;
         case 'ping':
+          // The heartbeat's report, for the admin view; a peer that sends none shows no figures.
+          if (m.stats && c.member) c.member.peerStats = m.stats;
           c.send({ kind: 'pong', id: m.id, sentMs: m.sentMs });
           return;
         case 'rtcOffer':

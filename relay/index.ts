@@ -6,6 +6,23 @@
  * does the export of a study's data, `relay/export/index.ts`; the `concord` command line is
  * `relay/cli.ts`, its bots `relay/bots.ts`. `GET /metrics`: {@link relayMetrics}.
  */
+
+export { replayDataOf } from './admin/replay-data.ts';
+export { ADMIN_EVENTS_INTERVAL_MS, type AdminRoutes, adminRoutes } from './admin/routes.ts';
+export {
+  type AdminRemoveOutcome,
+  type AdminSource,
+  type RelayAdminView,
+  relayAdminView,
+} from './admin/source.ts';
+export { studyParticipants } from './admin/study-participants.ts';
+export {
+  ADMIN_COOKIE,
+  ADMIN_TOKEN_ENV,
+  AdminAuth,
+  MIN_ADMIN_TOKEN_LENGTH,
+  resolveAdminToken,
+} from './admin/token.ts';
 export { HashArbiter, type Verdict } from './hash-arbiter.ts';
 export { type HttpRoute, type HttpRoutesOptions, httpRoutes } from './http-routes.ts';
 export {

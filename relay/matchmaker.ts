@@ -68,6 +68,8 @@ export class Matchmaker {
   private readonly rooms = new Map<string, MatchRoom>();
   /** One acknowledgement timer for every room's datagrams. */
   private readonly acks: DelayedAcks;
+  /** Wall-clock start of each match under way (its log header's `startTime`), by match id. */
+  private readonly startTimes = new Map<string, string>();
 
   constructor(private readonly o: MatchmakerOptions) {
     this.acks = new DelayedAcks(o.scheduler);
@@ -76,6 +78,28 @@ export class Matchmaker {
   /** The match under way with this id, if any. */
   room(matchId: string): MatchRoom | undefined {
     return this.rooms.get(matchId);
+  }
+
+  /** The matches under way with their wall-clock start (ISO 8601 UTC), oldest first (the admin view). */
+  runningMatches(): { readonly room: MatchRoom; readonly startTime: string }[] {
+    return [...this.rooms.values()].map((room) => ({
+      room,
+      startTime: this.startTimes.get(room.matchId) ?? '',
+    }));
+  }
+
+  /** Every scene's queue that has someone in it: who waits, in arrival order (the admin view). */
+  waitingRooms(): { scene: string; players: number; waiting: (string | null)[] }[] {
+    const out: { scene: string; players: number; waiting: (string | null)[] }[] = [];
+    for (const [scene, q] of this.queues) {
+      if (q.length === 0) continue;
+      out.push({
+        scene,
+        players: this.o.scenes[scene].players,
+        waiting: q.map((c) => c.participantId),
+      });
+    }
+    return out;
   }
 
   /** Puts `c` in the queue of `scene` (a scene this relay serves); starts a match when it is full. */
@@ -227,6 +251,7 @@ export class Matchmaker {
         ended: (id, reason) => {
           const ended = this.rooms.get(id);
           this.rooms.delete(id);
+          this.startTimes.delete(id);
           o.stats.rooms = this.rooms.size;
           o.stats.matchesEnded++;
           if (ended) o.hooks?.matchEnded?.(ended, reason);
@@ -243,6 +268,7 @@ export class Matchmaker {
       authoritative,
     });
     this.rooms.set(matchId, room);
+    this.startTimes.set(matchId, stamp);
     o.stats.rooms = this.rooms.size;
     o.stats.matchesStarted++;
     for (const c of group) c.seated(room, room.seat(c.participantId, c.link, randomUUID()));

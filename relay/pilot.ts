@@ -27,6 +27,17 @@ export interface PilotOptions {
   readonly dataDir?: string;
   /** Each participant's progress, for the command line. */
   readonly onProgress?: (index: number, line: string) => void;
+  /**
+   * Called once the study listens, before any participant arrives, with its URL (e.g. to scrape
+   * its `GET /metrics` while the pilot runs).
+   */
+  readonly onListening?: (url: string) => void;
+  /**
+   * Awaited once every participant has finished, before the study stops, with its URL (e.g. a
+   * last scrape of `GET /metrics`, with every participant still in the database). A throw stops
+   * the pilot with that error (the study is still stopped).
+   */
+  readonly beforeClose?: (url: string) => Promise<void> | void;
 }
 
 /** What a pilot reached. */
@@ -64,6 +75,7 @@ export async function runPilot(o: PilotOptions): Promise<PilotReport> {
       : undefined;
   let results: StudyResult[];
   try {
+    o.onListening?.(study.url);
     results = await Promise.all(
       Array.from({ length: o.participants }, async (_, i) => {
         await new Promise((r) => setTimeout(r, i * 20));
@@ -80,6 +92,7 @@ export async function runPilot(o: PilotOptions): Promise<PilotReport> {
         });
       }),
     );
+    await o.beforeClose?.(study.url);
   } finally {
     await study.close('pilot finished');
     if (o.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });

@@ -69,6 +69,11 @@ export interface Member {
    * delayed-acks.ts).
    */
   ackDueTick: number;
+  /**
+   * What the peer last reported with its heartbeat (the optional `stats` of `ping`): its round
+   * trip to the relay in ms, its rollbacks and stalls so far; absent until it reports.
+   */
+  peerStats?: { readonly rttMs: number; readonly rollbacks: number; readonly stalls: number };
 }
 
 /** Counters a room adds to; the relay's stats object. */

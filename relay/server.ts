@@ -15,6 +15,9 @@ import type { Registry } from 'prom-client';
 import { Server } from 'socket.io';
 import { concordParser, PRESENCE, SCENE_LIMITS, type SceneSettings } from '../protocol/index.ts';
 import { initStateHash } from '../sim/index.ts';
+import { type AdminRoutes, adminRoutes } from './admin/routes.ts';
+import { type AdminSource, relayAdminView } from './admin/source.ts';
+import { resolveAdminToken } from './admin/token.ts';
 import { type Connection, ConnectionLayer, datagramEvents } from './connections.ts';
 import { DataChannelEndpoint, type DataChannelEndpointOptions } from './datachannel.ts';
 import { httpRoutes } from './http-routes.ts';
@@ -83,6 +86,12 @@ export interface RelayOptions {
    * by the host rule, and the log says so).
    */
   readonly simHost?: SimHostPool | null;
+  /**
+   * The admin view and the replay viewer (`/admin`, `/replay/<match id>`, see docs/admin.md):
+   * served only with a token (`resolveAdminToken`; there is no default), with the study's side
+   * (participants, removal) from `source` when a study server runs. Absent: no admin route (404).
+   */
+  readonly admin?: { readonly token: string; readonly source?: AdminSource };
   /**
    * Participants by scene id, read at each scrape of `GET /metrics` (the `concord_participants`
    * gauge): how a study server around the relay reports where its participants are. Absent: the
@@ -154,12 +163,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   let closing = false;
 
   const connections = new ConnectionLayer(stats);
+  const scheduler = options.scheduler ?? realScheduler();
   const matchmaker = new Matchmaker({
     scenes,
     pythonScenes,
     logs,
     stats,
-    scheduler: options.scheduler ?? realScheduler(),
+    scheduler,
     refuse: connections.refuseMember,
     onEvent,
     maxFramesAhead: options.maxFramesAhead ?? SCENE_LIMITS.framesAhead.max,
@@ -169,6 +179,17 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     hooks: options.hooks,
   });
   const snapshot = (): RelayStats => ({ ...stats, refused: { ...stats.refused } });
+  const admin: AdminRoutes | null = options.admin
+    ? adminRoutes({
+        token: checkedToken(options.admin.token),
+        logsDir,
+        webRoot: options.webRoot,
+        relay: relayAdminView(matchmaker, scheduler),
+        source: options.admin.source,
+        counters: () => ({ ...snapshot() }),
+        onEvent,
+      })
+    : null;
   const metrics = relayMetrics({
     stats: () => stats,
     forwardLatency,
@@ -176,7 +197,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   const http: HttpServer = createServer(
     httpRoutes({
-      http: options.http,
+      http: (req, res) => options.http?.(req, res) || admin?.handle(req, res) || false,
       webRoot: options.webRoot,
       studyPage: options.studyPage ?? false,
       pythonScenes,
@@ -233,6 +254,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     close: async (reason = 'relay shutdown') => {
       if (closing) return;
       closing = true;
+      admin?.close();
       matchmaker.endAll(reason);
       datagrams?.close();
       await logs.closeAll(reason);
@@ -242,4 +264,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       http.closeAllConnections?.();
     },
   };
+}
+
+/** The admin token given to `startRelay`, checked as the command line's (length, characters). */
+function checkedToken(token: string): string {
+  return resolveAdminToken(token, {}) as string;
 }

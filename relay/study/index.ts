@@ -8,6 +8,7 @@
 import path from 'node:path';
 import type { SimFactory } from '../../sim/index.ts';
 import { isPythonSimSpec } from '../../sim/python/index.ts';
+import { studyParticipants } from '../admin/study-participants.ts';
 import { type Experiment, loadExperiment } from '../experiment/index.ts';
 import { BUILTIN_SCENES } from '../scenes.ts';
 import { type Relay, type RelayOptions, startRelay } from '../server.ts';
@@ -100,6 +101,15 @@ export async function startStudy(o: StudyOptions): Promise<StudyRelay> {
     studyPage: true,
     python,
     participants: () => study.participantsByScene(),
+    // The admin view's study side: participants from the database (no removal yet).
+    ...(o.admin
+      ? {
+          admin: {
+            token: o.admin.token,
+            source: { participants: () => studyParticipants(study.db) },
+          },
+        }
+      : {}),
     hooks: {
       ...hooks,
       matchHeader: (scene) => {
