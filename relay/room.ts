@@ -25,6 +25,7 @@ import {
 } from '../protocol/index.ts';
 import type { AuthoritativeHost } from './authoritative-host.ts';
 import { DatagramPath } from './datagram-path.ts';
+import { DelayedAcks } from './delayed-acks.ts';
 import { HashArbiter, type Verdict } from './hash-arbiter.ts';
 import { InputHistory } from './input-history.ts';
 import type { DisputeOutcome, MatchReferee } from './match-referee.ts';
@@ -103,6 +104,8 @@ export interface RoomOptions {
    * instead of to the other members, its states go to every member, and no hash is checked.
    */
   readonly authoritative?: AuthoritativeHost | null;
+  /** The relay's held-back datagram acknowledgements, shared by its rooms (default: the room's own). */
+  readonly acks?: DelayedAcks;
 }
 
 /** Default of {@link RoomOptions.refereeTimeoutMs}: 10 s. */
@@ -172,7 +175,7 @@ export class MatchRoom implements RoomState {
       o.settings.hashIntervalMax,
     );
     this.broker = new ResyncBroker(this, this.history);
-    this.datagrams = new DatagramPath(this);
+    this.datagrams = new DatagramPath(this, o.acks ?? new DelayedAcks(o.scheduler));
     this.presence = new Presence(this, o.awayAfterSilentMs ?? PRESENCE.awayAfterSilentMs, {
       silent: (m) => this.silent(m),
       graceOver: (m) => this.left(m),
@@ -196,6 +199,7 @@ export class MatchRoom implements RoomState {
       inputPath: 'websocket',
       recent: new RecentInputs(this.settings.inputDelay),
       held: new Int32Array(this.settings.players).fill(this.settings.inputDelay - 1),
+      ackDueTick: -1,
     };
     this.members.push(member);
     return member;
