@@ -56,6 +56,16 @@ export {
   isValidInput,
   NEUTRAL_INPUT,
 } from './input.ts';
+export type { InputRuleVerdict, SimInputRules } from './input-rules.ts';
+export {
+  DEFAULT_MAX_REWIND_MS,
+  MAX_REWIND_MS,
+  type RewindView,
+  rewindFrames,
+  SnapshotHistory,
+  ViewDelayEstimator,
+  viewDelayFrames,
+} from './lag-compensation.ts';
 export {
   checkSimModule,
   type DrawPrimitive,

@@ -21,6 +21,16 @@ export {
 } from './desync-check.ts';
 export { FixedTimestep, type FixedTimestepOptions } from './fixed-timestep.ts';
 export { InputQueue } from './input-queue.ts';
+export {
+  FRAMEWORK_RULES,
+  INPUT_BURST,
+  InputValidator,
+  type InputValidatorSettings,
+  type InputVerdict,
+  VIOLATION_DEFAULTS,
+  type Violation,
+  type ViolationAction,
+} from './input-validator.ts';
 export { SessionPeer } from './peer.ts';
 export {
   answerStateRequest,
