@@ -1,5 +1,6 @@
 import type { Input } from './input.ts';
 import type { SimInputRules } from './input-rules.ts';
+import type { EntityInterest } from './interest.ts';
 import type { RewindView } from './lag-compensation.ts';
 
 /**
@@ -104,6 +105,11 @@ export interface SimFactory<Snap = unknown> {
    * once per match. Optional.
    */
   inputRules?(players: number): SimInputRules;
+  /**
+   * The sim's entities with positions, for interest management in authoritative mode (see
+   * {@link EntityInterest}). Optional: without it every client gets the whole state.
+   */
+  readonly interest?: EntityInterest<Snap>;
   /**
    * Creates a sim at frame 0.
    * @throws ConcordError `BAD_CONFIG` when the player count is out of range.

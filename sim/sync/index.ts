@@ -31,6 +31,14 @@ export {
   type Violation,
   type ViolationAction,
 } from './input-validator.ts';
+export {
+  DEFAULT_FAR_DIVISOR,
+  decodeInterestUpdate,
+  encodeInterestUpdate,
+  InterestBroadcaster,
+  InterestReplica,
+  type InterestUpdate,
+} from './interest.ts';
 export { SessionPeer } from './peer.ts';
 export {
   answerStateRequest,
