@@ -231,7 +231,9 @@ export class InterestBroadcaster<Snap> {
       sent.push(i);
     }
     const fields = new Int32Array(ids.length * w);
-    sent.forEach((i, k) => fields.set(table.fields.subarray(i * w, (i + 1) * w), k * w));
+    sent.forEach((i, k) => {
+      fields.set(table.fields.subarray(i * w, (i + 1) * w), k * w);
+    });
     const removed: number[] = [];
     for (const id of client.acked.keys()) if (!present.has(id)) removed.push(id);
     removed.sort((a, b) => a - b);
@@ -293,7 +295,9 @@ export class InterestReplica<Snap> {
     applyRecords(this.records, u);
     const ids = Int32Array.from([...this.records.keys()].sort((a, b) => a - b));
     const fields = new Int32Array(ids.length * this.width);
-    ids.forEach((id, i) => fields.set(this.records.get(id) as Int32Array, i * this.width));
+    ids.forEach((id, i) => {
+      fields.set(this.records.get(id) as Int32Array, i * this.width);
+    });
     const table: EntityTable = {
       count: ids.length,
       ids,
