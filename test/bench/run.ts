@@ -1,4 +1,5 @@
 import { deltaBench } from './delta.ts';
+import { interestBench } from './interest.ts';
 import { pythonBench } from './python.ts';
 import { refereeBench } from './referee.ts';
 import { relayBench } from './relay.ts';
@@ -11,7 +12,8 @@ import { transportBench } from './transport.ts';
  * `relay` (flags such as `--seconds=5 --bots=100,500`: see test/bench/relay.ts), `python` (the
  * kitchen Python sim beside duel: Pyodide load, per-frame costs, an 8-frame rollback), `referee`
  * (one desync arbitration re-simulated in the sim host's worker beside in-process), `transport`
- * (inputs over websocket and over WebRTC DataChannels under loss: see test/bench/transport.ts).
+ * (inputs over websocket and over WebRTC DataChannels under loss: see test/bench/transport.ts),
+ * `interest` (authoritative mode's state bytes per client: full, delta, interest management).
  */
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   rollback: rollbackBench,
@@ -20,6 +22,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   python: pythonBench,
   referee: refereeBench,
   transport: transportBench,
+  interest: interestBench,
 };
 
 const args = process.argv.slice(2);
