@@ -52,7 +52,18 @@ describe('validateSceneSettings', () => {
     onPlayerLost: ['stop', null],
     referee: ['yes', 1, null],
     transport: ['udp', 'WebRTC', null],
+    maxRewindMs: [-1, 1001, 1.5, null],
+    violationWarnAt: [0, 100_001, null],
+    violationRemoveAt: [0, 100_001, 5, null],
+    violationDecayFrames: [0, 65_537, null],
   };
+  const optional = new Set([
+    'referee',
+    'maxRewindMs',
+    'violationWarnAt',
+    'violationRemoveAt',
+    'violationDecayFrames',
+  ]);
   for (const [field, values] of Object.entries(bad)) {
     it(`refuses a bad ${field}`, () => {
       for (const value of values) {
@@ -62,7 +73,7 @@ describe('validateSceneSettings', () => {
       }
       const missing: Record<string, unknown> = { ...valid };
       delete missing[field];
-      if (field === 'referee') expect(validateSceneSettings(missing)).toEqual(valid);
+      if (optional.has(field)) expect(validateSceneSettings(missing)).toEqual(valid);
       else expect(refusal(missing).message).toContain(`settings.${field}: expected`);
     });
   }
@@ -70,6 +81,17 @@ describe('validateSceneSettings', () => {
   it('keeps the optional referee setting when given, and leaves it out when absent', () => {
     expect(validateSceneSettings({ ...valid, referee: false }).referee).toBe(false);
     expect('referee' in validateSceneSettings(valid)).toBe(false);
+  });
+
+  it('keeps the lag compensation and violation settings when given', () => {
+    const given = {
+      ...valid,
+      maxRewindMs: 1000,
+      violationWarnAt: 5,
+      violationRemoveAt: 5,
+      violationDecayFrames: 1,
+    };
+    expect(validateSceneSettings(given)).toEqual(given);
   });
 
   it('refuses unknown fields, naming them', () => {

@@ -127,7 +127,13 @@ function inRange(range: IntRange): Check<number> {
 }
 
 /** The optional fields of {@link SceneSettings}: absent in an object, `null` on the wire. */
-const OPTIONAL_SETTINGS = new Set<string>(['referee']);
+const OPTIONAL_SETTINGS = new Set<string>([
+  'referee',
+  'maxRewindMs',
+  'violationWarnAt',
+  'violationRemoveAt',
+  'violationDecayFrames',
+]);
 
 /** The fields of {@link SceneSettings} with their checks, in wire order (append only). */
 export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Check<unknown>])[] = [
@@ -146,6 +152,10 @@ export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Che
   ['onPlayerLost', oneOf(['continue', 'end'] as const)],
   ['referee', boolean],
   ['transport', oneOf(['auto', 'websocket', 'webrtc'] as const)],
+  ['maxRewindMs', inRange(SCENE_LIMITS.maxRewindMs)],
+  ['violationWarnAt', inRange(SCENE_LIMITS.violationCount)],
+  ['violationRemoveAt', inRange(SCENE_LIMITS.violationCount)],
+  ['violationDecayFrames', inRange(SCENE_LIMITS.violationDecayFrames)],
 ];
 
 const SETTINGS_KEYS = new Set<string>(SCENE_SETTINGS_FIELDS.map(([name]) => name));
@@ -177,6 +187,16 @@ export function checkSceneSettings(
 }
 
 function checkIntervals(s: SceneSettings, path: string, kind: string | undefined): SceneSettings {
+  // Absent thresholds take the defaults of sim/sync's InputValidator (10 and 30).
+  const warnAt = s.violationWarnAt ?? 10;
+  const removeAt = s.violationRemoveAt ?? 30;
+  if (removeAt < warnAt) {
+    throw new ProtocolError(
+      'BAD_FIELD',
+      `${path}.violationRemoveAt: expected at least violationWarnAt (${warnAt}), got ${removeAt}`,
+      kind,
+    );
+  }
   if (s.hashIntervalMax < s.hashInterval) {
     throw new ProtocolError(
       'BAD_FIELD',

@@ -24,6 +24,11 @@ export interface IntRange {
  * - `framesAhead`: how far ahead of the room's slowest player an input may be stamped, frames;
  *   the relay refuses inputs beyond it, and a session refuses remote inputs stamped further than
  *   this past its own frame (a memory bound).
+ * - `maxRewindMs`: in `authoritative` mode, how far back the host keeps states for lag
+ *   compensation and accepts inputs behind its confirmed frame, ms.
+ * - `violationCount`: the input violation counts that warn (`violationWarnAt`) and remove
+ *   (`violationRemoveAt`) a player in `authoritative` mode.
+ * - `violationDecayFrames`: frames per point of decay of a player's violation count.
  */
 export const SCENE_LIMITS = Object.freeze({
   players: Object.freeze({ min: 1, max: 16 }),
@@ -34,6 +39,9 @@ export const SCENE_LIMITS = Object.freeze({
   frames: Object.freeze({ min: 0, max: 10_000_000 }),
   rejoinGraceMs: Object.freeze({ min: 0, max: 600_000 }),
   framesAhead: Object.freeze({ min: 1, max: 1024 }),
+  maxRewindMs: Object.freeze({ min: 0, max: 1000 }),
+  violationCount: Object.freeze({ min: 1, max: 100_000 }),
+  violationDecayFrames: Object.freeze({ min: 1, max: 65_536 }),
 }) satisfies Readonly<Record<string, IntRange>>;
 
 /**

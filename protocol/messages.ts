@@ -66,6 +66,28 @@ export interface SceneSettings {
    * - `'webrtc'`: like `'auto'`, but a DataChannel that cannot open is reported as an error.
    */
   transport: InputTransportSetting;
+  /**
+   * `authoritative` only: lag compensation's window, ms 0..1000 (absent: 200). The host keeps
+   * the states of this many past ms, judges a player's action against the world it saw up to
+   * this far back, and refuses inputs stamped further behind its confirmed frame. Optional on
+   * the wire (`null` when absent).
+   */
+  maxRewindMs?: number;
+  /**
+   * `authoritative` only: the input violation count at which the host warns a player, 1..100 000
+   * (absent: 10). Optional on the wire.
+   */
+  violationWarnAt?: number;
+  /**
+   * `authoritative` only: the input violation count at which the host removes a player from the
+   * match, at least `violationWarnAt` (absent: 30). Optional on the wire.
+   */
+  violationRemoveAt?: number;
+  /**
+   * `authoritative` only: every this many frames each player's violation count drops by one,
+   * 1..65 536 (absent: 60). Optional on the wire.
+   */
+  violationDecayFrames?: number;
 }
 
 /** The scene setting {@link SceneSettings.transport}. */

@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import { z } from 'zod';
-import { MAX_PLAYERS } from '../../protocol/index.ts';
+import { MAX_PLAYERS, SCENE_LIMITS } from '../../protocol/index.ts';
 import { MAX_DISCRETE_ACTION } from '../../sim/index.ts';
 import { BUILTIN_SCENES } from '../scenes.ts';
 import {
@@ -190,6 +190,10 @@ const syncFields = {
   rejoinGraceMs: int(RECONNECT_GRACE_MS),
   referee: bool,
   transport: oneOf(INPUT_TRANSPORTS),
+  maxRewindMs: int(SCENE_LIMITS.maxRewindMs),
+  violationWarnAt: int(SCENE_LIMITS.violationCount),
+  violationRemoveAt: int(SCENE_LIMITS.violationCount),
+  violationDecayFrames: int(SCENE_LIMITS.violationDecayFrames),
 };
 
 /** The other settings of a game scene that a condition may override, without defaults. */
@@ -222,6 +226,12 @@ export const SyncSchema = z.strictObject({
   // No default: absent means on wherever the relay can run the sim.
   referee: syncFields.referee.optional(),
   transport: syncFields.transport.default(SYNC_DEFAULTS.transport),
+  // authoritative mode's lag compensation and input validation; absent: the defaults of
+  // sim/'s DEFAULT_MAX_REWIND_MS and sim/sync's VIOLATION_DEFAULTS.
+  maxRewindMs: syncFields.maxRewindMs.optional(),
+  violationWarnAt: syncFields.violationWarnAt.optional(),
+  violationRemoveAt: syncFields.violationRemoveAt.optional(),
+  violationDecayFrames: syncFields.violationDecayFrames.optional(),
 });
 
 /** The waiting room of a game scene: how long to wait for partners, in ms, and then what. */
@@ -345,6 +355,10 @@ export const ConditionLevelSchema = z.strictObject({
   rejoinGraceMs: syncFields.rejoinGraceMs.optional(),
   referee: syncFields.referee.optional(),
   transport: syncFields.transport.optional(),
+  maxRewindMs: syncFields.maxRewindMs.optional(),
+  violationWarnAt: syncFields.violationWarnAt.optional(),
+  violationRemoveAt: syncFields.violationRemoveAt.optional(),
+  violationDecayFrames: syncFields.violationDecayFrames.optional(),
   players: gameFields.players.optional(),
   episodes: gameFields.episodes.optional(),
   framesPerEpisode: gameFields.framesPerEpisode.optional(),

@@ -42,6 +42,8 @@ export {
   type RejoinRecord,
   type ResyncRecord,
   type VerdictRecord,
+  type ViewDelayRecord,
+  type ViolationRecord,
   validateRecord,
 } from './records.ts';
 export {
