@@ -18,6 +18,7 @@ import {
   sharedPyodide,
 } from '../sim/python/index.ts';
 import type { SessionStats } from '../sim/sync/index.ts';
+import type { AuthoritativeClientStats } from './authoritative-client.ts';
 import { CorruptingSim } from './faults.ts';
 import type { MatchStart, ResyncStats } from './match-client.ts';
 import { MatchRunner } from './match-runner.ts';
@@ -119,6 +120,14 @@ export interface BotResult {
   readonly inputPathChanges: number;
   /** The DataChannel side's counters, summed over the bot's connections. */
   readonly datagrams: DatagramTransportStats;
+  /**
+   * In an authoritative match: what the bot's prediction saw (its last connection's), and the
+   * host's hash of every state it loaded, by frame (every connection's); null otherwise.
+   */
+  readonly authoritative: {
+    readonly stats: AuthoritativeClientStats;
+    readonly hostHashes: readonly (readonly [Frame, string])[];
+  } | null;
 }
 
 /** Node's RTCPeerConnection (node-datachannel's polyfill), loaded when a bot first needs it. */
@@ -353,6 +362,12 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     inputPath: transports.at(-1)?.inputPath ?? 'websocket',
     inputPathChanges: sum(transports, (t) => t.pathChanges.length),
     datagrams: sumDatagramStats(transports.map((t) => t.stats())),
+    authoritative: match.authoritative
+      ? {
+          stats: match.authoritative.stats(),
+          hostHashes: all.flatMap((m) => [...(m.authoritative?.hostHashes ?? [])]),
+        }
+      : null,
   };
 }
 

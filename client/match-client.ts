@@ -24,6 +24,7 @@ import {
   SessionPeer,
   type Transport,
 } from '../sim/sync/index.ts';
+import { AuthoritativeClient } from './authoritative-client.ts';
 
 /** What a {@link MatchClient} needs of its connection to the relay: a way to send. */
 export type MatchConnection = Pick<Transport<ClientMessage, ServerMessage>, 'send'>;
@@ -109,6 +110,12 @@ export class MatchClient<Snap = unknown> {
   private readonly rejoin: RejoinGate;
   private doneSent = false;
   private lastRttMs = 0;
+  /**
+   * In an authoritative match (scene `mode: authoritative`), this client's prediction and
+   * reconciliation against the relay's sim host; null in a peer-to-peer match. It steps the same
+   * sim as {@link peer}, whose session is then not used.
+   */
+  readonly authoritative: AuthoritativeClient<Snap> | null;
 
   /**
    * @param sim the sim to run; by default the scene's sim from the registry
@@ -136,7 +143,7 @@ export class MatchClient<Snap = unknown> {
         players: s.players,
         localSlot: start.slot,
         tickRate: s.tickRate,
-        mode: s.mode,
+        mode: s.mode === 'authoritative' ? 'rollback' : s.mode,
         inputDelay: s.inputDelay,
         maxPredictionWindow: s.mode === 'lockstep' ? undefined : s.maxPredictionWindow,
         saveStrategy: s.saveStrategy,
@@ -145,6 +152,17 @@ export class MatchClient<Snap = unknown> {
       },
       (messages) => this.sendAll(messages),
     );
+    this.authoritative =
+      s.mode === 'authoritative'
+        ? new AuthoritativeClient(
+            theSim,
+            s,
+            start.slot,
+            (m) => this.conn.send(m),
+            rejoining,
+            observers.onInputSent,
+          )
+        : null;
     this.peer.session.on((e) => {
       if (e.type === 'confirmedHash')
         this.sendHashes(this.check.confirmedHash(e.frame, e.hash, e.state));
@@ -159,7 +177,38 @@ export class MatchClient<Snap = unknown> {
    * stays true.
    */
   get ready(): boolean {
+    if (this.authoritative) return this.authoritative.ready;
     return this.rejoin.ready((f) => this.peer.session.confirmedInput(this.slot, f) !== undefined);
+  }
+
+  /** The current frame: the sim holds S(frame) (predicted past what is confirmed). */
+  get frame(): Frame {
+    return this.authoritative?.session.frame ?? this.peer.session.frame;
+  }
+
+  /** The sim this client steps. */
+  get sim(): Sim<Snap> {
+    return this.peer.runner.sim;
+  }
+
+  /**
+   * Frames this client runs ahead of where it should be (negative: behind): of the slowest other
+   * peer in a peer-to-peer match; of the host's frame plus a round trip in an authoritative one.
+   */
+  frameAdvantage(nowMs: number): number {
+    return (
+      this.authoritative?.frameAdvantage(nowMs, this.lastRttMs) ??
+      this.peer.session.frameAdvantage()
+    );
+  }
+
+  /**
+   * The state hash this client holds for `frame`: a confirmed frame's in a peer-to-peer match, the
+   * host's (as loaded and checked) in an authoritative one; null when it holds none.
+   */
+  hashAt(frame: Frame): string | null {
+    if (this.authoritative) return this.authoritative.hostHashes.get(frame) ?? null;
+    return this.peer.session.hashAt(frame);
   }
 
   /** Desync verdicts received. */
@@ -179,7 +228,12 @@ export class MatchClient<Snap = unknown> {
   handle(m: ServerMessage, nowMs: number): void {
     const session = this.peer.session;
     switch (m.kind) {
+      case 'authState':
+        this.authoritative?.receive(m, nowMs, this.lastRttMs);
+        return;
       case 'input':
+        // An authoritative match forwards no inputs; ignore any that arrive.
+        if (this.authoritative) return;
         if (m.slot === this.slot) {
           // Our own inputs as the relay holds them: played for us while away, sent on rejoin.
           session.receiveOwnInput(m.frame, decodeInput(m.input));
@@ -236,6 +290,7 @@ export class MatchClient<Snap = unknown> {
 
   /** Runs one tick with the local input sampled now. */
   tick(localInput: Input, nowMs: number): AdvanceResult {
+    if (this.authoritative) return this.authoritative.tick(localInput);
     return this.peer.tick(localInput, nowMs);
   }
 
@@ -245,6 +300,15 @@ export class MatchClient<Snap = unknown> {
    * @returns the hash once reported, else null (call again on a later tick)
    */
   finishAt(frame: Frame): string | null {
+    if (this.authoritative) {
+      const at = this.authoritative.finishAt(frame);
+      if (at === null) return null;
+      if (!this.doneSent) {
+        this.doneSent = true;
+        this.conn.send({ kind: 'done', frame: at.frame, hash: at.hash });
+      }
+      return at.hash;
+    }
     const hash = this.peer.session.hashAt(frame);
     if (hash === null || this.check.awaitingState !== null) return null;
     if (!this.doneSent) {

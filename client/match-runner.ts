@@ -547,8 +547,11 @@ export class MatchRunner<Snap = unknown> {
     this.timestep = new FixedTimestep({ tickRate: s.tickRate });
     this.countdownFrames = countdownFramesFor(s, this.o.countdownMs);
     const frames = this.o.frames ?? s.frames;
-    this.finalFrame = frames > 0 ? Math.ceil(frames / s.hashInterval) * s.hashInterval : null;
-    const sim = match.peer.runner.sim;
+    // A peer-to-peer peer reports a frame whose hash every peer keeps; an authoritative client,
+    // the first host state it loads from there on.
+    const multiple = s.mode === 'authoritative' ? 1 : s.hashInterval;
+    this.finalFrame = frames > 0 ? Math.ceil(frames / multiple) * multiple : null;
+    const sim = match.sim;
     this.idleInput = sim.defaultInput?.(start.slot) ?? NEUTRAL_INPUT;
     this.aloneSince = null;
     if (!rejoin) this.away.clear();
@@ -594,11 +597,13 @@ export class MatchRunner<Snap = unknown> {
     let ticks = 0;
     let changed = false;
     if (this.ready(match)) {
-      const session = match.peer.session;
       const timestep = this.timestep!;
       ticks = timestep.update(elapsed);
+      // An authoritative client behind the host's frame plus a round trip catches up (its inputs
+      // would arrive too late), a few extra ticks per pass; a peer-to-peer one only slows down.
+      if (match.authoritative) ticks += catchUpTicks(match.frameAdvantage(now));
       for (let i = 0; i < ticks; i++) {
-        const frame = session.frame;
+        const frame = match.frame;
         const sampled = this.o.input(frame);
         const input = frame < this.countdownFrames || sampled === null ? this.idleInput : sampled;
         const t0 = this.clock.now();
@@ -613,7 +618,7 @@ export class MatchRunner<Snap = unknown> {
         changed ||= tickChanged;
         this.emit({
           type: 'tick',
-          frame: session.frame,
+          frame: match.frame,
           result,
           changed: tickChanged,
           durationMs: this.clock.now() - t0,
@@ -621,8 +626,8 @@ export class MatchRunner<Snap = unknown> {
         // A listener may have closed the connection (a bot's cut) or ended the match.
         if (this.superseded(t, match)) return;
       }
-      timestep.setSlowdown(slowdownFor(session.frameAdvantage()));
-      const phase = session.frame < this.countdownFrames ? 'countdown' : 'playing';
+      timestep.setSlowdown(slowdownFor(match.frameAdvantage(now)));
+      const phase = match.frame < this.countdownFrames ? 'countdown' : 'playing';
       if (this.phase !== phase) this.setPhase(phase);
     }
     this.emit({ type: 'pass', ticks, changed, nowMs: now });
@@ -676,7 +681,7 @@ export class MatchRunner<Snap = unknown> {
     const players = match.settings.players;
     if (!this.o.playAlone && players > 1 && match.departed.size >= players - 1) {
       // Wait for one tick after the news, so that the late inputs have been rolled back in.
-      const frame = match.peer.session.frame;
+      const frame = match.frame;
       this.aloneSince ??= frame;
       if (frame > this.aloneSince) {
         return { kind: 'alone', reason: 'every other player left', detail: null };
@@ -688,7 +693,7 @@ export class MatchRunner<Snap = unknown> {
   /** The sim threw: tell the relay (`fault`), which logs it and goes on without this seat. */
   private fault(match: MatchClient<Snap>, err: unknown): void {
     const reason = messageOf(err).slice(0, MAX_FAULT_REASON_LENGTH);
-    this.transport?.send({ kind: 'fault', frame: match.peer.session.frame, reason });
+    this.transport?.send({ kind: 'fault', frame: match.frame, reason });
     this.finish({ kind: 'error', reason: 'the sim threw', detail: reason }, true);
   }
 
@@ -747,6 +752,14 @@ export class MatchRunner<Snap = unknown> {
   private emit(e: RunnerEvent<Snap>): void {
     for (const l of [...this.listeners]) l(e);
   }
+}
+
+/**
+ * Extra ticks for a pass of an authoritative client `frameAdvantage` frames ahead of where it
+ * should be: none unless more than a frame behind, then up to 4 per pass.
+ */
+export function catchUpTicks(frameAdvantage: number): number {
+  return frameAdvantage < -1 ? Math.min(4, Math.floor(-frameAdvantage)) : 0;
 }
 
 function relayEnd(reason: string): RunnerEnd {

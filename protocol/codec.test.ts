@@ -122,6 +122,7 @@ const clientArb: fc.Arbitrary<ClientMessage> = fc.oneof(
     participantId: fc.option(printableArb(1, 128), { nil: null }),
   }),
   fc.record({ kind: fc.constant('fault' as const), frame: frameArb, reason: textArb(512) }),
+  fc.record({ kind: fc.constant('stateAck' as const), frame: frameArb }),
 );
 
 const serverArb: fc.Arbitrary<ServerMessage> = fc.oneof(
@@ -403,8 +404,54 @@ describe('round trip', () => {
       },
       { kind: 'error', code: 'FRAME_WINDOW', message: '中'.repeat(512), refused: '~'.repeat(32) },
       { kind: 'error', code: 'INTERNAL', message: '\u{1f600}'.repeat(256), refused: 'input' },
+      {
+        kind: 'authState',
+        frame: MAX_FRAME,
+        hash: 'b'.repeat(16),
+        baseFrame: MAX_FRAME,
+        bytes: new Uint8Array(1 << 20),
+        lastInputFrames: new Array(16).fill(MAX_FRAME),
+        inputs: new Uint8Array(64),
+      },
     ];
     for (const m of servers) expect(decodeServerMessage(encodeServerMessage(m))).toEqual(m);
+  });
+});
+
+describe('the authoritative mode messages', () => {
+  const authState: ServerMessage = {
+    kind: 'authState',
+    frame: 90,
+    hash: '0123456789abcdef',
+    baseFrame: -1,
+    bytes: new Uint8Array([1, 2, 3]),
+    lastInputFrames: [89, -1],
+    inputs: new Uint8Array(8),
+  };
+
+  it('round-trip: authState (full and delta) and stateAck', () => {
+    expect(decodeServerMessage(encodeServerMessage(authState))).toEqual(authState);
+    const delta = { ...authState, baseFrame: 87 };
+    expect(decodeServerMessage(encodeServerMessage(delta))).toEqual(delta);
+    const ack: ClientMessage = { kind: 'stateAck', frame: 90 };
+    expect(decodeClientMessage(encodeClientMessage(ack))).toEqual(ack);
+  });
+
+  it('refuses inputs that are not 4 bytes per slot, bad frames and bad bases', () => {
+    for (const bad of [
+      { ...authState, inputs: new Uint8Array(4) },
+      { ...authState, lastInputFrames: [] },
+      { ...authState, lastInputFrames: new Array(17).fill(0), inputs: new Uint8Array(68) },
+      { ...authState, lastInputFrames: [-2, 0] },
+      { ...authState, baseFrame: -2 },
+      { ...authState, frame: -1 },
+    ]) {
+      expectCode(() => encodeServerMessage(bad as ServerMessage), 'BAD_FIELD');
+    }
+    expectCode(
+      () => encodeClientMessage({ kind: 'stateAck', frame: -1 } as ClientMessage),
+      'BAD_FIELD',
+    );
   });
 });
 
@@ -623,10 +670,10 @@ describe('decoders refuse invalid bytes', () => {
   });
 
   it('unknown kind codes', () => {
-    for (const code of [15, 99, -1, 1.5, 'input', null, true]) {
+    for (const code of [16, 99, -1, 1.5, 'input', null, true]) {
       expectCode(() => decodeClientMessage(pack([code, 1])), 'UNKNOWN_KIND');
     }
-    expectCode(() => decodeServerMessage(pack([16, 'x'])), 'UNKNOWN_KIND');
+    expectCode(() => decodeServerMessage(pack([17, 'x'])), 'UNKNOWN_KIND');
   });
 
   it('not an array, an empty array, not MessagePack, trailing or missing bytes', () => {

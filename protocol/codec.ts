@@ -36,6 +36,7 @@ import {
 } from './input-codec.ts';
 import {
   CLIENT_MESSAGE_MAX_BYTES,
+  INPUT_BYTES,
   MAX_CLIENT_MESSAGE_BYTES,
   MAX_END_REASON_LENGTH,
   MAX_ERROR_MESSAGE_LENGTH,
@@ -134,6 +135,27 @@ const stateBytesField: FieldCodec = {
   read: (value, path, kind) => new Uint8Array(bytesUpTo(MAX_STATE_BYTES)(value, path, kind)),
 };
 
+/** `authState.lastInputFrames`: 1..16 frames, each -1..MAX_FRAME (returned as a fresh array). */
+const lastInputFrames: Check<unknown> = (value, path, kind) => {
+  if (!Array.isArray(value) || value.length < 1 || value.length > MAX_PLAYERS) {
+    throw new ProtocolError(
+      'BAD_FIELD',
+      `${path}: expected an array of 1..${MAX_PLAYERS} frames, got ${describeValue(value)}`,
+      kind,
+    );
+  }
+  const each = integer(-1, MAX_FRAME);
+  return value.map((v, i) => each(v, `${path}[${i}]`, kind));
+};
+
+/** `authState.inputs`: every slot's applied input, copied out of the received buffer on decode. */
+const appliedInputsField: FieldCodec = {
+  name: 'inputs',
+  write: bytesUpTo(MAX_PLAYERS * INPUT_BYTES),
+  read: (value, path, kind) =>
+    new Uint8Array(bytesUpTo(MAX_PLAYERS * INPUT_BYTES)(value, path, kind)),
+};
+
 /** The SDP of `rtcOffer`/`rtcAnswer`, checked by `checkDataChannelSignal`'s rules. */
 const sdpField = field(
   'sdp',
@@ -180,6 +202,7 @@ const CLIENT = direction('client', MAX_CLIENT_MESSAGE_BYTES, CLIENT_MESSAGE_MAX_
   ['fault', [field('frame', frame), field('reason', text(MAX_FAULT_REASON_LENGTH))]],
   ['rtcOffer', [sdpField, candidatesField]],
   ['inputPath', [field('path', oneOf(['websocket', 'webrtc'] as const))]],
+  ['stateAck', [field('frame', frame)]],
 ]);
 
 const refusedKind = printableAscii(1, 32);
@@ -275,6 +298,27 @@ const SERVER = direction('server', MAX_SERVER_MESSAGE_BYTES, SERVER_MESSAGE_MAX_
   ['peerAway', [field('slot', slot), field('lastFrame', integer(-1, MAX_FRAME))]],
   ['peerRejoined', [field('slot', slot)]],
   ['rtcAnswer', [sdpField, candidatesField]],
+  [
+    'authState',
+    [
+      field('frame', frame),
+      field('hash', hash),
+      field('baseFrame', integer(-1, MAX_FRAME)),
+      stateBytesField,
+      field('lastInputFrames', lastInputFrames),
+      appliedInputsField,
+    ],
+    (m) => {
+      const players = (m.lastInputFrames as readonly number[]).length;
+      if ((m.inputs as Uint8Array).length !== players * INPUT_BYTES) {
+        throw new ProtocolError(
+          'BAD_FIELD',
+          `authState.inputs: expected ${players * INPUT_BYTES} bytes (${INPUT_BYTES} per slot of lastInputFrames), got ${(m.inputs as Uint8Array).length}`,
+          'authState',
+        );
+      }
+    },
+  ],
 ]);
 
 function encodeWith(dir: Direction, m: unknown): Uint8Array {

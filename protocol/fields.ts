@@ -129,6 +129,8 @@ function inRange(range: IntRange): Check<number> {
 /** The optional fields of {@link SceneSettings}: absent in an object, `null` on the wire. */
 const OPTIONAL_SETTINGS = new Set<string>([
   'referee',
+  'broadcastDivisor',
+  'interpolationDelayMs',
   'maxRewindMs',
   'violationWarnAt',
   'violationRemoveAt',
@@ -141,7 +143,7 @@ export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Che
   ['sim', printableAscii(1, 200)],
   ['players', inRange(SCENE_LIMITS.players)],
   ['tickRate', inRange(SCENE_LIMITS.tickRate)],
-  ['mode', oneOf(['lockstep', 'rollback'] as const)],
+  ['mode', oneOf(['lockstep', 'rollback', 'authoritative'] as const)],
   ['inputDelay', inRange(SCENE_LIMITS.inputDelay)],
   ['maxPredictionWindow', inRange(SCENE_LIMITS.maxPredictionWindow)],
   ['saveStrategy', oneOf(['ring', 'sparse'] as const)],
@@ -152,11 +154,18 @@ export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Che
   ['onPlayerLost', oneOf(['continue', 'end'] as const)],
   ['referee', boolean],
   ['transport', oneOf(['auto', 'websocket', 'webrtc'] as const)],
+  ['broadcastDivisor', inRange(SCENE_LIMITS.broadcastDivisor)],
+  ['interpolationDelayMs', inRange(SCENE_LIMITS.interpolationDelayMs)],
   ['maxRewindMs', inRange(SCENE_LIMITS.maxRewindMs)],
   ['violationWarnAt', inRange(SCENE_LIMITS.violationCount)],
   ['violationRemoveAt', inRange(SCENE_LIMITS.violationCount)],
   ['violationDecayFrames', inRange(SCENE_LIMITS.violationDecayFrames)],
 ];
+
+/** Default of {@link SceneSettings.broadcastDivisor}: a state every 3 frames (20 Hz at 60 Hz). */
+export const DEFAULT_BROADCAST_DIVISOR = 3;
+/** Default of {@link SceneSettings.interpolationDelayMs}: 100 ms. */
+export const DEFAULT_INTERPOLATION_DELAY_MS = 100;
 
 const SETTINGS_KEYS = new Set<string>(SCENE_SETTINGS_FIELDS.map(([name]) => name));
 

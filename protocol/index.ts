@@ -37,7 +37,11 @@ export {
   serverDatagramBytes,
 } from './datagram.ts';
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from './errors.ts';
-export { validateSceneSettings } from './fields.ts';
+export {
+  DEFAULT_BROADCAST_DIVISOR,
+  DEFAULT_INTERPOLATION_DELAY_MS,
+  validateSceneSettings,
+} from './fields.ts';
 export {
   CLIENT_MESSAGE_MAX_BYTES,
   HASH_HEX_DIGITS,
@@ -70,6 +74,7 @@ export type {
   SceneSettings,
   ServerMessage,
   ServerMessageKind,
+  SyncModeSetting,
 } from './messages.ts';
 export {
   APP_EVENT,

@@ -24,6 +24,10 @@ export interface IntRange {
  * - `framesAhead`: how far ahead of the room's slowest player an input may be stamped, frames;
  *   the relay refuses inputs beyond it, and a session refuses remote inputs stamped further than
  *   this past its own frame (a memory bound).
+ * - `broadcastDivisor`: in `authoritative` mode, the relay's sim host sends each client the state
+ *   every this many frames (3: 20 Hz at 60 Hz).
+ * - `interpolationDelayMs`: in `authoritative` mode, how far in the past a client draws the other
+ *   players, ms (between the two server states around that time).
  * - `maxRewindMs`: in `authoritative` mode, how far back the host keeps states for lag
  *   compensation and accepts inputs behind its confirmed frame, ms.
  * - `violationCount`: the input violation counts that warn (`violationWarnAt`) and remove
@@ -39,6 +43,8 @@ export const SCENE_LIMITS = Object.freeze({
   frames: Object.freeze({ min: 0, max: 10_000_000 }),
   rejoinGraceMs: Object.freeze({ min: 0, max: 600_000 }),
   framesAhead: Object.freeze({ min: 1, max: 1024 }),
+  broadcastDivisor: Object.freeze({ min: 1, max: 60 }),
+  interpolationDelayMs: Object.freeze({ min: 0, max: 1000 }),
   maxRewindMs: Object.freeze({ min: 0, max: 1000 }),
   violationCount: Object.freeze({ min: 1, max: 100_000 }),
   violationDecayFrames: Object.freeze({ min: 1, max: 65_536 }),
@@ -115,6 +121,7 @@ export const CLIENT_MESSAGE_MAX_BYTES: Readonly<Record<ClientMessageKind, number
   fault: 2 * MAX_FAULT_REASON_LENGTH * 3 + 32,
   rtcOffer: MAX_SIGNAL_MESSAGE_BYTES,
   inputPath: 16,
+  stateAck: 16,
 });
 
 /** Largest encoded server message in bytes; longer ones are refused with `OVERSIZE`. */
@@ -138,4 +145,5 @@ export const SERVER_MESSAGE_MAX_BYTES: Readonly<Record<ServerMessageKind, number
   peerAway: 32,
   peerRejoined: 16,
   rtcAnswer: MAX_SIGNAL_MESSAGE_BYTES,
+  authState: MAX_STATE_BYTES + 256 + MAX_PLAYERS * 16,
 });

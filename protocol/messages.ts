@@ -26,9 +26,12 @@ export interface SceneSettings {
   tickRate: number;
   /**
    * Sync mode: `'lockstep'` advances only on known inputs (prediction window 0),
-   * `'rollback'` predicts up to {@link SceneSettings.maxPredictionWindow} frames (GGPO style).
+   * `'rollback'` predicts up to {@link SceneSettings.maxPredictionWindow} frames (GGPO style),
+   * `'authoritative'`: the relay's sim host runs the match and is the only source of truth; each
+   * client predicts its own inputs and reconciles with the host's states (see
+   * docs/sync-modes.md). In this mode no peer hashes or repairs anything.
    */
-  mode: 'lockstep' | 'rollback';
+  mode: SyncModeSetting;
   /** Input delay D in frames, 0..30: input captured at frame f is stamped f + D. */
   inputDelay: number;
   /** Maximum prediction window W in frames, 0..60 (rollback only; lockstep ignores it). */
@@ -67,6 +70,17 @@ export interface SceneSettings {
    */
   transport: InputTransportSetting;
   /**
+   * `authoritative` only: the sim host sends each client the state every this many frames,
+   * 1..60 (absent: 3, 20 Hz at 60 Hz). Optional on the wire (`null` when absent).
+   */
+  broadcastDivisor?: number;
+  /**
+   * `authoritative` only: clients draw the other players this far in the past, interpolated
+   * between the two server states around that time, ms 0..1000 (absent: 100). Optional on the
+   * wire (`null` when absent).
+   */
+  interpolationDelayMs?: number;
+  /**
    * `authoritative` only: lag compensation's window, ms 0..1000 (absent: 200). The host keeps
    * the states of this many past ms, judges a player's action against the world it saw up to
    * this far back, and refuses inputs stamped further behind its confirmed frame. Optional on
@@ -89,6 +103,9 @@ export interface SceneSettings {
    */
   violationDecayFrames?: number;
 }
+
+/** The scene setting {@link SceneSettings.mode}. */
+export type SyncModeSetting = 'lockstep' | 'rollback' | 'authoritative';
 
 /** The scene setting {@link SceneSettings.transport}. */
 export type InputTransportSetting = 'auto' | 'websocket' | 'webrtc';
@@ -129,6 +146,8 @@ export type InputPath = 'websocket' | 'webrtc';
  * - `rtcOffer`: this peer's WebRTC offer for its input DataChannel to the relay: the SDP `sdp`
  *   and ICE `candidates` (limits in `datachannel-signal.ts`). Only within a match whose scene's
  *   `transport` is not `websocket`; the relay answers with `rtcAnswer`, or refuses.
+ * - `stateAck`: (authoritative mode) this client loaded the host's state of `frame`; the host sends
+ *   its next states as deltas against it.
  * - `inputPath`: from now on this peer sends its inputs over `path` and wants the others' inputs
  *   there: `webrtc` once datagrams crossed its DataChannel both ways, `websocket` when the
  *   channel closed or fell silent (the relay then sends on socket.io every input the peer may
@@ -157,7 +176,8 @@ export type ClientMessage =
   | { kind: 'rejoin'; matchId: string; token: string; participantId: string | null }
   | { kind: 'fault'; frame: Frame; reason: string }
   | { kind: 'rtcOffer'; sdp: string; candidates: readonly string[] }
-  | { kind: 'inputPath'; path: InputPath };
+  | { kind: 'inputPath'; path: InputPath }
+  | { kind: 'stateAck'; frame: Frame };
 
 /**
  * A message from the relay to a client. Slots are `0..15`, frames integer sim ticks in
@@ -197,6 +217,12 @@ export type ClientMessage =
  * - `error`: the relay refused something: a {@link ProtocolErrorCode}, a human `message` (up to
  *   512 characters) and the kind refused (1..32 printable ASCII) when known.
  * - `rtcAnswer`: the relay's answer to this peer's `rtcOffer`: its SDP and ICE candidates.
+ * - `authState`: (authoritative mode) the sim host's state S(`frame`), hash `hash`: a delta
+ *   against S(`baseFrame`), the last state this client acknowledged (`stateAck`), or the full
+ *   canonical state (`baseFrame` -1). `lastInputFrames[s]` is the last frame (below `frame`) for
+ *   which slot s's own input was applied (-1: none; later frames of that slot were late and
+ *   confirmed with its last input); `inputs` holds the input each slot had applied for frame
+ *   `frame - 1` (4 bytes per slot, slot order), which a client repeats to predict the others.
  */
 export type ServerMessage =
   | { kind: 'waiting'; scene: string; waiting: number; players: number }
@@ -235,7 +261,16 @@ export type ServerMessage =
   | { kind: 'error'; code: ProtocolErrorCode; message: string; refused?: string }
   | { kind: 'peerAway'; slot: PlayerSlot; lastFrame: Frame }
   | { kind: 'peerRejoined'; slot: PlayerSlot }
-  | { kind: 'rtcAnswer'; sdp: string; candidates: readonly string[] };
+  | { kind: 'rtcAnswer'; sdp: string; candidates: readonly string[] }
+  | {
+      kind: 'authState';
+      frame: Frame;
+      hash: string;
+      baseFrame: Frame;
+      bytes: Uint8Array;
+      lastInputFrames: readonly Frame[];
+      inputs: Uint8Array;
+    };
 
 /** The `kind` of a {@link ClientMessage}. */
 export type ClientMessageKind = ClientMessage['kind'];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type BotResult, deriveSeed, type LinkImpairment, runBot } from '../client/index.ts';
-import type { InputTransportSetting, SceneSettings } from '../protocol/index.ts';
+import type { InputTransportSetting, SceneSettings, SyncModeSetting } from '../protocol/index.ts';
 import {
   BUILTIN_SCENES,
   type PythonSceneOptions,
@@ -8,6 +8,7 @@ import {
   type Relay,
   startRelay,
 } from './index.ts';
+import { readMatchLog, replayMatchLog } from './log/index.ts';
 
 /** Settings of {@link runBots}. */
 export interface BotsOptions {
@@ -55,6 +56,14 @@ export interface BotsOptions {
   readonly dropPeer?: number;
   readonly dropAt?: number;
   readonly dropForMs?: number;
+  /**
+   * Play the scene in this sync mode (default: the scene's own): the relay started here serves
+   * the scene with only its `mode` changed. Not with `url` (a running relay's scenes are its own).
+   * In `authoritative` mode each match is also checked end to end: every state a bot loaded, as
+   * it reconciled it, has the host's hash; those hashes are the log's `host` records; and the log
+   * replays.
+   */
+  readonly mode?: SyncModeSetting;
   /** Scenes of the relay started here (default: the built-in ones). */
   readonly scenes?: Readonly<Record<string, SceneSettings>>;
   /** Relay-side options of the Python scenes of the relay started here, by scene name. */
@@ -94,6 +103,32 @@ export interface BotsMatchReport {
   readonly rejoins: number;
   /** Slots that dropped and could not come back (the grace period had passed). */
   readonly lost: number[];
+  /** An authoritative match's checks and figures (null in other modes). */
+  readonly authoritative: AuthoritativeMatchReport | null;
+}
+
+/** What `concord bots --mode authoritative` found in one match. */
+export interface AuthoritativeMatchReport {
+  /** States the bots loaded whose reconciled hash equals the host's, and those that differ. */
+  readonly checks: number;
+  readonly mismatches: number;
+  /** Of the states the bots loaded, those whose host hash is the log's `host` record of it. */
+  readonly inLog: number;
+  /** Whether `concord replay` of the log found every recorded hash (null: no log here). */
+  readonly replayed: boolean | null;
+  /** Host records the replay checked. */
+  readonly hostRecords: number;
+  /** Inputs that reached the host after their frame was stepped, by slot (its last record). */
+  readonly lateInputs: number[];
+  /** Bytes of host states a bot received per second of play, mean over the bots. */
+  readonly stateBytesPerClientPerS: number;
+  /** Of the states received, those that came as deltas. */
+  readonly deltas: number;
+  readonly statesReceived: number;
+  /** Host states loaded, frames re-simulated at most after one, jumps ahead to the host. */
+  readonly reconciliations: number;
+  readonly maxResimulatedFrames: number;
+  readonly jumps: number;
 }
 
 /** What `concord bots --json` prints. */
@@ -129,6 +164,96 @@ export interface BotsReport {
   readonly failures: string[];
 }
 
+/**
+ * The end-to-end checks of one authoritative match: every bot's reconciled states have the host's
+ * hash, those are the log's `host` records, and the log replays from its inputs as applied.
+ */
+async function checkAuthoritative(
+  m: BotsMatchReport,
+  bots: readonly BotResult[],
+  withLog: boolean,
+  tickRate: number,
+): Promise<{ report: AuthoritativeMatchReport; failures: string[] }> {
+  const failures: string[] = [];
+  let checks = 0;
+  let mismatches = 0;
+  let bytes = 0;
+  let deltas = 0;
+  let received = 0;
+  let reconciliations = 0;
+  let maxResim = 0;
+  let jumps = 0;
+  let playedS = 0;
+  for (const b of bots) {
+    const a = b.authoritative;
+    if (!a) {
+      failures.push(`match ${m.matchId}: slot ${b.slot} did not play in authoritative mode`);
+      continue;
+    }
+    checks += a.stats.checks;
+    mismatches += a.stats.mismatches;
+    bytes += a.stats.stateBytes;
+    deltas += a.stats.deltas;
+    received += a.stats.statesReceived;
+    reconciliations += a.stats.reconciliations;
+    maxResim = Math.max(maxResim, a.stats.maxResimulatedFrames);
+    jumps += a.stats.jumps;
+    playedS += a.stats.hostFrame > 0 ? a.stats.hostFrame : 0;
+    if (a.stats.checks === 0) failures.push(`match ${m.matchId}: slot ${b.slot} loaded no state`);
+  }
+  if (mismatches > 0) {
+    failures.push(`match ${m.matchId}: ${mismatches} reconciled state(s) differ from the host's`);
+  }
+  let inLog = 0;
+  let replayed: boolean | null = null;
+  let hostRecords = 0;
+  let lateInputs: number[] = [];
+  if (withLog && m.logPath) {
+    const log = await readMatchLog(m.logPath);
+    const host = new Map<number, string>();
+    for (const r of log.records) {
+      if (r.type !== 'host') continue;
+      host.set(r.f, r.h);
+      lateInputs = [...r.late];
+    }
+    for (const b of bots) {
+      for (const [f, h] of b.authoritative?.hostHashes ?? []) {
+        if (host.get(f) === h) inLog++;
+        else
+          failures.push(
+            `match ${m.matchId}: slot ${b.slot}'s state of frame ${f} is not the log's`,
+          );
+      }
+    }
+    const replay = await replayMatchLog(m.logPath);
+    hostRecords = host.size;
+    replayed = replay.mismatches.length === 0;
+    if (!replayed) {
+      failures.push(
+        `match ${m.matchId}: the log does not replay: ${replay.mismatches.length} mismatch(es), first at frame ${replay.mismatches[0].frame}`,
+      );
+    }
+  }
+  const seconds = playedS / tickRate;
+  return {
+    report: {
+      checks,
+      mismatches,
+      inLog,
+      replayed,
+      hostRecords,
+      lateInputs,
+      stateBytesPerClientPerS: seconds > 0 ? Math.round(bytes / seconds) : 0,
+      deltas,
+      statesReceived: received,
+      reconciliations,
+      maxResimulatedFrames: maxResim,
+      jumps,
+    },
+    failures,
+  };
+}
+
 /** The p-th percentile (0..100) of sorted values, nearest rank. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -159,11 +284,18 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
     scenes = { ...(scenes ?? BUILTIN_SCENES), [settings.name]: settings };
     python = { ...python, [settings.name]: { baseDir: process.cwd() } };
   }
+  const scene = o.scene ?? simScene ?? (o.players === 2 ? 'duel' : `duel-${o.players}`);
+  if (o.mode !== undefined) {
+    if (url) throw new Error('mode changes the scene of the relay started here: not with a url');
+    const base = scenes ?? BUILTIN_SCENES;
+    if (!base[scene]) throw new Error(`no scene "${scene}" to play in mode ${o.mode}`);
+    scenes = { ...base, [scene]: { ...base[scene], mode: o.mode } };
+  }
   if (!url) {
     relay = await startRelay({ port: 0, host: '127.0.0.1', logsDir, scenes, python });
     url = relay.url;
   }
-  const scene = o.scene ?? simScene ?? (o.players === 2 ? 'duel' : `duel-${o.players}`);
+  const authoritative = (scenes ?? BUILTIN_SCENES)[scene]?.mode === 'authoritative';
   const impairment: LinkImpairment = {
     latencyMs: o.latencyMs,
     jitterMs: o.jitterMs,
@@ -269,7 +401,9 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
         list.length === o.players && playing.length > 0 && playing.every((b) => b.finished);
       const hashes = new Set(playing.map((b) => b.finalHash));
       if (!finished) failures.push(`match ${matchId} did not finish`);
-      else if (hashes.size !== 1) {
+      // Authoritative clients report the first host state each loaded past the limit (checked
+      // against the log below), not one shared frame.
+      else if (!authoritative && hashes.size !== 1) {
         failures.push(`match ${matchId}: final hashes differ: ${finalHashes.join(' ')}`);
       }
       if (matchDesyncs !== expectedDesyncs) {
@@ -290,7 +424,24 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
         framesToConverge: matchConverge,
         rejoins: m.rejoins,
         lost,
+        authoritative: null,
       });
+    }
+    // The relay's logs are complete once it has closed.
+    await relay?.close('bots finished');
+    const logsOf = relay !== null;
+    relay = null;
+    if (authoritative) {
+      for (let i = 0; i < perMatch.length; i++) {
+        const r = await checkAuthoritative(
+          perMatch[i],
+          byMatch.get(perMatch[i].matchId) ?? [],
+          logsOf,
+          (scenes ?? BUILTIN_SCENES)[scene].tickRate,
+        );
+        perMatch[i] = { ...perMatch[i], authoritative: r.report };
+        failures.push(...r.failures);
+      }
     }
     if (perMatch.length !== o.matches)
       failures.push(`${perMatch.length} of ${o.matches} matches started`);

@@ -200,6 +200,12 @@ program
       "what carries the bots' inputs: webrtc (real DataChannels to the relay, on loopback here), websocket (socket.io only) or auto (default: the scene's setting)",
     ).choices(['auto', 'websocket', 'webrtc']),
   )
+  .addOption(
+    new Option(
+      '--mode <mode>',
+      "play the scene in this sync mode (default: the scene's own); authoritative also checks every bot's reconciled states against the host's and that each log replays",
+    ).choices(['lockstep', 'rollback', 'authoritative']),
+  )
   .option('--frames <n>', 'frames per match', int('--frames', 1, SCENE_LIMITS.frames.max), 600)
   .option(
     '--latency <ms>',
@@ -264,6 +270,7 @@ program
       duplicate: number;
       reorder: number;
       transport?: 'auto' | 'websocket' | 'webrtc';
+      mode?: 'lockstep' | 'rollback' | 'authoritative';
       seed: number;
       logs: string;
       desyncAt?: number;
@@ -304,6 +311,7 @@ program
         duplicatePct: opts.duplicate,
         reorderPct: opts.reorder,
         transport: opts.transport,
+        mode: opts.mode,
         seed: opts.seed,
         logsDir: opts.logs,
         desyncAt: opts.desyncAt,
@@ -331,6 +339,15 @@ program
           console.log(
             `  ${m.matchId}  ${m.finished ? 'finished' : 'UNFINISHED'}  ${m.finalHashes.join(' ')}  ${m.logPath ?? '(log on the relay)'}`,
           );
+          const a = m.authoritative;
+          if (a) {
+            console.log(
+              `    authoritative: ${a.checks} reconciled states equal the host's (${a.mismatches} differ), ${a.inLog} found in the log, ` +
+                `replay ${a.replayed === null ? '-' : a.replayed ? 'ok' : 'FAILED'} (${a.hostRecords} host records); ` +
+                `${a.stateBytesPerClientPerS} B/s of state per client (${a.deltas} of ${a.statesReceived} as deltas); ` +
+                `late inputs by slot ${a.lateInputs.join(' ')}; re-simulated at most ${a.maxResimulatedFrames} frames`,
+            );
+          }
         }
         for (const f of report.failures) console.error(`FAIL: ${f}`);
       }

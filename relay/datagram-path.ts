@@ -36,6 +36,8 @@ export interface DatagramRoom extends RoomState {
   input(member: Member, frame: Frame, input: Uint8Array, currentFrame: Frame, at?: number): void;
   /** Sends `member` on socket.io every input of the others after what it reported holding. */
   resendOnSocket(member: Member): void;
+  /** False when the room does not forward inputs to members (an authoritative match). */
+  readonly forwardsInputs?: boolean;
 }
 
 /** A room's datagram path: see the module comment. */
@@ -117,7 +119,7 @@ export class DatagramPath {
     const w = this.writer;
     const counters = this.room.counters;
     w.begin(member.nextFrame - 1);
-    if (member.inputPath === 'webrtc' && !member.syncing) {
+    if (member.inputPath === 'webrtc' && !member.syncing && this.room.forwardsInputs !== false) {
       for (const src of this.room.members) {
         if (src === member) continue;
         const from = member.held[src.slot] + 1;

@@ -6,6 +6,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
 import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
+import { AuthoritativeHost, type AuthoritativeSimHost } from './authoritative-host.ts';
 import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
 import { MatchReferee, type RefereeHost } from './match-referee.ts';
 import { MatchRoom } from './room.ts';
@@ -45,8 +46,13 @@ export interface MatchmakerOptions {
   readonly maxFramesAhead: number;
   /** See `RelayOptions.awayAfterSilentMs`. */
   readonly awayAfterSilentMs: number;
-  /** Where matches' desync referees run (the relay's sim host), or null: none. */
-  readonly simHost: RefereeHost | null;
+  /**
+   * Where matches' desync referees and authoritative matches run (the relay's sim host), or
+   * null: none (an authoritative scene's matches then cannot start).
+   */
+  readonly simHost: (RefereeHost & Partial<AuthoritativeSimHost>) | null;
+  /** Keep every state hash of authoritative matches in their stats (tests; default false). */
+  readonly keepHostHashes?: boolean;
 }
 
 /** The relay's queues and matches under way: see the module comment. */
@@ -107,6 +113,46 @@ export class Matchmaker {
     return matchReferee(this.o.simHost, settings, seed, matchId, python, this.o.onEvent);
   }
 
+  /**
+   * The sim host of an authoritative match, opened and running.
+   * @throws Error when the relay has no sim host or the sim cannot run there (as a rejection)
+   */
+  private async openAuthoritative(
+    settings: SceneSettings,
+    seed: number,
+    matchId: string,
+    python: PythonSceneSource | undefined,
+    inputs: readonly Uint8Array[],
+  ): Promise<AuthoritativeHost> {
+    const host = this.o.simHost;
+    if (!host?.openAuthoritative) {
+      throw new Error(`scene ${settings.name} is authoritative, and this relay has no sim host`);
+    }
+    const a = new AuthoritativeHost(
+      host as AuthoritativeSimHost,
+      {
+        matchId,
+        sim: settings.sim,
+        players: settings.players,
+        seed,
+        ...(python
+          ? {
+              python: {
+                source: python.source,
+                className: python.className,
+                packages: [...python.packages],
+              },
+            }
+          : {}),
+      },
+      settings,
+      inputs,
+      this.o.keepHostHashes ?? false,
+    );
+    await a.open();
+    return a;
+  }
+
   private broadcastWaiting(scene: string): void {
     const q = this.queues.get(scene) ?? [];
     const players = this.o.scenes[scene].players;
@@ -132,14 +178,21 @@ export class Matchmaker {
       players: group.map((p, slot) => ({ slot, participantId: p.participantId })),
       startTime: stamp,
     };
+    const inputs = defaultInputs(settings, seed, python !== undefined);
+    const authoritative =
+      settings.mode === 'authoritative'
+        ? await this.openAuthoritative(settings, seed, matchId, python, inputs)
+        : null;
     const log = await o.logs.open(matchId, header);
-    const { referee, noRefereeReason } = this.referee(settings, seed, matchId, python);
+    const { referee, noRefereeReason } = authoritative
+      ? { referee: null, noRefereeReason: 'an authoritative match has no peer copies to judge' }
+      : this.referee(settings, seed, matchId, python);
     const room = new MatchRoom({
       matchId,
       settings,
       seed,
       log,
-      defaultInputs: defaultInputs(settings, seed, python !== undefined),
+      defaultInputs: inputs,
       counters: o.stats,
       hooks: {
         refuse: o.refuse,
@@ -155,6 +208,7 @@ export class Matchmaker {
       awayAfterSilentMs: o.awayAfterSilentMs,
       referee,
       noRefereeReason,
+      authoritative,
     });
     this.rooms.set(matchId, room);
     o.stats.rooms = this.rooms.size;

@@ -21,6 +21,7 @@ import {
   type SceneSettings,
   type ServerMessage,
 } from '../protocol/index.ts';
+import type { AuthoritativeHost } from './authoritative-host.ts';
 import { DatagramPath } from './datagram-path.ts';
 import { HashArbiter, type Verdict } from './hash-arbiter.ts';
 import { InputHistory } from './input-history.ts';
@@ -53,7 +54,8 @@ export type RoomMessage = Extract<
       | 'stateFailed'
       | 'resyncRequest'
       | 'fault'
-      | 'inputPath';
+      | 'inputPath'
+      | 'stateAck';
   }
 >;
 
@@ -87,6 +89,11 @@ export interface RoomOptions {
    * (default {@link REFEREE_TIMEOUT_MS}). It must cover the re-simulation of K_max frames.
    */
   readonly refereeTimeoutMs?: number;
+  /**
+   * The match's sim host when the scene's mode is `authoritative` (opened): inputs go to it
+   * instead of to the other members, its states go to every member, and no hash is checked.
+   */
+  readonly authoritative?: AuthoritativeHost | null;
 }
 
 /** Default of {@link RoomOptions.refereeTimeoutMs}: 10 s. */
@@ -129,6 +136,8 @@ export class MatchRoom implements RoomState {
   private arbitrating: { readonly frame: Frame; readonly done: Promise<void> } | null = null;
   /** The last verdict sent, for a peer whose rejoin completes (it missed it while syncing). */
   private lastVerdict: Extract<ServerMessage, { kind: 'verdict' }> | null = null;
+  /** The sim host of an authoritative match, or null (peer-to-peer). */
+  readonly authoritative: AuthoritativeHost | null;
 
   constructor(o: RoomOptions) {
     this.matchId = o.matchId;
@@ -143,6 +152,8 @@ export class MatchRoom implements RoomState {
     this.referee = o.referee ?? null;
     this.noRefereeReason = o.noRefereeReason ?? 'no sim host on this relay';
     this.refereeTimeoutMs = o.refereeTimeoutMs ?? REFEREE_TIMEOUT_MS;
+    this.authoritative = o.authoritative ?? null;
+    this.authoritative?.attach(this, (reason) => this.end(reason));
     this.startMs = o.scheduler.now();
     this.arbiter = new HashArbiter(
       o.settings.players,
@@ -191,6 +202,7 @@ export class MatchRoom implements RoomState {
         token: m.token,
       });
     }
+    this.authoritative?.start();
     this.presence.start();
   }
 
@@ -247,7 +259,19 @@ export class MatchRoom implements RoomState {
         if (refused !== null) this.hooks.refuse(member, 'BAD_FIELD', refused, 'inputPath');
         return;
       }
+      case 'stateAck': {
+        const refused =
+          this.authoritative?.ack(member.slot, m.frame) ??
+          'stateAck outside an authoritative match';
+        if (refused !== null) this.hooks.refuse(member, 'BAD_FIELD', refused, 'stateAck');
+        return;
+      }
     }
+  }
+
+  /** False in an authoritative match: inputs go to the sim host, not to the other members. */
+  get forwardsInputs(): boolean {
+    return this.authoritative === null;
   }
 
   /** One datagram from `member`'s DataChannel (see datagram-path.ts). */
@@ -301,6 +325,12 @@ export class MatchRoom implements RoomState {
   private forwardInput(member: Member, frame: Frame, input: Uint8Array, currentFrame: Frame): void {
     member.nextFrame = frame + 1;
     member.recent.push(frame, input, currentFrame);
+    if (this.authoritative) {
+      // The host applies it (or replaces it when late) and logs the inputs as applied.
+      this.authoritative.input(member.slot, frame, input);
+      this.counters.inputsForwarded++;
+      return;
+    }
     // Each other member gets it on its input path: a datagram repeating all it lacks, or socket.io.
     let encoded: Uint8Array | null = null;
     for (const other of this.members) {
@@ -393,6 +423,10 @@ export class MatchRoom implements RoomState {
 
   /** A state-hash report: only for the announced check frame, once per member. */
   private hash(member: Member, frame: Frame, hash: string): void {
+    if (this.authoritative) {
+      this.hooks.refuse(member, 'BAD_FIELD', 'no hash checks in an authoritative match', 'hash');
+      return;
+    }
     const refused = this.arbiter.report(member.slot, frame, hash);
     if (refused !== null) {
       this.hooks.refuse(member, 'FRAME_WINDOW', refused, 'hash');
@@ -662,6 +696,7 @@ export class MatchRoom implements RoomState {
     if (member.status === 'left')
       return `slot ${member.slot} has left match ${this.matchId} (the grace period passed)`;
     if (member.status === 'connected') return `slot ${member.slot} is connected already`;
+    if (this.authoritative) return this.rejoinAuthoritative(member, link);
     // Without the inputs since the last agreed checkpoint the peer could not catch up.
     if (!this.host() || this.arbiter.lastAgreed < this.historyFloor)
       return `match ${this.matchId} no longer holds the inputs slot ${member.slot} would need`;
@@ -684,12 +719,32 @@ export class MatchRoom implements RoomState {
     return member;
   }
 
+  /** A rejoin in an authoritative match: `rejoined`, then the host's next state, in full. */
+  private rejoinAuthoritative(member: Member, link: MemberLink): Member {
+    this.presence.back(member, link);
+    member.inputPath = 'websocket';
+    this.counters.rejoins++;
+    this.sendTo(member, {
+      kind: 'rejoined',
+      matchId: this.matchId,
+      slot: member.slot,
+      seed: this.seed,
+      settings: this.settings,
+      token: member.token,
+      resumeFrame: member.nextFrame,
+    });
+    this.authoritative!.resync(member.slot);
+    this.presence.rejoined(member.slot);
+    return member;
+  }
+
   /** Ends the match: tells everyone, stops the timers, closes the log. */
   end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
     this.presence.stop();
     void this.referee?.close();
+    this.authoritative?.close();
     const bytes = encodeServerMessage({ kind: 'end', reason });
     for (const m of this.members) if (m.status === 'connected') m.link?.send(bytes);
     this.log.close({ type: 'end', reason, ms: this.ms() }).catch((err) => {

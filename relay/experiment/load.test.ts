@@ -176,7 +176,7 @@ scenes:
   - kind: game
     id: arena
     tickRate: 0
-    sync: { inputDelay: -3, mode: authoritative }
+    sync: { inputDelay: -3, mode: server }
     waitingRoom: { onTimeout: wait }
   - { kind: game, id: arena, sim: nosuch, colour: red }
   - { kind: game, id: py, sim: "python:nosuch.py" }
@@ -200,7 +200,7 @@ scenes:
         ),
         'scenes[0].file: no such file ' + path.join(dir, 'study', 'missing.md'),
         'scenes[1].sync.inputDelay: must be an integer 0–30, got -3',
-        'scenes[1].sync.mode: must be one of lockstep, rollback, got "authoritative"',
+        'scenes[1].sync.mode: must be one of lockstep, rollback, authoritative, got "server"',
         'scenes[1].waitingRoom.onTimeout: must be one of end, bot, got "wait"',
         'scenes[2].colour: unknown key',
         'scenes[4].kind: must be one of info, game, survey, end, got "party"',

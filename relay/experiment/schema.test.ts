@@ -84,8 +84,14 @@ describe('the experiment schema', () => {
   });
 
   it('accepts only the sync modes the protocol has', () => {
-    expect(SYNC_MODES).toEqual(['lockstep', 'rollback']);
-    const r = GameSceneSchema.safeParse({ kind: 'game', id: 'g', sync: { mode: 'authoritative' } });
+    expect(SYNC_MODES).toEqual(['lockstep', 'rollback', 'authoritative']);
+    const ok = GameSceneSchema.safeParse({
+      kind: 'game',
+      id: 'g',
+      sync: { mode: 'authoritative' },
+    });
+    expect(ok.success).toBe(true);
+    const r = GameSceneSchema.safeParse({ kind: 'game', id: 'g', sync: { mode: 'server' } });
     expect(r.success).toBe(false);
   });
 

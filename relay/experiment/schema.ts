@@ -37,10 +37,9 @@ import {
 } from './ranges.ts';
 
 /**
- * Sync modes a game scene may name. Adding one (`authoritative`) is adding it here; the
- * protocol's `SceneSettings.mode` must accept it too.
+ * Sync modes a game scene may name (the protocol's `SceneSettings.mode`): see docs/sync-modes.md.
  */
-export const SYNC_MODES = ['lockstep', 'rollback'] as const;
+export const SYNC_MODES = ['lockstep', 'rollback', 'authoritative'] as const;
 /** Snapshot saving strategies: every frame in a ring, or only at the confirmed frame. */
 export const SAVE_STRATEGIES = ['ring', 'sparse'] as const;
 /** What carries the inputs (the protocol's `SceneSettings.transport`); see docs/transports.md. */
@@ -63,7 +62,7 @@ const duel = BUILTIN_SCENES.duel;
  * Frames unless the name says Ms.
  */
 export const SYNC_DEFAULTS = Object.freeze({
-  mode: duel.mode,
+  mode: duel.mode as (typeof SYNC_MODES)[number],
   inputDelay: duel.inputDelay,
   maxPredictionWindow: duel.maxPredictionWindow,
   saveStrategy: duel.saveStrategy,
@@ -190,6 +189,8 @@ const syncFields = {
   rejoinGraceMs: int(RECONNECT_GRACE_MS),
   referee: bool,
   transport: oneOf(INPUT_TRANSPORTS),
+  broadcastDivisor: int(SCENE_LIMITS.broadcastDivisor),
+  interpolationDelayMs: int(SCENE_LIMITS.interpolationDelayMs),
   maxRewindMs: int(SCENE_LIMITS.maxRewindMs),
   violationWarnAt: int(SCENE_LIMITS.violationCount),
   violationRemoveAt: int(SCENE_LIMITS.violationCount),
@@ -226,6 +227,9 @@ export const SyncSchema = z.strictObject({
   // No default: absent means on wherever the relay can run the sim.
   referee: syncFields.referee.optional(),
   transport: syncFields.transport.default(SYNC_DEFAULTS.transport),
+  // No defaults written in: absent, the protocol's apply (a state every 3 frames, 100 ms).
+  broadcastDivisor: syncFields.broadcastDivisor.optional(),
+  interpolationDelayMs: syncFields.interpolationDelayMs.optional(),
   // authoritative mode's lag compensation and input validation; absent: the defaults of
   // sim/'s DEFAULT_MAX_REWIND_MS and sim/sync's VIOLATION_DEFAULTS.
   maxRewindMs: syncFields.maxRewindMs.optional(),
@@ -355,6 +359,8 @@ export const ConditionLevelSchema = z.strictObject({
   rejoinGraceMs: syncFields.rejoinGraceMs.optional(),
   referee: syncFields.referee.optional(),
   transport: syncFields.transport.optional(),
+  broadcastDivisor: syncFields.broadcastDivisor.optional(),
+  interpolationDelayMs: syncFields.interpolationDelayMs.optional(),
   maxRewindMs: syncFields.maxRewindMs.optional(),
   violationWarnAt: syncFields.violationWarnAt.optional(),
   violationRemoveAt: syncFields.violationRemoveAt.optional(),

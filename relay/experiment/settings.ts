@@ -76,6 +76,12 @@ export function toSceneSettings(scene: GameScene): SceneSettings {
       frames: scene.framesPerEpisode,
       ...(scene.sync.referee === undefined ? {} : { referee: scene.sync.referee }),
       transport: scene.sync.transport,
+      ...(scene.sync.broadcastDivisor === undefined
+        ? {}
+        : { broadcastDivisor: scene.sync.broadcastDivisor }),
+      ...(scene.sync.interpolationDelayMs === undefined
+        ? {}
+        : { interpolationDelayMs: scene.sync.interpolationDelayMs }),
       ...optionalSettings(scene.sync),
     });
   } catch (err) {

@@ -24,6 +24,7 @@ export {
   type HashRecord,
   type HeaderRecord,
   type HeaderSim,
+  type HostRecord,
   type InputPathRecord,
   type InputRecord,
   isValidMatchId,

@@ -29,8 +29,10 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`;
  * format 6 added the `referee` record (how each disputed check was decided), the `inputPath`
  * record (which path carries a player's inputs) and the scene's `transport` setting; format 7
- * added the `violation` record (an input the host of an authoritative match refused or
- * corrected) and the `viewDelay` record (a player's view delay for lag compensation).
+ * added the `host` record (the state hash of an authoritative match's sim host, and its late
+ * inputs), the scene's `broadcastDivisor` and `interpolationDelayMs`, the `violation` record (an
+ * input the host of an authoritative match refused or corrected) and the `viewDelay` record (a
+ * player's view delay for lag compensation).
  */
 export const LOG_FORMAT = 7;
 /** The formats this code reads. */
@@ -360,6 +362,20 @@ export interface InputPathRecord {
 }
 
 /**
+ * The state hash of S(`f`) on an authoritative match's sim host (format 7 on), written at each
+ * state it sent the clients; `late[s]` counts slot s's inputs so far that arrived after the host
+ * had stepped their frame (each confirmed with that slot's previous input, "confirm or replace").
+ * The match's input records are the inputs as the host applied them, so replay checks each `h`.
+ */
+export interface HostRecord {
+  readonly type: 'host';
+  readonly f: number;
+  readonly h: string;
+  readonly late: readonly number[];
+  readonly ms: number;
+}
+
+/**
  * The host of an authoritative match refused or corrected an input of slot `s` stamped for
  * frame `f` (format 7 on; -1 when the frame itself was malformed): it broke `rule` (`malformed`,
  * `rate`, `tooOld`, `tooFarAhead`, `conflicting`, or a rule of the sim's such as duel's
@@ -416,6 +432,7 @@ export type BodyRecord =
   | RejoinRecord
   | FaultRecord
   | InputPathRecord
+  | HostRecord
   | ViolationRecord
   | ViewDelayRecord
   | EndRecord;
@@ -837,6 +854,21 @@ function checkBody(o: Obj): void {
       str(o, 'reason');
       ms(o);
       return;
+    case 'host': {
+      onlyKeys(o, ['type', 'f', 'h', 'late', 'ms'], 'host record');
+      frame(o, 'f');
+      hex(o, 'h', HEX16, 16);
+      const late = o.late;
+      if (
+        !Array.isArray(late) ||
+        late.length > MAX_LOG_PLAYERS ||
+        !late.every((n) => Number.isSafeInteger(n) && n >= 0)
+      ) {
+        throw new Invalid(`"late" must be an array of at most ${MAX_LOG_PLAYERS} counts`);
+      }
+      ms(o);
+      return;
+    }
     case 'violation':
       onlyKeys(
         o,

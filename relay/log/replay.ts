@@ -48,7 +48,7 @@ export interface ReplayOptions {
 }
 
 /** Where a recorded hash came from (`referee`: the relay's re-simulated S(f) of a dispute). */
-export type CheckSource = 'hash' | 'done' | 'verdict' | 'referee';
+export type CheckSource = 'hash' | 'done' | 'verdict' | 'referee' | 'host';
 
 /** A recorded hash that differs from the replayed state's hash. */
 export interface ReplayMismatch {
@@ -372,6 +372,9 @@ function replayWith(
         if (d) d.framesToConverge = r.frames;
         break;
       }
+      case 'host':
+        addCheck(r.f, { slot: -1, hash: r.h, source: 'host', line });
+        break;
       case 'fault':
         faults.push({ slot: r.s, frame: r.f, reason: r.reason });
         break;

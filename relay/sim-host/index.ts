@@ -3,9 +3,27 @@
  * forwarding event loop; the referee re-simulates a disputed check from the last agreed
  * checkpoint, and {@link arbitrate} decides from its hash which peers' copies are right.
  */
-export { SimHostError, type SimHostErrorCode } from './errors.ts';
-export type { CallCost, MatchSpec, PythonMatchSource } from './messages.ts';
+
 export {
+  type BroadcastBytes,
+  type HostState,
+  type InputApplyHook,
+  type InputArrival,
+  InputAuthority,
+  StateHistory,
+  stateMessages,
+} from './authority.ts';
+export { SimHostError, type SimHostErrorCode } from './errors.ts';
+export type {
+  AuthBroadcastEvent,
+  AuthoritativeSettings,
+  CallCost,
+  MatchSpec,
+  PythonMatchSource,
+} from './messages.ts';
+export {
+  type AuthoritativeHandle,
+  type AuthoritativeListener,
   defaultPoolSize,
   type MatchSimHandle,
   type MatchSimStats,

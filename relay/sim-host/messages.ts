@@ -55,8 +55,100 @@ export interface CloseRequest {
   readonly match: number;
 }
 
+/** How an authoritative match runs on its worker (the scene's settings it needs). */
+export interface AuthoritativeSettings {
+  /** Frames per second, 1..240. */
+  readonly tickRate: number;
+  /** A state to every client every this many frames. */
+  readonly broadcastDivisor: number;
+  /** Frames below it play every slot's default input. */
+  readonly inputDelay: number;
+  /** The host stops stepping at this frame (0: never); it sends the state of that frame. */
+  readonly frames: number;
+  /** Every slot's default input, 4 bytes each, slot order. */
+  readonly defaultInputs: Uint8Array;
+  /** States kept in the host's state history (the deltas' bases). */
+  readonly historyStates: number;
+}
+
+/** Starts an opened match as an authoritative match: its loop steps it at the tick rate. */
+export interface AuthStartRequest {
+  readonly op: 'authStart';
+  readonly call: number;
+  readonly match: number;
+  readonly settings: AuthoritativeSettings;
+}
+
+/** A player's input for an authoritative match (no reply). */
+export interface AuthInputRequest {
+  readonly op: 'authInput';
+  readonly call: 0;
+  readonly match: number;
+  readonly slot: number;
+  readonly frame: Frame;
+  readonly input: Uint8Array;
+}
+
+/** A client acknowledged S(frame) (-1: it holds none; its next state is full). No reply. */
+export interface AuthAckRequest {
+  readonly op: 'authAck';
+  readonly call: 0;
+  readonly match: number;
+  readonly slot: number;
+  readonly frame: Frame;
+}
+
 /** Anything the main thread sends a worker. */
-export type WorkerRequest = OpenRequest | RefereeRequest | CloseRequest;
+export type WorkerRequest =
+  | OpenRequest
+  | RefereeRequest
+  | CloseRequest
+  | AuthStartRequest
+  | AuthInputRequest
+  | AuthAckRequest;
+
+/**
+ * What an authoritative match's loop reports at each state it sends (unasked): the state, the
+ * inputs applied since the last report (for the log), each client's message and the figures.
+ */
+export interface AuthBroadcastEvent {
+  readonly event: 'authBroadcast';
+  readonly match: number;
+  /** The frame of the state sent. */
+  readonly frame: Frame;
+  readonly hash: string;
+  /** The first frame of `applied`. */
+  readonly fromFrame: Frame;
+  /** Inputs applied for frames fromFrame..frame-1: frame-major, then slot, 4 bytes each. */
+  readonly applied: Uint8Array;
+  /** By slot, the encoded `authState` server message. */
+  readonly messages: readonly Uint8Array[];
+  /** By slot: late inputs so far, frames confirmed with a replacement so far. */
+  readonly late: readonly number[];
+  readonly replaced: readonly number[];
+  /** Encoded bytes of this broadcast: as deltas, as full states, and had all been full. */
+  readonly deltaBytes: number;
+  readonly fullBytes: number;
+  readonly allFullBytes: number;
+  /** Time in the sim's step for the frames of this report, µs, and their count. */
+  readonly stepUs: number;
+  readonly frames: number;
+  /** Times so far the loop woke two or more frames late (a tick overran), and the most frames. */
+  readonly overruns: number;
+  readonly maxBehindFrames: number;
+  /** True for the last report (the frame limit was reached; the loop stopped). */
+  readonly last: boolean;
+}
+
+/** An authoritative match's loop stopped because its sim threw. */
+export interface AuthFailedEvent {
+  readonly event: 'authFailed';
+  readonly match: number;
+  readonly error: WorkerErrorData;
+}
+
+/** What a worker sends unasked. */
+export type WorkerEvent = AuthBroadcastEvent | AuthFailedEvent;
 
 /** What one referee call cost, measured in the worker (µs: `performance.now()` differences). */
 export interface CallCost {

@@ -3,13 +3,40 @@ import { Worker } from 'node:worker_threads';
 import { ConcordError, type ConcordErrorCode, type Frame, INPUT_BYTES } from '../../sim/index.ts';
 import { SimHostError } from './errors.ts';
 import type {
+  AuthBroadcastEvent,
+  AuthoritativeSettings,
   CallCost,
   MatchSpec,
   RefereeReply,
   WorkerErrorData,
+  WorkerEvent,
   WorkerReply,
   WorkerRequest,
 } from './messages.ts';
+
+/** What an authoritative match tells its room, from its worker. */
+export interface AuthoritativeListener {
+  /** A state went out: each client's message, the inputs applied since the last, the figures. */
+  broadcast(e: AuthBroadcastEvent): void;
+  /** The match's sim threw, or its worker died: the match cannot go on. */
+  failed(err: Error): void;
+}
+
+/**
+ * An authoritative match running on the pool (see {@link SimHostPool.openAuthoritative}). Inputs
+ * and acknowledgements are posted to its worker without waiting for an answer.
+ */
+export interface AuthoritativeHandle {
+  readonly matchId: string;
+  /** Starts the match's loop at frame 0 (once; the relay calls it as it sends `start`). */
+  start(): Promise<void>;
+  /** A player's input stamped for `frame` (4 bytes). */
+  input(slot: number, frame: Frame, input: Uint8Array): void;
+  /** The client in `slot` acknowledged S(frame) (-1: it holds none, send it the full state). */
+  ack(slot: number, frame: Frame): void;
+  /** Stops the loop and releases the sim. */
+  close(): Promise<void>;
+}
 
 /** Settings of {@link SimHostPool}. */
 export interface SimHostPoolOptions {
@@ -209,6 +236,8 @@ interface WorkerSlot {
 }
 
 interface MatchEntry {
+  /** Set for an authoritative match: where its worker's reports go. */
+  auth?: AuthoritativeListener;
   readonly id: number;
   readonly matchId: string;
   readonly spec: MatchSpec;
@@ -268,6 +297,10 @@ export class SimHostPool {
    * @throws SimHostError (as a rejection) `POOL_CLOSED`, `WORKER_EXITED`, `WORKER_STALLED`.
    */
   async openMatch(options: OpenMatchOptions): Promise<MatchSimHandle> {
+    return this.handle(await this.openEntry(options));
+  }
+
+  private async openEntry(options: OpenMatchOptions): Promise<MatchEntry> {
     if (this.closed) throw new SimHostError('POOL_CLOSED', 'the sim host pool is closed');
     const { matchId, ...rest } = options;
     const spec: MatchSpec = rest;
@@ -291,7 +324,47 @@ export class SimHostPool {
       this.forget(entry);
       throw err;
     }
-    return this.handle(entry);
+    return entry;
+  }
+
+  /**
+   * Opens a match's sim to run as an authoritative match at the scene's tick rate in its worker
+   * (ARCHITECTURE.md, "Sync modes"), from the handle's `start()`: the worker's loop confirms each player's input per
+   * frame and reports each state to `listener`. A match whose worker dies is not moved: the
+   * listener's `failed` is told, and the room ends the match.
+   * @throws as {@link openMatch}
+   */
+  async openAuthoritative(
+    options: OpenMatchOptions,
+    settings: AuthoritativeSettings,
+    listener: AuthoritativeListener,
+  ): Promise<AuthoritativeHandle> {
+    const entry = await this.openEntry(options);
+    const handle = this.handle(entry);
+    if (!entry.slot) throw new SimHostError('WORKER_EXITED', 'the sim host worker went away');
+    entry.auth = listener;
+    const post = (req: WorkerRequest): void => {
+      const slot = entry.slot;
+      if (entry.closed || !slot || slot.dead) return;
+      slot.worker.postMessage(req);
+    };
+    let started: Promise<void> | null = null;
+    return {
+      matchId: entry.matchId,
+      start: () => {
+        started ??= (async () => {
+          if (entry.closed || !entry.slot) {
+            throw new SimHostError('MATCH_CLOSED', `match ${entry.matchId} is closed`);
+          }
+          await this.send(entry.slot, { op: 'authStart', call: 0, match: entry.id, settings });
+        })();
+        return started;
+      },
+      input: (slot, frame, input) =>
+        post({ op: 'authInput', call: 0, match: entry.id, slot, frame, input }),
+      ack: (slot, frame) => post({ op: 'authAck', call: 0, match: entry.id, slot, frame }),
+      close: () => handle.close(),
+    };
   }
 
   /** The pool's figures now (see {@link SimHostStats}). */
@@ -511,13 +584,33 @@ export class SimHostPool {
     });
   }
 
-  private receive(slot: WorkerSlot, reply: WorkerReply): void {
+  private receive(slot: WorkerSlot, reply: WorkerReply | WorkerEvent): void {
+    if ('event' in reply) {
+      this.event(slot, reply);
+      return;
+    }
     const p = slot.pending.get(reply.call);
     if (!p) return;
     slot.pending.delete(reply.call);
     this.arm(slot);
     if (reply.ok) p.resolve(reply.value);
     else p.reject(fromWorker(reply.error));
+  }
+
+  /** A report of an authoritative match's loop: to its listener, its figures to the stats. */
+  private event(slot: WorkerSlot, e: WorkerEvent): void {
+    let entry: MatchEntry | undefined;
+    for (const m of slot.matches) if (m.id === e.match) entry = m;
+    if (!entry?.auth) return;
+    if (e.event === 'authFailed') {
+      entry.auth.failed(fromWorker(e.error));
+      return;
+    }
+    entry.frames += e.frames;
+    entry.stepUs += e.stepUs;
+    this.frames += e.frames;
+    this.stepUs += e.stepUs;
+    entry.auth.broadcast(e);
   }
 
   /**
@@ -561,7 +654,11 @@ export class SimHostPool {
     slot.watchdog = null;
     const owed = [...slot.pending.values()];
     slot.pending.clear();
-    for (const m of slot.matches) m.slot = null;
+    for (const m of slot.matches) {
+      m.slot = null;
+      // An authoritative match's state lived in that worker: it cannot move.
+      m.auth?.failed(err);
+    }
     slot.matches.clear();
     if (this.slots[slot.index] === slot) {
       // Replaced when next needed (pickSlot), not here: a worker that cannot start must not

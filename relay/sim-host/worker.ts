@@ -17,7 +17,12 @@ import {
   type Sim,
   stateHash,
 } from '../../sim/index.ts';
+import { frameDueAtMs, framesDue } from '../../sim/sync/index.ts';
+import { type HostState, InputAuthority, StateHistory, stateMessages } from './authority.ts';
 import type {
+  AuthBroadcastEvent,
+  AuthoritativeSettings,
+  AuthStartRequest,
   MatchSpec,
   RefereeReply,
   RefereeRequest,
@@ -35,6 +40,30 @@ interface HostedMatch {
   scratch: unknown;
   /** One call into the sim for many frames, where the sim has it (Python sims). */
   readonly stepMany?: (inputs: readonly (readonly Input[])[]) => void;
+  /** Set while the match runs as an authoritative match. */
+  auth?: AuthoritativeRun;
+}
+
+/** An authoritative match's loop (see {@link startAuthoritative}). */
+interface AuthoritativeRun {
+  readonly id: number;
+  readonly settings: AuthoritativeSettings;
+  readonly authority: InputAuthority;
+  readonly history: StateHistory;
+  /** By slot, the frame of the last state the client acknowledged (-1: none). */
+  readonly acked: number[];
+  /** `performance.now()` at frame 0. */
+  readonly t0: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  /** Inputs applied since the last report, one `players × 4` row per frame. */
+  applied: Uint8Array[];
+  fromFrame: number;
+  lastApplied: Uint8Array;
+  stepUs: number;
+  framesSinceReport: number;
+  overruns: number;
+  maxBehindFrames: number;
+  stopped: boolean;
 }
 
 const port = parentPort;
@@ -49,6 +78,15 @@ port.on('message', (req: WorkerRequest) => {
 });
 
 async function answer(req: WorkerRequest): Promise<void> {
+  // Inputs and acknowledgements are not answered: they arrive at the tick rate.
+  if (req.call === 0 && (req.op === 'authInput' || req.op === 'authAck')) {
+    try {
+      await run(req);
+    } catch {
+      // Nothing to answer; a wrong slot or frame cannot reach here (the room checked them).
+    }
+    return;
+  }
   let reply: WorkerReply;
   try {
     reply = { call: req.call, ok: true, value: await run(req) };
@@ -64,9 +102,26 @@ async function run(req: WorkerRequest): Promise<RefereeReply | null> {
     case 'open':
       matches.set(req.match, await open(req.spec));
       return null;
+    case 'authStart': {
+      const m = matches.get(req.match);
+      if (!m) throw new ConcordError('BAD_CONFIG', `match ${req.match} is not open on this worker`);
+      startAuthoritative(req.match, m, req);
+      return null;
+    }
+    case 'authInput': {
+      const run = matches.get(req.match)?.auth;
+      if (run && !run.stopped) run.authority.receive(req.slot, req.frame, req.input);
+      return null;
+    }
+    case 'authAck': {
+      const run = matches.get(req.match)?.auth;
+      if (run) run.acked[req.slot] = req.frame;
+      return null;
+    }
     case 'close': {
       const m = matches.get(req.match);
       matches.delete(req.match);
+      stopAuthoritative(m);
       (m?.sim as { dispose?: () => void } | undefined)?.dispose?.();
       return null;
     }
@@ -164,6 +219,140 @@ function referee(m: HostedMatch, req: RefereeRequest): RefereeReply {
     state,
     cost: { frames, stepUs: (t2 - t1) * 1000, callUs: (t3 - t0) * 1000 },
   };
+}
+
+/**
+ * Runs match `id` as an authoritative match: a loop on a drift-free fixed timestep (the frames due
+ * are computed from the loop's start, `framesDue`) that confirms every slot's input for each
+ * frame due (confirm or replace), steps the sim, and every `broadcastDivisor` frames encodes the
+ * state, keeps it in the history and reports each client's message to the main thread.
+ */
+function startAuthoritative(id: number, m: HostedMatch, req: AuthStartRequest): void {
+  const s = req.settings;
+  const players = m.spec.players;
+  const defaults = Array.from({ length: players }, (_, slot) =>
+    s.defaultInputs.slice(slot * INPUT_BYTES, (slot + 1) * INPUT_BYTES),
+  );
+  m.sim.load(m.initial);
+  const run: AuthoritativeRun = {
+    id,
+    settings: s,
+    authority: new InputAuthority(players, s.inputDelay, defaults),
+    history: new StateHistory(s.historyStates),
+    acked: new Array(players).fill(-1),
+    t0: performance.now(), // clock-ok: the host's fixed timestep runs on the worker's clock
+    timer: null,
+    applied: [],
+    fromFrame: 0,
+    lastApplied: s.defaultInputs.slice(),
+    stepUs: 0,
+    framesSinceReport: 0,
+    overruns: 0,
+    maxBehindFrames: 0,
+    stopped: false,
+  };
+  m.auth = run;
+  // S(0) goes out at once, so that every client starts from the host's state.
+  broadcast(m, run, false);
+  schedule(m, run);
+}
+
+function stopAuthoritative(m: HostedMatch | undefined): void {
+  const run = m?.auth;
+  if (!run) return;
+  run.stopped = true;
+  if (run.timer) clearTimeout(run.timer);
+  run.timer = null;
+}
+
+function schedule(m: HostedMatch, run: AuthoritativeRun): void {
+  if (run.stopped) return;
+  const at = run.t0 + frameDueAtMs(run.authority.frame + 1, run.settings.tickRate);
+  const wait = Math.max(0, at - performance.now()); // clock-ok
+  run.timer = setTimeout(() => loop(m, run), wait);
+}
+
+function loop(m: HostedMatch, run: AuthoritativeRun): void {
+  run.timer = null;
+  if (run.stopped) return;
+  const s = run.settings;
+  const a = run.authority;
+  let due = framesDue(performance.now() - run.t0, s.tickRate); // clock-ok
+  if (s.frames > 0) due = Math.min(due, s.frames);
+  const behind = due - a.frame;
+  if (behind >= 2) run.overruns++;
+  run.maxBehindFrames = Math.max(run.maxBehindFrames, behind);
+  try {
+    while (a.frame < due) {
+      const applied = a.confirm();
+      const row: Input[] = new Array(m.spec.players);
+      for (let slot = 0; slot < row.length; slot++) {
+        row[slot] = decodeInput(applied.subarray(slot * INPUT_BYTES, (slot + 1) * INPUT_BYTES));
+      }
+      const t0 = performance.now(); // clock-ok: the sim's cost per frame
+      m.sim.step(row);
+      run.stepUs += (performance.now() - t0) * 1000; // clock-ok
+      run.framesSinceReport++;
+      run.applied.push(applied);
+      run.lastApplied = applied;
+      const last = s.frames > 0 && a.frame >= s.frames;
+      if (a.frame % s.broadcastDivisor === 0 || last) broadcast(m, run, last);
+      if (last) {
+        stopAuthoritative(m);
+        return;
+      }
+    }
+  } catch (err) {
+    stopAuthoritative(m);
+    port!.postMessage({ event: 'authFailed', match: run.id, error: errorData(err) });
+    return;
+  }
+  schedule(m, run);
+}
+
+function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
+  const players = m.spec.players;
+  m.scratch = m.sim.save(m.scratch);
+  // A copy: the encoding may share memory with the sim.
+  const bytes = m.sim.encode(m.scratch).slice();
+  const state: HostState = { frame: m.sim.frame, hash: stateHash(bytes), bytes };
+  run.history.push(state);
+  const a = run.authority;
+  const { messages, bytes: counts } = stateMessages(
+    state,
+    run.history,
+    run.acked,
+    a.lastInputFrames,
+    run.lastApplied,
+  );
+  const applied = new Uint8Array(run.applied.length * players * INPUT_BYTES);
+  run.applied.forEach((row, i) => {
+    applied.set(row, i * players * INPUT_BYTES);
+  });
+  const event: AuthBroadcastEvent = {
+    event: 'authBroadcast',
+    match: run.id,
+    frame: state.frame,
+    hash: state.hash,
+    fromFrame: run.fromFrame,
+    applied,
+    messages: messages as Uint8Array[],
+    late: [...a.late],
+    replaced: [...a.replaced],
+    deltaBytes: counts.deltaBytes,
+    fullBytes: counts.fullBytes,
+    allFullBytes: counts.allFullBytes,
+    stepUs: run.stepUs,
+    frames: run.framesSinceReport,
+    overruns: run.overruns,
+    maxBehindFrames: run.maxBehindFrames,
+    last,
+  };
+  run.applied = [];
+  run.fromFrame = state.frame;
+  run.stepUs = 0;
+  run.framesSinceReport = 0;
+  port!.postMessage(event);
 }
 
 function errorData(err: unknown): WorkerErrorData {

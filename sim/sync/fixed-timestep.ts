@@ -67,3 +67,24 @@ export class FixedTimestep {
     return Math.min(1, this.accumulatorMs / (this.tickMs * (1 + this.stretch)));
   }
 }
+
+/**
+ * Drift-free fixed timestep for a loop that owns its clock (the relay's sim host): the number of
+ * frames due after `elapsedMs` since the loop's start at `tickRate` frames per second, computed
+ * from the start every time and never by summing intervals, so timer lateness never accumulates.
+ * A late wake-up steps every frame due at once.
+ * @param elapsedMs time since frame 0 began, ms (negative: 0 frames)
+ * @param tickRate frames per second, 1..240
+ * @returns whole frames due: floor(elapsedMs × tickRate / 1000)
+ */
+export function framesDue(elapsedMs: number, tickRate: number): number {
+  return elapsedMs <= 0 ? 0 : Math.floor((elapsedMs * tickRate) / 1000);
+}
+
+/**
+ * When frame `frame` falls due on the loop of {@link framesDue}: `frame × 1000 / tickRate` ms
+ * after its start.
+ */
+export function frameDueAtMs(frame: number, tickRate: number): number {
+  return (frame * 1000) / tickRate;
+}

@@ -19,7 +19,12 @@ export {
   type Verdict,
   type VerdictOutcome,
 } from './desync-check.ts';
-export { FixedTimestep, type FixedTimestepOptions } from './fixed-timestep.ts';
+export {
+  FixedTimestep,
+  type FixedTimestepOptions,
+  frameDueAtMs,
+  framesDue,
+} from './fixed-timestep.ts';
 export { InputQueue } from './input-queue.ts';
 export {
   FRAMEWORK_RULES,
@@ -40,6 +45,14 @@ export {
   type InterestUpdate,
 } from './interest.ts';
 export { SessionPeer } from './peer.ts';
+export {
+  HostLead,
+  type HostStateIn,
+  type PredictedInputMessage,
+  PredictReconcileSession,
+  type PredictReconcileSettings,
+  type PredictReconcileStats,
+} from './predict-reconcile.ts';
 export {
   answerStateRequest,
   applyStateTransfer,

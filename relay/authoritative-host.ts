@@ -1,0 +1,200 @@
+/**
+ * The relay's side of an authoritative match (scene `mode: authoritative`): the sim host runs the
+ * match in a worker thread at the tick rate (`sim-host/worker.ts`), and this part of the room
+ * carries the traffic between it and the members. Inputs go to the worker as they arrive
+ * (`input`), never to the other members; acknowledgements likewise (`ack`); each state the
+ * worker reports is sent to every connected member (a delta against the state it acknowledged,
+ * or the full state) and its inputs as applied go to the match log, with a `host` record of the
+ * state's hash, so that `concord replay` reproduces the match from the log alone.
+ *
+ * The room (`room.ts`) keeps everything else (presence, rejoins, `done`, the end); it skips the
+ * peers' hash checks in this mode, since the host is the truth.
+ */
+import type { Frame, PlayerSlot, SceneSettings } from '../protocol/index.ts';
+import { DEFAULT_BROADCAST_DIVISOR, INPUT_BYTES } from '../protocol/index.ts';
+import type { RoomState } from './room-state.ts';
+import type {
+  AuthBroadcastEvent,
+  AuthoritativeHandle,
+  AuthoritativeListener,
+  AuthoritativeSettings,
+  OpenMatchOptions,
+} from './sim-host/index.ts';
+
+/** Where authoritative matches run: the relay's `SimHostPool`. */
+export interface AuthoritativeSimHost {
+  openAuthoritative(
+    options: OpenMatchOptions,
+    settings: AuthoritativeSettings,
+    listener: AuthoritativeListener,
+  ): Promise<AuthoritativeHandle>;
+}
+
+/** States the host keeps in its history: one second at the most frequent broadcast, at least 64. */
+export function historyStatesFor(settings: SceneSettings): number {
+  const divisor = settings.broadcastDivisor ?? DEFAULT_BROADCAST_DIVISOR;
+  return Math.max(64, Math.ceil(settings.tickRate / divisor));
+}
+
+/** The figures of one authoritative match, for tests, bots and benchmarks. */
+export interface AuthoritativeStats {
+  /** The frame of the last state sent. */
+  frame: Frame;
+  /** States sent (one per broadcast, to every connected member). */
+  broadcasts: number;
+  /** By slot: inputs that arrived after the host stepped their frame, and frames replaced. */
+  late: number[];
+  replaced: number[];
+  /** Encoded bytes sent as deltas and as full states, and what all would have been as full. */
+  deltaBytes: number;
+  fullBytes: number;
+  allFullBytes: number;
+  /** Times the host's loop woke two or more frames late, and the most frames it was behind. */
+  overruns: number;
+  maxBehindFrames: number;
+  /** By frame, the host's state hash of every state sent (a test compares clients with it). */
+  readonly hashes: Map<Frame, string>;
+}
+
+/** See the module comment. Open it ({@link open}) before the room begins. */
+export class AuthoritativeHost implements AuthoritativeListener {
+  readonly stats: AuthoritativeStats;
+  private handle: AuthoritativeHandle | null = null;
+  private room: RoomState | null = null;
+  private end: ((reason: string) => void) | null = null;
+  private closed = false;
+
+  /**
+   * @param keepHashes keep every state's hash in {@link AuthoritativeStats.hashes} (tests), else
+   *   none
+   */
+  constructor(
+    private readonly host: AuthoritativeSimHost,
+    private readonly options: OpenMatchOptions,
+    private readonly settings: SceneSettings,
+    private readonly defaultInputs: readonly Uint8Array[],
+    private readonly keepHashes = false,
+  ) {
+    const players = settings.players;
+    this.stats = {
+      frame: 0,
+      broadcasts: 0,
+      late: new Array(players).fill(0),
+      replaced: new Array(players).fill(0),
+      deltaBytes: 0,
+      fullBytes: 0,
+      allFullBytes: 0,
+      overruns: 0,
+      maxBehindFrames: 0,
+      hashes: new Map(),
+    };
+  }
+
+  /**
+   * Opens the match's sim in a worker; {@link start} starts its loop, whose first state (S(0))
+   * goes out at once.
+   * @throws as `SimHostPool.openAuthoritative` (as a rejection)
+   */
+  async open(): Promise<void> {
+    const s = this.settings;
+    const defaults = new Uint8Array(s.players * INPUT_BYTES);
+    this.defaultInputs.forEach((d, slot) => {
+      defaults.set(d, slot * INPUT_BYTES);
+    });
+    this.handle = await this.host.openAuthoritative(
+      this.options,
+      {
+        tickRate: s.tickRate,
+        broadcastDivisor: s.broadcastDivisor ?? DEFAULT_BROADCAST_DIVISOR,
+        inputDelay: s.inputDelay,
+        frames: s.frames,
+        defaultInputs: defaults,
+        historyStates: historyStatesFor(s),
+      },
+      this,
+    );
+  }
+
+  /** The room whose members get the states, and how to end it when the host fails. */
+  attach(room: RoomState, end: (reason: string) => void): void {
+    this.room = room;
+    this.end = end;
+  }
+
+  /** An input of `slot` stamped for `frame`, 4 bytes (the room checked slot and window). */
+  input(slot: PlayerSlot, frame: Frame, input: Uint8Array): void {
+    this.handle?.input(slot, frame, input);
+  }
+
+  /**
+   * The member in `slot` acknowledged S(`frame`): its next states are deltas against it.
+   * @returns null, or why the acknowledgement is refused (a frame the host has not sent)
+   */
+  ack(slot: PlayerSlot, frame: Frame): string | null {
+    if (frame > this.stats.frame) return `stateAck for frame ${frame}, after the last state sent`;
+    this.handle?.ack(slot, frame);
+    return null;
+  }
+
+  /** The member in `slot` holds no state any more (a rejoin): its next state is full. */
+  resync(slot: PlayerSlot): void {
+    this.handle?.ack(slot, -1);
+  }
+
+  /** Starts the host's loop at frame 0: as the members get `start`. */
+  start(): void {
+    this.handle?.start().catch((err: unknown) => this.failed(err as Error));
+  }
+
+  /** Stops the host's loop. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    void this.handle?.close();
+  }
+
+  /** From the worker: a state went out. */
+  broadcast(e: AuthBroadcastEvent): void {
+    const room = this.room;
+    if (!room || room.ended || this.closed) return;
+    const st = this.stats;
+    st.frame = e.frame;
+    st.broadcasts++;
+    st.late = [...e.late];
+    st.replaced = [...e.replaced];
+    st.deltaBytes += e.deltaBytes;
+    st.fullBytes += e.fullBytes;
+    st.allFullBytes += e.allFullBytes;
+    st.overruns = e.overruns;
+    st.maxBehindFrames = e.maxBehindFrames;
+    if (this.keepHashes) st.hashes.set(e.frame, e.hash);
+    const ms = room.ms();
+    // The log holds the inputs as applied, from the input delay on (as in every mode).
+    const players = this.settings.players;
+    const delay = this.settings.inputDelay;
+    const rows = e.applied.length / (players * INPUT_BYTES);
+    for (let i = 0; i < rows; i++) {
+      const f = e.fromFrame + i;
+      if (f < delay) continue;
+      for (let slot = 0; slot < players; slot++) {
+        const at = (i * players + slot) * INPUT_BYTES;
+        room.log.appendInput(f, slot, e.applied.subarray(at, at + INPUT_BYTES), ms);
+      }
+    }
+    room.log.append({ type: 'host', f: e.frame, h: e.hash, late: [...e.late], ms });
+    for (const m of room.members) {
+      if (m.status === 'connected' && !m.syncing) room.sendTo(m, e.messages[m.slot]);
+    }
+    room.counters.messagesForwarded++;
+  }
+
+  /** From the worker: the sim threw or the worker died; the match cannot go on. */
+  failed(err: Error): void {
+    if (this.closed) return;
+    this.room?.hooks.event('authoritative-failed', {
+      matchId: this.room.matchId,
+      error: err.message,
+    });
+    this.end?.(`the sim host failed: ${err.message}`);
+  }
+}
