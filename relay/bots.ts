@@ -57,6 +57,12 @@ export interface BotsOptions {
   readonly dropAt?: number;
   readonly dropForMs?: number;
   /**
+   * Slot `cheatPeer` sends impossible moves from frame `cheatFrom` on (see `BotFaults.cheatFrom`):
+   * an authoritative host corrects them and removes the bot past the scene's threshold.
+   */
+  readonly cheatPeer?: number;
+  readonly cheatFrom?: number;
+  /**
    * Play the scene in this sync mode (default: the scene's own): the relay started here serves
    * the scene with only its `mode` changed. Not with `url` (a running relay's scenes are its own).
    * In `authoritative` mode each match is also checked end to end: every state a bot loaded, as
@@ -321,6 +327,7 @@ export async function runBots(o: BotsOptions): Promise<BotsReport> {
             desyncAt: slot === o.desyncPeer ? o.desyncAt : undefined,
             dropAt: slot === o.dropPeer ? o.dropAt : undefined,
             dropForMs: slot === o.dropPeer ? o.dropForMs : undefined,
+            cheatFrom: slot === o.cheatPeer ? o.cheatFrom : undefined,
           }),
           onInputSent: (matchId, slot, frame, atMs) =>
             sentAt.set(`${matchId}/${slot}/${frame}`, atMs),

@@ -153,7 +153,11 @@ export class MatchRoom implements RoomState {
     this.noRefereeReason = o.noRefereeReason ?? 'no sim host on this relay';
     this.refereeTimeoutMs = o.refereeTimeoutMs ?? REFEREE_TIMEOUT_MS;
     this.authoritative = o.authoritative ?? null;
-    this.authoritative?.attach(this, (reason) => this.end(reason));
+    this.authoritative?.attach(
+      this,
+      (reason) => this.end(reason),
+      (slot, lastFrame, reason) => this.removeMember(slot, lastFrame, reason),
+    );
     this.startMs = o.scheduler.now();
     this.arbiter = new HashArbiter(
       o.settings.players,
@@ -657,6 +661,21 @@ export class MatchRoom implements RoomState {
     this.log.append({ type: 'fault', s: member.slot, f: frame, reason, ms: this.ms() });
     this.hooks.event('fault', { matchId: this.matchId, slot: member.slot, frame, reason });
     this.left(member);
+  }
+
+  /**
+   * The sim host of an authoritative match removed `slot` for its input violations: it is told
+   * why (an `error`), its connection closes, and it has left after `lastFrame` (the last frame the
+   * host applied its own input; it plays its default input since), with no rejoin.
+   */
+  private removeMember(slot: PlayerSlot, lastFrame: Frame, reason: string): void {
+    const member = this.members[slot];
+    if (this.ended || member === undefined || member.status === 'left') return;
+    const link = member.link;
+    if (member.status === 'connected') this.hooks.refuse(member, 'RATE_LIMIT', reason, 'input');
+    member.nextFrame = lastFrame + 1;
+    this.left(member);
+    link?.close?.();
   }
 
   private left(member: Member): void {

@@ -61,6 +61,7 @@ export type { InputRuleVerdict, SimInputRules } from './input-rules.ts';
 export type { EntityInterest, EntityTable } from './interest.ts';
 export {
   DEFAULT_MAX_REWIND_MS,
+  lagCompensationFrames,
   MAX_REWIND_MS,
   type RewindView,
   rewindFrames,

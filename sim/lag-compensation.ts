@@ -56,6 +56,23 @@ export function rewindFrames(maxRewindMs: number, tickRate: number): number {
 }
 
 /**
+ * The rewind cap in frames of a match with these scene settings, 0 when it has no lag
+ * compensation: only `authoritative` matches rewind, and only TypeScript sims (a Python sim's
+ * save costs milliseconds, too much to take every frame; its actions are judged as of now). The
+ * host and replay both decide with it, so that a replay rewinds exactly when the host did.
+ * @param scene `mode`, `sim` (its id), `tickRate` and `maxRewindMs` (absent: {@link DEFAULT_MAX_REWIND_MS}).
+ */
+export function lagCompensationFrames(scene: {
+  readonly mode: string;
+  readonly sim: string;
+  readonly tickRate: number;
+  readonly maxRewindMs?: number;
+}): number {
+  if (scene.mode !== 'authoritative' || scene.sim.startsWith('python:')) return 0;
+  return rewindFrames(scene.maxRewindMs ?? DEFAULT_MAX_REWIND_MS, scene.tickRate);
+}
+
+/**
  * A player's view delay in frames, as the host estimates it (Valve's "packet latency + client
  * view interpolation"): how far the other players on its screen lag the frame its input is
  * stamped for. A predicting client stamps its input about a round trip ahead of the last state it

@@ -19,6 +19,7 @@ import {
 } from '../../sim/index.ts';
 import { frameDueAtMs, framesDue } from '../../sim/sync/index.ts';
 import { type HostState, InputAuthority, StateHistory, stateMessages } from './authority.ts';
+import { HostGuards } from './host-guards.ts';
 import type {
   AuthBroadcastEvent,
   AuthoritativeSettings,
@@ -64,6 +65,8 @@ interface AuthoritativeRun {
   overruns: number;
   maxBehindFrames: number;
   stopped: boolean;
+  /** Input validation and lag compensation. */
+  readonly guards: HostGuards;
 }
 
 const port = parentPort;
@@ -110,12 +113,24 @@ async function run(req: WorkerRequest): Promise<RefereeReply | null> {
     }
     case 'authInput': {
       const run = matches.get(req.match)?.auth;
-      if (run && !run.stopped) run.authority.receive(req.slot, req.frame, req.input);
+      if (!run || run.stopped) return null;
+      const clockFrame = framesDue(performance.now() - run.t0, run.settings.tickRate); // clock-ok
+      const input = run.guards.input(
+        req.slot,
+        req.frame,
+        req.input,
+        run.authority.frame,
+        clockFrame,
+      );
+      if (input !== null) run.authority.receive(req.slot, req.frame, input);
       return null;
     }
     case 'authAck': {
       const run = matches.get(req.match)?.auth;
-      if (run) run.acked[req.slot] = req.frame;
+      if (run) {
+        run.acked[req.slot] = req.frame;
+        run.guards.ack(req.slot, req.frame, run.authority.frame);
+      }
       return null;
     }
     case 'close': {
@@ -234,10 +249,14 @@ function startAuthoritative(id: number, m: HostedMatch, req: AuthStartRequest): 
     s.defaultInputs.slice(slot * INPUT_BYTES, (slot + 1) * INPUT_BYTES),
   );
   m.sim.load(m.initial);
+  const guards = new HostGuards(m.spec.sim, players, s.checks ?? null, s.rewind ?? null);
   const run: AuthoritativeRun = {
     id,
     settings: s,
-    authority: new InputAuthority(players, s.inputDelay, defaults),
+    // A player removed for its violations plays its default input, as one who left.
+    authority: new InputAuthority(players, s.inputDelay, defaults, (slot, frame, input) =>
+      guards.isRemovedAt(slot, frame) ? defaults[slot] : input,
+    ),
     history: new StateHistory(s.historyStates),
     acked: new Array(players).fill(-1),
     t0: performance.now(), // clock-ok: the host's fixed timestep runs on the worker's clock
@@ -250,6 +269,7 @@ function startAuthoritative(id: number, m: HostedMatch, req: AuthStartRequest): 
     overruns: 0,
     maxBehindFrames: 0,
     stopped: false,
+    guards,
   };
   m.auth = run;
   // S(0) goes out at once, so that every client starts from the host's state.
@@ -290,7 +310,8 @@ function loop(m: HostedMatch, run: AuthoritativeRun): void {
         row[slot] = decodeInput(applied.subarray(slot * INPUT_BYTES, (slot + 1) * INPUT_BYTES));
       }
       const t0 = performance.now(); // clock-ok: the sim's cost per frame
-      m.sim.step(row);
+      const rewind = run.guards.beforeStep(m.sim);
+      m.sim.step(row, rewind);
       run.stepUs += (performance.now() - t0) * 1000; // clock-ok
       run.framesSinceReport++;
       run.applied.push(applied);
@@ -347,6 +368,7 @@ function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
     overruns: run.overruns,
     maxBehindFrames: run.maxBehindFrames,
     last,
+    ...run.guards.drain(),
   };
   run.applied = [];
   run.fromFrame = state.frame;

@@ -32,6 +32,7 @@ export {
   InputValidator,
   type InputValidatorSettings,
   type InputVerdict,
+  NETWORK_RULES,
   VIOLATION_DEFAULTS,
   type Violation,
   type ViolationAction,

@@ -57,19 +57,39 @@ describe('InputValidator: the framework rules', () => {
     v.advance(11);
     expect(v.check(1, 14, move(0), 11).outcome).toBe('accepted');
     expect(violationOf(v.check(1, 15, move(0), 11))?.rule).toBe('rate');
+    // A client catching up sends many late inputs at once: they cost nothing (and are confirmed
+    // with its previous input anyway).
+    v.advance(20);
+    for (let f = 15; f < 20; f++) expect(v.check(1, f, move(0), 20).outcome).toBe('accepted');
+    expect(v.violations(1)).toBe(2);
+  });
+
+  it('counts a run of refusals under one network rule once, until an input is accepted', () => {
+    const v = new InputValidator(settings);
+    v.advance(200);
+    // A stalled connection delivers a second of inputs too late: all refused, one counted.
+    const late = Array.from({ length: 60 }, (_, i) => v.check(0, 100 + i, move(0), 200));
+    expect(late[0].outcome).toBe('refused');
+    expect(late.slice(1).every((x) => x.outcome === 'dropped')).toBe(true);
+    expect(v.violations(0)).toBe(1);
+    // Accepted again: the next refusal starts a new run and counts.
+    expect(v.check(0, 201, move(0), 200).outcome).toBe('accepted');
+    expect(violationOf(v.check(0, 150, move(0), 200))?.count).toBe(2);
+    // Another rule is another run.
+    expect(violationOf(v.check(0, 900, move(0), 200))?.count).toBe(3);
   });
 
   it('warns once at the warning threshold, removes at the removal threshold, and decays', () => {
     const v = new InputValidator({ ...settings, warnAt: 3, removeAt: 5, decayFrames: 10 });
     v.advance(50);
-    const actions = [1, 2, 3].map(() => violationOf(v.check(0, 500, move(0), 50))?.action);
+    const actions = [1, 2, 3].map(() => violationOf(v.check(0, 51, new Uint8Array(5), 50))?.action);
     expect(actions).toEqual(['counted', 'counted', 'warned']);
     // Ten frames forgive one violation; the next one warns no more (still at the threshold).
     v.advance(60);
     expect(v.violations(0)).toBe(2);
-    expect(violationOf(v.check(0, 500, move(0), 60))?.action).toBe('warned');
-    expect(violationOf(v.check(0, 500, move(0), 60))?.action).toBe('counted');
-    expect(violationOf(v.check(0, 500, move(0), 60))?.action).toBe('removed');
+    expect(violationOf(v.check(0, 61, new Uint8Array(5), 60))?.action).toBe('warned');
+    expect(violationOf(v.check(0, 61, new Uint8Array(5), 60))?.action).toBe('counted');
+    expect(violationOf(v.check(0, 61, new Uint8Array(5), 60))?.action).toBe('removed');
     expect(v.isRemoved(0)).toBe(true);
     expect(v.check(0, 61, move(0), 60)).toEqual({ outcome: 'removed' });
     v.advance(1000);

@@ -7,7 +7,9 @@ import type { Frame, PlayerSlot } from '../sim.ts';
  * The framework's own rules, by the name a violation of each is counted and logged under
  * (a sim's rules add their own names, see `SimInputRules`):
  * - `malformed`: not exactly `INPUT_BYTES` bytes, or a frame that is not an integer ≥ 0;
- * - `rate`: more than one new input per host frame beyond the burst ({@link INPUT_BURST});
+ * - `rate`: more than one new input per host frame beyond the burst ({@link INPUT_BURST}), for
+ *   inputs stamped for frames the host has not stepped yet (a late input gains nothing and is
+ *   confirmed with the player's previous one anyway: a client catching up sends many at once);
  * - `tooOld`: stamped behind the confirmed frame by more than the rewind cap;
  * - `tooFarAhead`: stamped more than `maxAheadFrames` past the host's frame;
  * - `conflicting`: a second, different input for a frame the player already sent.
@@ -19,6 +21,14 @@ export const FRAMEWORK_RULES = [
   'tooFarAhead',
   'conflicting',
 ] as const;
+
+/**
+ * The rules a connection can break without cheating (a stall, a burst after one, a clock that
+ * drifts): a run of refusals under one of them counts once, until an input of that player is
+ * accepted again, so that a stalled connection delivering a second of late inputs at once costs
+ * one violation, not sixty. Each input is refused all the same.
+ */
+export const NETWORK_RULES: readonly string[] = ['rate', 'tooOld', 'tooFarAhead'];
 
 /**
  * Inputs a player may send beyond one per host frame before the rate rule refuses them: a
@@ -85,6 +95,8 @@ export interface Violation {
  * - `refused`: drop it and log `violation`;
  * - `duplicate`: the same input for a frame already received (a repeat of the redundant input
  *   path): drop it, nothing to count;
+ * - `dropped`: refused under the same network rule as the input before (see
+ *   {@link NETWORK_RULES}): drop it, counted and logged with the first of its run;
  * - `removed`: the player was removed earlier; drop it, nothing to count.
  */
 export type InputVerdict =
@@ -92,6 +104,7 @@ export type InputVerdict =
   | { readonly outcome: 'corrected'; readonly input: Input; readonly violation: Violation }
   | { readonly outcome: 'refused'; readonly violation: Violation }
   | { readonly outcome: 'duplicate' }
+  | { readonly outcome: 'dropped'; readonly rule: string }
   | { readonly outcome: 'removed' };
 
 interface PlayerRecord {
@@ -99,6 +112,8 @@ interface PlayerRecord {
   count: number;
   warned: boolean;
   removed: boolean;
+  /** The network rule of the run of refusals in progress, or null. */
+  run: string | null;
   /** Encoded input (u32) of each frame received and still inside the window. */
   readonly received: Map<number, number>;
 }
@@ -111,8 +126,10 @@ interface PlayerRecord {
  * A player's identity is its connection's slot (the caller's), never a field of the message: a
  * client cannot send inputs for another slot.
  *
- * Pure and clock-free: the host calls {@link advance} when it steps a frame and {@link check}
- * for each input as it arrives, and carries out the returned verdict (apply, log, warn, remove).
+ * Pure and clock-free: the host calls {@link advance} with the frame its clock has reached (so
+ * that a host that stalls does not count the inputs that arrived meanwhile as too many) and
+ * {@link check} for each input as it arrives, and carries out the returned verdict (apply, log,
+ * warn, remove).
  *
  * Idea: Valve's server-side command validation and rate limiting ("Latency Compensating Methods
  * in Client/Server In-game Protocol Design and Optimization", 2001, and Source's `sv_maxusrcmdprocessticks`),
@@ -160,6 +177,7 @@ export class InputValidator {
       count: 0,
       warned: false,
       removed: false,
+      run: null,
       received: new Map<number, number>(),
     }));
   }
@@ -217,9 +235,12 @@ export class InputValidator {
     if (frame > this.hostFrame + this.settings.maxAheadFrames) {
       return this.refuse(p, slot, frame, 'tooFarAhead');
     }
-    if (p.tokens < 1) return this.refuse(p, slot, frame, 'rate');
-    p.tokens -= 1;
+    if (frame >= confirmedFrame) {
+      if (p.tokens < 1) return this.refuse(p, slot, frame, 'rate');
+      p.tokens -= 1;
+    }
     p.received.set(frame, word);
+    p.run = null;
     const input = decodeInput(bytes);
     const rules = this.settings.rules;
     if (rules === undefined) return { outcome: 'accepted', input };
@@ -243,6 +264,10 @@ export class InputValidator {
   }
 
   private refuse(p: PlayerRecord, slot: PlayerSlot, frame: Frame, rule: string): InputVerdict {
+    if (NETWORK_RULES.includes(rule)) {
+      if (p.run === rule) return { outcome: 'dropped', rule };
+      p.run = rule;
+    }
     return { outcome: 'refused', violation: this.count(p, slot, frame, rule, 'refused') };
   }
 
