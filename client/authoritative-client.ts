@@ -95,6 +95,7 @@ export class AuthoritativeClient<Snap = unknown> {
 
   /**
    * @param rejoining a rejoining client holds no state: it ticks once the host's first arrives
+   * @param resumeFrame a rejoining client's first input frame (the relay's `resumeFrame`)
    */
   constructor(
     sim: Sim<Snap>,
@@ -103,6 +104,7 @@ export class AuthoritativeClient<Snap = unknown> {
     private readonly send: (m: ClientMessage) => void,
     rejoining: boolean,
     private readonly onInputSent?: (frame: Frame) => void,
+    resumeFrame: Frame = 0,
   ) {
     const defaultInput = sim.defaultInput?.bind(sim);
     this.session = new PredictReconcileSession({
@@ -111,6 +113,7 @@ export class AuthoritativeClient<Snap = unknown> {
       inputDelay: settings.inputDelay,
       maxPredictionWindow: Math.max(settings.tickRate * 2, 8),
       defaultInput,
+      firstInputFrame: resumeFrame,
     });
     this.runner = new SimRunner(sim);
     this.lead = new HostLead(settings.tickRate);
@@ -200,8 +203,9 @@ export class AuthoritativeClient<Snap = unknown> {
   /**
    * The host states around the moment the other players are drawn at: `interpolationDelayMs`
    * before the host's estimated present. Null before two states are held.
+   * @param nowMs local time on the clock that timed the states' arrival (the runner's)
    */
-  interpolation(nowMs: number, rttMs: number): Interpolation | null {
+  interpolation(nowMs: number): Interpolation | null {
     const k = this.kept;
     if (k.length < 2) return null;
     const hostNow = this.lead.hostFrame(nowMs);

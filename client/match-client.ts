@@ -161,6 +161,7 @@ export class MatchClient<Snap = unknown> {
             (m) => this.conn.send(m),
             rejoining,
             observers.onInputSent,
+            rejoining ? start.resumeFrame : 0,
           )
         : null;
     this.peer.session.on((e) => {

@@ -58,8 +58,6 @@ export interface AuthoritativeStats {
   /** Times the host's loop woke two or more frames late, and the most frames it was behind. */
   overruns: number;
   maxBehindFrames: number;
-  /** By frame, the host's state hash of every state sent (a test compares clients with it). */
-  readonly hashes: Map<Frame, string>;
   /** By slot: inputs refused or corrected by the host's checks, and whether it was removed. */
   violations: number[];
   removed: boolean[];
@@ -71,19 +69,22 @@ export class AuthoritativeHost implements AuthoritativeListener {
   private handle: AuthoritativeHandle | null = null;
   private room: RoomState | null = null;
   private end: ((reason: string) => void) | null = null;
-  private remove: ((slot: PlayerSlot, lastFrame: Frame, reason: string) => void) | null = null;
+  private remove: ((slot: PlayerSlot, reason: string) => void) | null = null;
   private closed = false;
+  /** Slots whose `left` record is written. */
+  private readonly logged = new Set<PlayerSlot>();
 
   /**
-   * @param keepHashes keep every state's hash in {@link AuthoritativeStats.hashes} (tests), else
-   *   none
+   * @param host the relay's sim host pool
+   * @param options the match's sim, as its log header names it
+   * @param defaultInputs every slot's default input, 4 bytes each (played below the input delay
+   *   and after a slot left)
    */
   constructor(
     private readonly host: AuthoritativeSimHost,
     private readonly options: OpenMatchOptions,
     private readonly settings: SceneSettings,
     private readonly defaultInputs: readonly Uint8Array[],
-    private readonly keepHashes = false,
   ) {
     const players = settings.players;
     this.stats = {
@@ -96,7 +97,6 @@ export class AuthoritativeHost implements AuthoritativeListener {
       allFullBytes: 0,
       overruns: 0,
       maxBehindFrames: 0,
-      hashes: new Map(),
       violations: new Array(players).fill(0),
       removed: new Array(players).fill(false),
     };
@@ -130,12 +130,12 @@ export class AuthoritativeHost implements AuthoritativeListener {
 
   /**
    * The room whose members get the states, how to end it when the host fails, and how to remove
-   * a player for its input violations (it has left after `lastFrame`).
+   * a player for its input violations (the host made it leave already; the room lets it go).
    */
   attach(
     room: RoomState,
     end: (reason: string) => void,
-    remove?: (slot: PlayerSlot, lastFrame: Frame, reason: string) => void,
+    remove?: (slot: PlayerSlot, reason: string) => void,
   ): void {
     this.room = room;
     this.end = end;
@@ -167,6 +167,15 @@ export class AuthoritativeHost implements AuthoritativeListener {
     this.handle?.start().catch((err: unknown) => this.failed(err as Error));
   }
 
+  /**
+   * The member in `slot` left for good: the host plays its default input from its next frame on,
+   * and the log's `left` record names the last frame of its logged inputs (written here, not by
+   * presence: only the host knows that frame).
+   */
+  leave(slot: PlayerSlot): void {
+    this.handle?.leave(slot);
+  }
+
   /** Stops the host's loop. */
   close(): void {
     if (this.closed) return;
@@ -188,25 +197,30 @@ export class AuthoritativeHost implements AuthoritativeListener {
     st.allFullBytes += e.allFullBytes;
     st.overruns = e.overruns;
     st.maxBehindFrames = e.maxBehindFrames;
-    if (this.keepHashes) st.hashes.set(e.frame, e.hash);
     const ms = room.ms();
     // The log holds the inputs as applied, from the input delay on (as in every mode).
     const players = this.settings.players;
     const delay = this.settings.inputDelay;
     const rows = e.applied.length / (players * INPUT_BYTES);
-    // A removed player's inputs end before its removal: from then on it plays its default input,
-    // as one who left, which is what replay plays after its left record.
-    const removedFrom = new Array<number>(players).fill(Number.POSITIVE_INFINITY);
-    for (const r of e.removals) removedFrom[r.slot] = r.frame;
     for (let i = 0; i < rows; i++) {
       const f = e.fromFrame + i;
-      if (f < delay) continue;
       for (let slot = 0; slot < players; slot++) {
-        if (f >= removedFrom[slot] || st.removed[slot]) continue;
+        const leftAt = e.leftAt[slot];
+        if (leftAt !== null && f >= leftAt) {
+          // Its inputs end at leftAt - 1: the record follows them, once.
+          if (!this.logged.has(slot)) this.logLeft(room, slot, leftAt - 1, ms);
+          continue;
+        }
+        if (f < delay) continue;
         const at = (i * players + slot) * INPUT_BYTES;
         room.log.appendInput(f, slot, e.applied.subarray(at, at + INPUT_BYTES), ms);
       }
     }
+    // A slot that left at the frame of this state: no input of it follows.
+    e.leftAt.forEach((leftAt, slot) => {
+      if (leftAt !== null && leftAt <= e.frame && !this.logged.has(slot))
+        this.logLeft(room, slot, leftAt - 1, ms);
+    });
     this.logGuards(e, ms);
     room.log.append({ type: 'host', f: e.frame, h: e.hash, late: [...e.late], ms });
     for (const m of room.members) {
@@ -247,8 +261,13 @@ export class AuthoritativeHost implements AuthoritativeListener {
     }
     for (const r of e.removals) {
       st.removed[r.slot] = true;
-      this.remove?.(r.slot, r.frame - 1, `removed from the match for repeated input violations`);
+      this.remove?.(r.slot, 'removed from the match for repeated input violations');
     }
+  }
+
+  private logLeft(room: RoomState, slot: PlayerSlot, lastFrame: Frame, ms: number): void {
+    this.logged.add(slot);
+    room.log.append({ type: 'left', s: slot, lastFrame, ms });
   }
 
   /** From the worker: the sim threw or the worker died; the match cannot go on. */

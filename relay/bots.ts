@@ -189,7 +189,7 @@ async function checkAuthoritative(
   let reconciliations = 0;
   let maxResim = 0;
   let jumps = 0;
-  let playedS = 0;
+  let playedFrames = 0;
   for (const b of bots) {
     const a = b.authoritative;
     if (!a) {
@@ -204,7 +204,7 @@ async function checkAuthoritative(
     reconciliations += a.stats.reconciliations;
     maxResim = Math.max(maxResim, a.stats.maxResimulatedFrames);
     jumps += a.stats.jumps;
-    playedS += a.stats.hostFrame > 0 ? a.stats.hostFrame : 0;
+    playedFrames += Math.max(0, a.stats.hostFrame);
     if (a.stats.checks === 0) failures.push(`match ${m.matchId}: slot ${b.slot} loaded no state`);
   }
   if (mismatches > 0) {
@@ -240,7 +240,7 @@ async function checkAuthoritative(
       );
     }
   }
-  const seconds = playedS / tickRate;
+  const seconds = playedFrames / tickRate;
   return {
     report: {
       checks,

@@ -51,8 +51,6 @@ export interface MatchmakerOptions {
    * null: none (an authoritative scene's matches then cannot start).
    */
   readonly simHost: (RefereeHost & Partial<AuthoritativeSimHost>) | null;
-  /** Keep every state hash of authoritative matches in their stats (tests; default false). */
-  readonly keepHostHashes?: boolean;
 }
 
 /** The relay's queues and matches under way: see the module comment. */
@@ -147,7 +145,6 @@ export class Matchmaker {
       },
       settings,
       inputs,
-      this.o.keepHostHashes ?? false,
     );
     await a.open();
     return a;
@@ -183,7 +180,10 @@ export class Matchmaker {
       settings.mode === 'authoritative'
         ? await this.openAuthoritative(settings, seed, matchId, python, inputs)
         : null;
-    const log = await o.logs.open(matchId, header);
+    const log = await o.logs.open(matchId, header).catch((err: unknown) => {
+      authoritative?.close();
+      throw err;
+    });
     const { referee, noRefereeReason } = authoritative
       ? { referee: null, noRefereeReason: 'an authoritative match has no peer copies to judge' }
       : this.referee(settings, seed, matchId, python);

@@ -106,7 +106,9 @@ export class Presence {
     member.status = 'left';
     member.link = null;
     const lastFrame = member.nextFrame - 1;
-    room.log.append({ type: 'left', s: member.slot, lastFrame, ms: room.ms() });
+    // In an authoritative match the host writes it: only it knows its last applied frame.
+    if (!room.hostLogsDepartures)
+      room.log.append({ type: 'left', s: member.slot, lastFrame, ms: room.ms() });
     room.broadcast({ kind: 'peerLeft', slot: member.slot, lastFrame }, member);
   }
 

@@ -155,6 +155,11 @@ export interface RoomState {
   /** Milliseconds since the match started, for log records (0.1 ms resolution). */
   ms(): number;
   /**
+   * True in an authoritative match: the sim host writes a departed player's `left` record (the
+   * frame its logged inputs end at is the host's), not presence.
+   */
+  readonly hostLogsDepartures?: boolean;
+  /**
    * The host: the lowest connected slot not waiting for its state that votes on the current
    * check (host migration; the verdict's `host` by the same rule).
    */

@@ -156,7 +156,7 @@ export class MatchRoom implements RoomState {
     this.authoritative?.attach(
       this,
       (reason) => this.end(reason),
-      (slot, lastFrame, reason) => this.removeMember(slot, lastFrame, reason),
+      (slot, reason) => this.removeMember(slot, reason),
     );
     this.startMs = o.scheduler.now();
     this.arbiter = new HashArbiter(
@@ -271,6 +271,11 @@ export class MatchRoom implements RoomState {
         return;
       }
     }
+  }
+
+  /** True in an authoritative match: see {@link RoomState.hostLogsDepartures}. */
+  get hostLogsDepartures(): boolean {
+    return this.authoritative !== null;
   }
 
   /** False in an authoritative match: inputs go to the sim host, not to the other members. */
@@ -664,16 +669,15 @@ export class MatchRoom implements RoomState {
   }
 
   /**
-   * The sim host of an authoritative match removed `slot` for its input violations: it is told
-   * why (an `error`), its connection closes, and it has left after `lastFrame` (the last frame the
-   * host applied its own input; it plays its default input since), with no rejoin.
+   * The sim host of an authoritative match removed `slot` for its input violations (it plays its
+   * default input since, and the host logs its `left` record): it is told why (an `error`), its
+   * connection closes, and it has left, with no rejoin.
    */
-  private removeMember(slot: PlayerSlot, lastFrame: Frame, reason: string): void {
+  private removeMember(slot: PlayerSlot, reason: string): void {
     const member = this.members[slot];
     if (this.ended || member === undefined || member.status === 'left') return;
     const link = member.link;
     if (member.status === 'connected') this.hooks.refuse(member, 'RATE_LIMIT', reason, 'input');
-    member.nextFrame = lastFrame + 1;
     this.left(member);
     link?.close?.();
   }
@@ -681,6 +685,7 @@ export class MatchRoom implements RoomState {
   private left(member: Member): void {
     if (this.ended || member.status === 'left') return;
     this.presence.left(member);
+    this.authoritative?.leave(member.slot);
     this.afterDeparture();
   }
 
@@ -741,6 +746,8 @@ export class MatchRoom implements RoomState {
   /** A rejoin in an authoritative match: `rejoined`, then the host's next state, in full. */
   private rejoinAuthoritative(member: Member, link: MemberLink): Member {
     this.presence.back(member, link);
+    // Nothing to wait for: the host's next state, in full, is all it needs.
+    member.syncing = false;
     member.inputPath = 'websocket';
     this.counters.rejoins++;
     this.sendTo(member, {

@@ -69,4 +69,27 @@ describe('mode: authoritative, end to end', () => {
     expect(replay.checks + replay.unchecked).toBeGreaterThanOrEqual(a.hostRecords);
     expect(replay.checks).toBeGreaterThan(20);
   }, 180_000);
+
+  it('a client whose connection drops rejoins: it gets the host’s state in full and plays on, and the log replays', async () => {
+    const report = await runBots({
+      matches: 1,
+      players: 2,
+      frames: 600,
+      seed: 11,
+      latencyMs: 20,
+      jitterMs: 5,
+      lossPct: 0,
+      mode: 'authoritative',
+      dropPeer: 1,
+      dropAt: 200,
+      dropForMs: 1500,
+      logsDir: dir,
+    });
+    expect(report.failures).toEqual([]);
+    expect(report.rejoins).toBe(1);
+    const a = report.perMatch[0].authoritative!;
+    expect(a.mismatches).toBe(0);
+    expect(a.inLog).toBeGreaterThan(0);
+    expect(a.replayed).toBe(true);
+  }, 180_000);
 });

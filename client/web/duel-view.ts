@@ -16,6 +16,11 @@ export interface DuelDrawState {
   readonly tickRate: number;
   /** The scene's frame limit, 0 when unlimited. */
   readonly frameLimit: Frame;
+  /**
+   * Drawn offset of the local player, world units (authoritative mode: a correction from the host
+   * being smoothed away); absent: none.
+   */
+  readonly localOffset?: { readonly x: number; readonly y: number };
 }
 
 /** Height of the score bar above the arena, in canvas pixels. */
@@ -169,8 +174,9 @@ export class DuelScene extends Phaser.Scene {
       before.alive === p.alive &&
       Math.abs(p.x - before.x) <= TELEPORT &&
       Math.abs(p.y - before.y) <= TELEPORT;
-    const x = smooth ? before.x + (p.x - before.x) * st.alpha : p.x;
-    const y = smooth ? before.y + (p.y - before.y) * st.alpha : p.y;
+    const off = p.slot === st.localSlot ? st.localOffset : undefined;
+    const x = (smooth ? before.x + (p.x - before.x) * st.alpha : p.x) + (off?.x ?? 0);
+    const y = (smooth ? before.y + (p.y - before.y) * st.alpha : p.y) + (off?.y ?? 0);
     const r = DUEL_RULES.playerRadius;
     const label = this.labels[p.slot];
     if (!p.alive) {

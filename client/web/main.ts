@@ -11,12 +11,14 @@
  * While a match runs the page keeps its seat in `sessionStorage` (`seat-storage.ts`); a reload
  * within the scene's grace period rejoins that seat instead of joining a queue.
  */
+import { DUEL_BUTTONS } from '../../sim/duel/index.ts';
 import { type DuelView, duel, duelView, type Input, initStateHash } from '../../sim/index.ts';
 import type { MatchClient } from '../match-client.ts';
 import { MatchRunner, type RunnerEnd, type RunnerEvent, type Seat } from '../match-runner.ts';
 import { PeerDataChannel } from '../transport/datachannel.ts';
 import { DatagramTransport } from '../transport/datagram-transport.ts';
 import { RelayConnection } from '../transport/relay-connection.ts';
+import { CorrectionSmoother, interpolateOthers } from './authoritative-view.ts';
 import { BackgroundTimer } from './background-timer.ts';
 import { type ConfirmedCapture, captureConfirmedState } from './confirmed-capture.ts';
 import { createDuelGame, type DuelGame, type RendererChoice } from './duel-view.ts';
@@ -36,6 +38,9 @@ import { duelResult, type MatchResult } from './result.ts';
 import { loadSeat, saveSeat } from './seat-storage.ts';
 import { PageScreens } from './ui.ts';
 
+/** The duel's movement buttons (up, down, left, right). */
+const MOVE_BUTTONS = DUEL_BUTTONS.up | DUEL_BUTTONS.down | DUEL_BUTTONS.left | DUEL_BUTTONS.right;
+
 /** How long "GO!" stays up after the countdown, in ms. */
 const GO_MS = 600;
 
@@ -49,6 +54,8 @@ interface Game {
   scratch: Int32Array;
   prev: DuelView;
   cur: DuelView;
+  /** Authoritative mode: the local player's correction being smoothed away. */
+  readonly correction: CorrectionSmoother;
 }
 
 /**
@@ -72,6 +79,11 @@ class DuelPage {
   private transport: DatagramTransport | null = null;
   /** The newest confirmed frame whose hash the session recorded. */
   private lastHashedFrame: number | null = null;
+  /** The first frame after the countdown whose local input moved, and whose state showed it. */
+  private pressedFrame: number | null = null;
+  private movedFrame: number | null = null;
+  /** A second duel sim: the uncorrected prediction, to measure a reconciliation's correction. */
+  private shadow: ReturnType<typeof duel.create> | null = null;
 
   constructor(
     private readonly scene: string,
@@ -128,9 +140,9 @@ class DuelPage {
     return {
       phase: (): PagePhase => this.phase,
       stats: (): PageStats => this.stats(),
-      hashAt: (frame: number): string | null =>
-        this.runner.match?.peer.session.hashAt(frame) ?? null,
+      hashAt: (frame: number): string | null => this.runner.match?.hashAt(frame) ?? null,
       result: (): MatchResult | null => this.result,
+      movement: () => ({ pressedFrame: this.pressedFrame, movedFrame: this.movedFrame }),
     };
   }
 
@@ -174,11 +186,23 @@ class DuelPage {
         return;
       case 'tick': {
         const g = this.game;
+        const m = this.runner.match;
         if (isHidden()) this.hiddenTicks++;
-        if (g && e.changed) {
+        if (g && m && e.changed) {
+          const before = g.cur;
           g.prev = g.cur;
-          const sim = this.runner.match?.peer.runner.sim;
-          if (sim) g.cur = duelView(sim.save(g.scratch));
+          if (m.authoritative) this.measureCorrection(g, e.result.requests);
+          g.cur = duelView(m.sim.save(g.scratch));
+          this.noteMovement(before, g.cur, m.slot);
+          if (m.authoritative) {
+            g.correction.decay();
+            const at = m.authoritative.interpolation(this.clock.now());
+            if (at) {
+              const from = duelView(m.sim.decode(at.from.bytes));
+              const to = duelView(m.sim.decode(at.to.bytes));
+              g.cur = interpolateOthers(g.cur, from, to, at.alpha, m.slot);
+            }
+          }
         }
         return;
       }
@@ -235,6 +259,8 @@ class DuelPage {
     const cur = duelView(scratch);
     if (this.game) {
       Object.assign(this.game, { scratch, prev: cur, cur });
+      this.game.correction.x = 0;
+      this.game.correction.y = 0;
       return;
     }
     let game: Game | null = null;
@@ -250,13 +276,42 @@ class DuelPage {
           localSlot: m.slot,
           tickRate: m.settings.tickRate,
           frameLimit: m.settings.frames,
+          localOffset: m.authoritative ? game.correction : undefined,
         };
       },
       this.renderer,
     );
     const input = new DuelInputCapture(window, view.clientToWorld);
-    game = { view, input, scratch, prev: cur, cur };
+    game = { view, input, scratch, prev: cur, cur, correction: new CorrectionSmoother() };
     this.game = game;
+  }
+
+  /**
+   * Authoritative mode, a tick that reconciled: where the local player would be without the
+   * host's state (the last drawn state stepped with the same inputs, on a second sim) minus where
+   * it is, goes to the correction smoother.
+   */
+  private measureCorrection(g: Game, requests: readonly { kind: string }[]): void {
+    if (!requests.some((r) => r.kind === 'restore')) return;
+    const last = requests.at(-1) as { kind: string; inputs?: readonly Input[] } | undefined;
+    const m = this.runner.match;
+    if (!m || last?.kind !== 'advance' || !last.inputs) return;
+    this.shadow ??= duel.create({ players: m.settings.players, seed: 0 });
+    this.shadow.load(g.scratch);
+    this.shadow.step(last.inputs);
+    const predicted = duelView(this.shadow.save())?.players[m.slot];
+    const corrected = duelView(m.sim.save(g.scratch)).players[m.slot];
+    if (predicted && corrected && predicted.alive && corrected.alive) {
+      g.correction.correct(predicted.x - corrected.x, predicted.y - corrected.y);
+    }
+  }
+
+  /** Notes when the local player first moved after the countdown, for the page's hook. */
+  private noteMovement(before: DuelView, after: DuelView, slot: number): void {
+    if (this.pressedFrame === null || this.movedFrame !== null) return;
+    const a = before.players[slot];
+    const b = after.players[slot];
+    if (a && b && (a.x !== b.x || a.y !== b.y)) this.movedFrame = after.frame;
   }
 
   /** The local input of the next tick; null (the sim's default) while the tab is hidden. */
@@ -267,6 +322,10 @@ class DuelPage {
     const local = g.cur.players[slot];
     // Sampled even when unused, so that a click during the countdown does not fire at "GO".
     const sampled = g.input.sample(local?.alive ? local : null);
+    const frame = this.runner.match?.frame ?? 0;
+    const moves = (sampled.buttons & MOVE_BUTTONS) !== 0;
+    if (moves && this.pressedFrame === null && frame >= this.runner.countdownFrames && !isHidden())
+      this.pressedFrame = frame;
     return isHidden() ? null : sampled;
   }
 
@@ -278,7 +337,7 @@ class DuelPage {
       return;
     }
     const countdown = this.runner.countdownFrames;
-    const left = countdown - m.peer.session.frame;
+    const left = countdown - m.frame;
     if (left > 0) {
       this.screens.setCountdown(String(Math.ceil(left / (countdown / 3))));
     } else if (countdown > 0 && -left < (GO_MS / 1000) * m.settings.tickRate) {
@@ -305,7 +364,11 @@ class DuelPage {
     this.result = duelResult(view, {
       matchId: m.matchId,
       slot: m.slot,
-      confirmed: final !== null || m.peer.session.confirmedFrame >= view.frame - 1,
+      confirmed:
+        final !== null ||
+        (m.authoritative
+          ? m.authoritative.session.lastHostFrame >= view.frame - 1
+          : m.peer.session.confirmedFrame >= view.frame - 1),
       reason: end.reason,
     });
     this.overlay.update(() => this.stats(), Number.POSITIVE_INFINITY);
@@ -328,6 +391,10 @@ class DuelPage {
     if (!m) return { ...idleStats(this.phase), rejoins: r.rejoins, away };
     return {
       ...m.peer.session.stats(),
+      // Authoritative: the predicted frame, and the host's last state as the confirmed one.
+      ...(m.authoritative
+        ? { frame: m.frame, confirmedFrame: m.authoritative.session.lastHostFrame }
+        : {}),
       phase: this.phase,
       matchId: m.matchId,
       slot: m.slot,
@@ -380,6 +447,7 @@ function hookOf(page: {
     hashAt: h.hashAt,
     result: h.result,
     ...(h.workerHashAt ? { workerHashAt: h.workerHashAt } : {}),
+    ...(h.movement ? { movement: h.movement } : {}),
   };
 }
 

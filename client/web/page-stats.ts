@@ -101,6 +101,13 @@ export interface ConcordHook {
    * (`hashAt` answers from the hashes the worker posted as it recorded them).
    */
   workerHashAt?(frame: number): Promise<string | null>;
+  /**
+   * Duel page: the first frame (after the countdown) whose local input moved the player, and the
+   * first frame whose state shows the local player moved (`movedFrame` = `pressedFrame + 1` when
+   * the movement is applied the frame it is pressed; later by the input delay in the peer-to-peer
+   * modes). Nulls until then.
+   */
+  movement?(): { readonly pressedFrame: number | null; readonly movedFrame: number | null };
 }
 
 declare global {

@@ -367,7 +367,7 @@ class PythonWorker {
           type: 'hashAt',
           id: m.id,
           frame: m.frame,
-          hash: this.runner?.match?.peer.session.hashAt(m.frame) ?? null,
+          hash: this.runner?.match?.hashAt(m.frame) ?? null,
         });
         return;
     }
@@ -540,7 +540,7 @@ class PythonWorker {
       primitives = py.render();
       this.costs.renderMs = now() - t0;
     }
-    const f = match.peer.session.frame;
+    const f = match.frame;
     this.post({
       type: 'frame',
       frame: f,
@@ -555,6 +555,10 @@ class PythonWorker {
     const c = this.costs;
     return {
       ...m.peer.session.stats(),
+      // Authoritative: the predicted frame, and the host's last state as the confirmed one.
+      ...(m.authoritative
+        ? { frame: m.frame, confirmedFrame: m.authoritative.session.lastHostFrame }
+        : {}),
       matchId: m.matchId,
       slot: m.slot,
       pingMs: m.relayRttMs,
@@ -586,7 +590,7 @@ class PythonWorker {
     } catch {
       snap = null; // the environment is what threw: no state to read
     }
-    const frame = snap?.frame ?? m?.peer.session.frame ?? 0;
+    const frame = snap?.frame ?? m?.frame ?? 0;
     return {
       matchId: m?.matchId ?? '',
       slot: m?.slot ?? 0,

@@ -78,7 +78,7 @@ describe('stateMessages', () => {
 
   it('sends a delta against the acknowledged state, the full state to one that acknowledged none', () => {
     const { messages, bytes } = stateMessages(state, history, [3, -1, 3], [5, 5, 5], inputs);
-    const [a, b, c] = messages.map((m) => decodeServerMessage(m!));
+    const [a, b] = messages.map((m) => decodeServerMessage(m!));
     expect(a).toMatchObject({ kind: 'authState', frame: 6, baseFrame: 3 });
     expect(b).toMatchObject({ kind: 'authState', frame: 6, baseFrame: -1, bytes: target });
     expect(messages[0]).toBe(messages[2]); // one delta for every client with the same base

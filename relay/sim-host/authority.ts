@@ -46,6 +46,8 @@ export class InputAuthority {
   readonly replaced: number[];
   /** The next frame to step. */
   frame: Frame = 0;
+  /** By slot: the first frame it played its default input for after leaving, or null. */
+  readonly leftAt: (Frame | null)[];
 
   /**
    * @param players slots `0..players-1`
@@ -65,6 +67,17 @@ export class InputAuthority {
     this.lastInputFrames = new Array(players).fill(-1);
     this.late = new Array(players).fill(0);
     this.replaced = new Array(players).fill(0);
+    this.leftAt = new Array(players).fill(null);
+  }
+
+  /**
+   * `slot` left for good: from the next frame on it plays its default input, as replay plays a
+   * departed slot's (its log's inputs end at the frame before, `leftAt - 1`).
+   */
+  leave(slot: PlayerSlot): void {
+    if (this.leftAt[slot] !== null) return;
+    this.leftAt[slot] = this.frame;
+    this.pending[slot].clear();
   }
 
   /**
@@ -73,6 +86,7 @@ export class InputAuthority {
    * frame is within the window the relay allows.
    */
   receive(slot: PlayerSlot, frame: Frame, input: Uint8Array): InputArrival {
+    if (this.leftAt[slot] !== null) return 'late';
     if (frame < this.frame) {
       this.late[slot]++;
       return 'late';
@@ -93,7 +107,7 @@ export class InputAuthority {
     for (let s = 0; s < this.players; s++) {
       let input: Uint8Array;
       let replaced = false;
-      if (f < this.inputDelay) input = this.defaultInputs[s];
+      if (f < this.inputDelay || this.leftAt[s] !== null) input = this.defaultInputs[s];
       else {
         const stamped = this.pending[s].get(f);
         if (stamped !== undefined) {

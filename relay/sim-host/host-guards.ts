@@ -50,8 +50,8 @@ export interface ViewDelayChange {
 }
 
 /**
- * A player removed for its violations: from `frame` on the host plays its default input (as for
- * any player who left), so its `left` record's last frame is `frame - 1`.
+ * A player removed for its violations: the host makes it leave (`InputAuthority.leave`) before
+ * stepping `frame`, so from `frame` on it plays its default input, as any player who left.
  */
 export interface Removal {
   readonly slot: PlayerSlot;

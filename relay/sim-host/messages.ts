@@ -109,6 +109,14 @@ export interface AuthAckRequest {
   readonly frame: Frame;
 }
 
+/** A player left for good: it plays its default input from the next frame on. No reply. */
+export interface AuthLeaveRequest {
+  readonly op: 'authLeave';
+  readonly call: 0;
+  readonly match: number;
+  readonly slot: number;
+}
+
 /** Anything the main thread sends a worker. */
 export type WorkerRequest =
   | OpenRequest
@@ -116,7 +124,8 @@ export type WorkerRequest =
   | CloseRequest
   | AuthStartRequest
   | AuthInputRequest
-  | AuthAckRequest;
+  | AuthAckRequest
+  | AuthLeaveRequest;
 
 /**
  * What an authoritative match's loop reports at each state it sends (unasked): the state, the
@@ -134,6 +143,8 @@ export interface AuthBroadcastEvent {
   readonly applied: Uint8Array;
   /** By slot, the encoded `authState` server message. */
   readonly messages: readonly Uint8Array[];
+  /** By slot: the first frame it played its default for after leaving, or null. */
+  readonly leftAt: readonly (Frame | null)[];
   /** By slot: late inputs so far, frames confirmed with a replacement so far. */
   readonly late: readonly number[];
   readonly replaced: readonly number[];
@@ -143,6 +154,8 @@ export interface AuthBroadcastEvent {
   readonly allFullBytes: number;
   /** Time in the sim's step for the frames of this report, µs, and their count. */
   readonly stepUs: number;
+  /** Time the loop was busy for this report (inputs, steps, encoding, deltas), µs. */
+  readonly busyUs: number;
   readonly frames: number;
   /** Times so far the loop woke two or more frames late (a tick overran), and the most frames. */
   readonly overruns: number;

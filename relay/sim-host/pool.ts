@@ -34,6 +34,8 @@ export interface AuthoritativeHandle {
   input(slot: number, frame: Frame, input: Uint8Array): void;
   /** The client in `slot` acknowledged S(frame) (-1: it holds none, send it the full state). */
   ack(slot: number, frame: Frame): void;
+  /** The player in `slot` left for good: it plays its default input from the next frame on. */
+  leave(slot: number): void;
   /** Stops the loop and releases the sim. */
   close(): Promise<void>;
 }
@@ -363,6 +365,7 @@ export class SimHostPool {
       input: (slot, frame, input) =>
         post({ op: 'authInput', call: 0, match: entry.id, slot, frame, input }),
       ack: (slot, frame) => post({ op: 'authAck', call: 0, match: entry.id, slot, frame }),
+      leave: (slot) => post({ op: 'authLeave', call: 0, match: entry.id, slot }),
       close: () => handle.close(),
     };
   }

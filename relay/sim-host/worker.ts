@@ -55,12 +55,12 @@ interface AuthoritativeRun {
   readonly acked: number[];
   /** `performance.now()` at frame 0. */
   readonly t0: number;
-  timer: ReturnType<typeof setTimeout> | null;
   /** Inputs applied since the last report, one `players × 4` row per frame. */
   applied: Uint8Array[];
   fromFrame: number;
   lastApplied: Uint8Array;
   stepUs: number;
+  busyUs: number;
   framesSinceReport: number;
   overruns: number;
   maxBehindFrames: number;
@@ -82,7 +82,10 @@ port.on('message', (req: WorkerRequest) => {
 
 async function answer(req: WorkerRequest): Promise<void> {
   // Inputs and acknowledgements are not answered: they arrive at the tick rate.
-  if (req.call === 0 && (req.op === 'authInput' || req.op === 'authAck')) {
+  if (
+    req.call === 0 &&
+    (req.op === 'authInput' || req.op === 'authAck' || req.op === 'authLeave')
+  ) {
     try {
       await run(req);
     } catch {
@@ -122,7 +125,13 @@ async function run(req: WorkerRequest): Promise<RefereeReply | null> {
         run.authority.frame,
         clockFrame,
       );
-      if (input !== null) run.authority.receive(req.slot, req.frame, input);
+      // A player removed for its violations leaves at once: its default input from the next frame.
+      if (run.guards.isRemovedAt(req.slot, run.authority.frame)) run.authority.leave(req.slot);
+      else if (input !== null) run.authority.receive(req.slot, req.frame, input);
+      return null;
+    }
+    case 'authLeave': {
+      matches.get(req.match)?.auth?.authority.leave(req.slot);
       return null;
     }
     case 'authAck': {
@@ -253,18 +262,15 @@ function startAuthoritative(id: number, m: HostedMatch, req: AuthStartRequest): 
   const run: AuthoritativeRun = {
     id,
     settings: s,
-    // A player removed for its violations plays its default input, as one who left.
-    authority: new InputAuthority(players, s.inputDelay, defaults, (slot, frame, input) =>
-      guards.isRemovedAt(slot, frame) ? defaults[slot] : input,
-    ),
+    authority: new InputAuthority(players, s.inputDelay, defaults),
     history: new StateHistory(s.historyStates),
     acked: new Array(players).fill(-1),
     t0: performance.now(), // clock-ok: the host's fixed timestep runs on the worker's clock
-    timer: null,
     applied: [],
     fromFrame: 0,
     lastApplied: s.defaultInputs.slice(),
     stepUs: 0,
+    busyUs: 0,
     framesSinceReport: 0,
     overruns: 0,
     maxBehindFrames: 0,
@@ -272,34 +278,56 @@ function startAuthoritative(id: number, m: HostedMatch, req: AuthStartRequest): 
     guards,
   };
   m.auth = run;
+  running.set(run, m);
   // S(0) goes out at once, so that every client starts from the host's state.
   broadcast(m, run, false);
-  schedule(m, run);
+  scheduleLoops();
 }
 
 function stopAuthoritative(m: HostedMatch | undefined): void {
   const run = m?.auth;
   if (!run) return;
   run.stopped = true;
-  if (run.timer) clearTimeout(run.timer);
-  run.timer = null;
+  running.delete(run);
 }
 
-function schedule(m: HostedMatch, run: AuthoritativeRun): void {
-  if (run.stopped) return;
-  const at = run.t0 + frameDueAtMs(run.authority.frame + 1, run.settings.tickRate);
+/** The authoritative matches this worker runs; one timer wakes them all (see scheduleLoops). */
+const running = new Map<AuthoritativeRun, HostedMatch>();
+let loopTimer: ReturnType<typeof setTimeout> | null = null;
+let loopAt = Number.POSITIVE_INFINITY;
+
+/**
+ * Sets the worker's one timer for the earliest frame due among its matches: a worker holding
+ * many matches wakes once per tick for all, not once per match.
+ */
+function scheduleLoops(): void {
+  let at = Number.POSITIVE_INFINITY;
+  for (const run of running.keys()) {
+    at = Math.min(at, run.t0 + frameDueAtMs(run.authority.frame + 1, run.settings.tickRate));
+  }
+  if (at === loopAt && loopTimer !== null) return;
+  if (loopTimer !== null) clearTimeout(loopTimer);
+  loopTimer = null;
+  loopAt = at;
+  if (at === Number.POSITIVE_INFINITY) return;
   const wait = Math.max(0, at - performance.now()); // clock-ok
-  run.timer = setTimeout(() => loop(m, run), wait);
+  loopTimer = setTimeout(() => {
+    loopTimer = null;
+    loopAt = Number.POSITIVE_INFINITY;
+    for (const [run, m] of [...running]) loop(m, run);
+    scheduleLoops();
+  }, wait);
 }
 
 function loop(m: HostedMatch, run: AuthoritativeRun): void {
-  run.timer = null;
   if (run.stopped) return;
   const s = run.settings;
   const a = run.authority;
-  let due = framesDue(performance.now() - run.t0, s.tickRate); // clock-ok
+  const woke = performance.now(); // clock-ok: the loop's busy time
+  let due = framesDue(woke - run.t0, s.tickRate);
   if (s.frames > 0) due = Math.min(due, s.frames);
   const behind = due - a.frame;
+  if (behind <= 0) return;
   if (behind >= 2) run.overruns++;
   run.maxBehindFrames = Math.max(run.maxBehindFrames, behind);
   try {
@@ -328,7 +356,8 @@ function loop(m: HostedMatch, run: AuthoritativeRun): void {
     port!.postMessage({ event: 'authFailed', match: run.id, error: errorData(err) });
     return;
   }
-  schedule(m, run);
+  // Reported with the next state (a wake-up that sent one counts in the report after it).
+  run.busyUs += (performance.now() - woke) * 1000; // clock-ok
 }
 
 function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
@@ -358,12 +387,14 @@ function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
     fromFrame: run.fromFrame,
     applied,
     messages: messages as Uint8Array[],
+    leftAt: [...a.leftAt],
     late: [...a.late],
     replaced: [...a.replaced],
     deltaBytes: counts.deltaBytes,
     fullBytes: counts.fullBytes,
     allFullBytes: counts.allFullBytes,
     stepUs: run.stepUs,
+    busyUs: run.busyUs,
     frames: run.framesSinceReport,
     overruns: run.overruns,
     maxBehindFrames: run.maxBehindFrames,
@@ -373,6 +404,7 @@ function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
   run.applied = [];
   run.fromFrame = state.frame;
   run.stepUs = 0;
+  run.busyUs = 0;
   run.framesSinceReport = 0;
   port!.postMessage(event);
 }

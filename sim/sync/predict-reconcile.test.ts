@@ -58,7 +58,15 @@ describe('PredictReconcileSession', () => {
     expect(r.requests.map((q) => q.kind)).toEqual(['restore', 'save', 'hash', 'free', 'advance']);
     expect(r.requests.at(-1)).toMatchObject({ frame: 9 });
     expect(s.stats()).toMatchObject({ frame: 10, jumps: 1, staleStates: 1 });
-    expect(s.drainOutgoing().map((m) => m.frame)).toEqual([0, 9]);
+    // The skipped frames go out too: the relay takes a player's inputs in order.
+    expect(s.drainOutgoing().map((m) => m.frame)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('a rejoining client sends its inputs from the frame the relay resumes it at', () => {
+    const s = new PredictReconcileSession({ players: 1, localSlot: 0, firstInputFrame: 5 });
+    s.receiveState({ frame: 3, state, inputs: [I(0)] });
+    for (let i = 0; i < 4; i++) s.advanceFrame(I(1));
+    expect(s.drainOutgoing().map((m) => m.frame)).toEqual([5, 6]);
   });
 
   it('stalls once it runs the prediction window past the last host state', () => {

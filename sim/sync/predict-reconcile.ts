@@ -22,6 +22,11 @@ export interface PredictReconcileSettings {
   readonly maxPredictionWindow?: number;
   /** The sim's default input for a slot (default: the neutral input). */
   readonly defaultInput?: (slot: PlayerSlot) => Input;
+  /**
+   * The first frame whose local input is sent (default: the input delay). A rejoining client
+   * passes the relay's `resumeFrame`: the relay played its inputs before it.
+   */
+  readonly firstInputFrame?: Frame;
 }
 
 /** A state of the authoritative host, as the client rebuilt and checked it. */
@@ -86,6 +91,8 @@ export class PredictReconcileSession {
   /** The other players' inputs as the host last applied them (the prediction). */
   private readonly remote: Input[];
   private pending: HostStateIn | null = null;
+  /** The next frame whose input goes out: sent inputs are contiguous, whatever the jumps. */
+  private nextToSend: Frame;
   private current: Frame = 0;
   private hostFrame: Frame = -1;
   private readonly outgoing: PredictedInputMessage[] = [];
@@ -117,6 +124,7 @@ export class PredictReconcileSession {
       }
     }
     this.remote = Array.from({ length: this.players }, (_, p) => this.defaultInput(p));
+    this.nextToSend = Math.max(this.inputDelay, s.firstInputFrame ?? 0);
   }
 
   /** The current frame: after the last requests the sim holds S(frame), predicted. */
@@ -179,8 +187,14 @@ export class PredictReconcileSession {
       const f = this.current;
       const input = f < this.inputDelay ? this.defaultInput(this.localSlot) : localInput;
       this.own.set(f, input);
-      if (f >= this.inputDelay) {
+      if (f >= this.nextToSend) {
+        // After a jump ahead to the host's frame the skipped frames go out too (the host counts
+        // them late), so that the relay, which takes each player's inputs in order, never waits.
+        for (let g = this.nextToSend; g < f; g++) {
+          this.outgoing.push({ kind: 'input', frame: g, input, currentFrame: f });
+        }
         this.outgoing.push({ kind: 'input', frame: f, input, currentFrame: f });
+        this.nextToSend = f + 1;
       }
       requests.push({ kind: 'advance', frame: f, inputs: this.inputsAt(f) });
       this.current = f + 1;

@@ -1,3 +1,4 @@
+import { authoritativeBench } from './authoritative.ts';
 import { deltaBench } from './delta.ts';
 import { interestBench } from './interest.ts';
 import { pythonBench } from './python.ts';
@@ -13,6 +14,8 @@ import { transportBench } from './transport.ts';
  * kitchen Python sim beside duel: Pyodide load, per-frame costs, an 8-frame rollback), `referee`
  * (one desync arbitration re-simulated in the sim host's worker beside in-process), `transport`
  * (inputs over websocket and over WebRTC DataChannels under loss: see test/bench/transport.ts),
+ * `authoritative` (duel rooms per relay process's sim host at 60 Hz before a tick overruns; bytes
+ * per client per second of host states, deltas beside full: see test/bench/authoritative.ts),
  * `interest` (authoritative mode's state bytes per client: full, delta, interest management).
  */
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -22,6 +25,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   python: pythonBench,
   referee: refereeBench,
   transport: transportBench,
+  authoritative: authoritativeBench,
   interest: interestBench,
 };
 
