@@ -166,6 +166,8 @@ export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Che
 export const DEFAULT_BROADCAST_DIVISOR = 3;
 /** Default of {@link SceneSettings.interpolationDelayMs}: 100 ms. */
 export const DEFAULT_INTERPOLATION_DELAY_MS = 100;
+/** `authState.baseFrame` of an interest update (see `ServerMessage`'s `authState`). */
+export const INTEREST_UPDATE_BASE = -2;
 
 const SETTINGS_KEYS = new Set<string>(SCENE_SETTINGS_FIELDS.map(([name]) => name));
 

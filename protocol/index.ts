@@ -40,6 +40,7 @@ export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from './e
 export {
   DEFAULT_BROADCAST_DIVISOR,
   DEFAULT_INTERPOLATION_DELAY_MS,
+  INTEREST_UPDATE_BASE,
   validateSceneSettings,
 } from './fields.ts';
 export {

@@ -219,7 +219,10 @@ export type ClientMessage =
  * - `rtcAnswer`: the relay's answer to this peer's `rtcOffer`: its SDP and ICE candidates.
  * - `authState`: (authoritative mode) the sim host's state S(`frame`), hash `hash`: a delta
  *   against S(`baseFrame`), the last state this client acknowledged (`stateAck`), or the full
- *   canonical state (`baseFrame` -1). `lastInputFrames[s]` is the last frame (below `frame`) for
+ *   canonical state (`baseFrame` -1), or, for a sim with entity interest, an interest update
+ *   (`baseFrame` -2, `INTEREST_UPDATE_BASE`: sim/sync's `encodeInterestUpdate`, the entities
+ *   near the client and some of the others; `hash` is then the host's, which the approximate
+ *   state the client composes does not have). `lastInputFrames[s]` is the last frame (below `frame`) for
  *   which slot s's own input was applied (-1: none; later frames of that slot were late and
  *   confirmed with its last input); `inputs` holds the input each slot had applied for frame
  *   `frame - 1` (4 bytes per slot, slot order), which a client repeats to predict the others.

@@ -3,8 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBots } from '../relay/bots.ts';
+import { BUILTIN_SCENES } from '../relay/index.ts';
 import type { InputRecord, ViolationRecord } from '../relay/log/index.ts';
 import { readMatchLog, replayMatchLog } from '../relay/log/index.ts';
+import { field } from '../sim/index.ts';
 import { NETWORK_RULES } from '../sim/sync/index.ts';
 
 // The built-in duel scene in authoritative mode through a real relay with its sim host, bots on
@@ -106,5 +108,34 @@ describe('authoritative host: input checks and lag compensation', () => {
     const replay = await replayMatchLog(logPath);
     expect(replay.mismatches).toEqual([]);
     expect(replay.checks).toBeGreaterThan(20);
+  }, 180_000);
+
+  it('sends each client of the field sim interest updates instead of whole states; the log replays', async () => {
+    const players = 4;
+    const scene = { ...BUILTIN_SCENES.duel, name: 'field', sim: 'field', players };
+    const report = await runBots({
+      matches: 1,
+      players,
+      frames: 600,
+      seed: 9,
+      latencyMs: 20,
+      jitterMs: 0,
+      lossPct: 0,
+      mode: 'authoritative',
+      scene: 'field',
+      scenes: { ...BUILTIN_SCENES, field: scene },
+      logsDir: dir,
+      transport: 'websocket',
+    });
+    expect(report.failures).toEqual([]);
+    const a = report.perMatch[0].authoritative;
+    expect(a?.replayed).toBe(true);
+    // Every state the clients loaded came as an interest update...
+    expect(a?.interestStates).toBeGreaterThan(players * 20);
+    expect(a?.interestStates).toBe(a?.statesReceived);
+    // ...and cost well under the whole state at each broadcast (20 Hz).
+    const sim = field.create({ players, seed: 9 });
+    const fullPerS = sim.encode(sim.save()).length * 20;
+    expect(a?.stateBytesPerClientPerS).toBeLessThan(fullPerS * 0.6);
   }, 180_000);
 });

@@ -17,9 +17,10 @@ import {
   type Sim,
   stateHash,
 } from '../../sim/index.ts';
-import { frameDueAtMs, framesDue } from '../../sim/sync/index.ts';
+import { frameDueAtMs, framesDue, type InterestBroadcaster } from '../../sim/sync/index.ts';
 import { type HostState, InputAuthority, StateHistory, stateMessages } from './authority.ts';
 import { HostGuards } from './host-guards.ts';
+import { interestBroadcasterFor, interestMessages } from './interest-messages.ts';
 import type {
   AuthBroadcastEvent,
   AuthoritativeSettings,
@@ -67,6 +68,8 @@ interface AuthoritativeRun {
   stopped: boolean;
   /** Input validation and lag compensation. */
   readonly guards: HostGuards;
+  /** Each client's interest updates, for a sim with entity interest; else null. */
+  readonly interest: InterestBroadcaster<unknown> | null;
 }
 
 const port = parentPort;
@@ -139,6 +142,8 @@ async function run(req: WorkerRequest): Promise<RefereeReply | null> {
       if (run) {
         run.acked[req.slot] = req.frame;
         run.guards.ack(req.slot, req.frame, run.authority.frame);
+        if (req.frame < 0) run.interest?.reset(req.slot);
+        else run.interest?.ack(req.slot, req.frame);
       }
       return null;
     }
@@ -276,6 +281,7 @@ function startAuthoritative(id: number, m: HostedMatch, req: AuthStartRequest): 
     maxBehindFrames: 0,
     stopped: false,
     guards,
+    interest: interestBroadcasterFor(m.spec.sim, players),
   };
   m.auth = run;
   running.set(run, m);
@@ -368,13 +374,9 @@ function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
   const state: HostState = { frame: m.sim.frame, hash: stateHash(bytes), bytes };
   run.history.push(state);
   const a = run.authority;
-  const { messages, bytes: counts } = stateMessages(
-    state,
-    run.history,
-    run.acked,
-    a.lastInputFrames,
-    run.lastApplied,
-  );
+  const { messages, bytes: counts } = run.interest
+    ? interestMessages(run.interest, m.scratch, state, a.lastInputFrames, run.lastApplied)
+    : stateMessages(state, run.history, run.acked, a.lastInputFrames, run.lastApplied);
   const applied = new Uint8Array(run.applied.length * players * INPUT_BYTES);
   run.applied.forEach((row, i) => {
     applied.set(row, i * players * INPUT_BYTES);

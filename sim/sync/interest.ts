@@ -183,6 +183,18 @@ export class InterestBroadcaster<Snap> {
     c.ackedFrame = frame;
   }
 
+  /**
+   * Client `slot` holds nothing any more (it rejoined): its next update carries every entity.
+   */
+  reset(slot: PlayerSlot): void {
+    const c = this.clients[slot];
+    if (c === undefined) return;
+    c.acked = new Map();
+    c.ackedFrame = -1;
+    c.pending = [];
+    c.resend.clear();
+  }
+
   private updateFor(
     client: ClientView,
     slot: PlayerSlot,
