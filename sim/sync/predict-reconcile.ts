@@ -269,11 +269,12 @@ export class HostLead {
 
   /**
    * @param tickRate frames per second
-   * @param marginFrames frames kept in hand beyond the round trip (default 2)
+   * @param marginFrames frames kept in hand beyond the round trip (default 3: a lost datagram is
+   *   repeated one frame later, and jitter comes on top)
    */
   constructor(
     tickRate: number,
-    private readonly marginFrames = 2,
+    private readonly marginFrames = 3,
   ) {
     this.tickMs = 1000 / tickRate;
   }
