@@ -125,4 +125,27 @@ describe('InterestBroadcaster and InterestReplica on the field sim', () => {
     expect(replica.apply(second)).toBeDefined();
     expect(replica.apply(first)).toBeUndefined();
   });
+
+  it('sends known entities as differences from their acknowledged records, and refuses a base not held', () => {
+    const sim = field.create({ players: 2, seed: 4 });
+    const host = new InterestBroadcaster(interest, 2, 1);
+    const replica = new InterestReplica(interest);
+    sim.step(inputs(0).slice(0, 2));
+    const first = decodeInterestUpdate(encodeInterestUpdate(host.update(sim.save(), sim.frame)[0]));
+    expect(first.relative.includes(1)).toBe(false);
+    expect(replica.apply(first)).toEqual(sim.save());
+    host.ack(0, first.frame);
+    sim.step(inputs(1).slice(0, 2));
+    const [second] = host.update(sim.save(), sim.frame);
+    const wire = encodeInterestUpdate(second);
+    const decoded = decodeInterestUpdate(wire);
+    expect(decoded.base).toBe(first.frame);
+    expect(decoded.relative.every((r) => r === 1)).toBe(true);
+    // Smaller than the same entities sent whole.
+    const whole = encodeInterestUpdate({ ...second, relative: new Uint8Array(second.ids.length) });
+    expect(wire.length).toBeLessThan(whole.length * 0.75);
+    expect(replica.apply(decoded)).toEqual(sim.save());
+    // A replica that never held the base cannot resolve the differences.
+    expect(() => new InterestReplica(interest).apply(decoded)).toThrow(/not held/);
+  });
 });

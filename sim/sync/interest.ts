@@ -27,6 +27,19 @@ export interface InterestUpdate {
   readonly ids: Int32Array;
   /** `ids.length × width` fields. */
   readonly fields: Int32Array;
+  /**
+   * The frame of the update the client acknowledged last (-1: none): entity `i` with
+   * `relative[i]` 1 is sent on the wire as the difference from its record then, which the client
+   * holds (`baseFields`, same shape as `fields`). Small differences take one to three bytes where
+   * a position takes five.
+   */
+  readonly base: Frame;
+  readonly relative: Uint8Array;
+  /**
+   * The records at `base` of the relative entities (zeros for the others). Empty in an update
+   * just decoded: `fields` then holds the differences, and `InterestReplica` adds its records.
+   */
+  readonly baseFields: Int32Array;
   /** Ids removed. */
   readonly removed: Int32Array;
   /** Entities inside the client's area of interest in S(frame) (for the figures). */
@@ -34,16 +47,31 @@ export interface InterestUpdate {
 }
 
 /**
- * The canonical bytes of an update: msgpack of `{f, rest, w, e: [id, fields…, id, fields…], r}`,
- * integers only.
+ * The canonical bytes of an update: msgpack of `{f, b, rest, w, e: [id, fields…, …],
+ * d: [id, field − base field…, …], r}`, integers only: `e` the entities sent whole, `d` those
+ * sent as differences from their record at frame `b`.
  */
 export function encodeInterestUpdate(u: InterestUpdate): Uint8Array {
   const e: number[] = [];
+  const d: number[] = [];
   for (let i = 0; i < u.ids.length; i++) {
-    e.push(u.ids[i]);
-    for (let f = 0; f < u.width; f++) e.push(u.fields[i * u.width + f]);
+    const rel = u.relative[i] === 1;
+    const out = rel ? d : e;
+    out.push(u.ids[i]);
+    for (let f = 0; f < u.width; f++) {
+      const at = i * u.width + f;
+      out.push(rel ? u.fields[at] - u.baseFields[at] : u.fields[at]);
+    }
   }
-  return canonicalEncode({ f: u.frame, rest: u.rest, w: u.width, e, r: Array.from(u.removed) });
+  return canonicalEncode({
+    f: u.frame,
+    b: u.base,
+    rest: u.rest,
+    w: u.width,
+    e,
+    d,
+    r: Array.from(u.removed),
+  });
 }
 
 /**
@@ -60,27 +88,45 @@ export function decodeInterestUpdate(bytes: Uint8Array): InterestUpdate {
   };
   const w = v?.w;
   const f = v?.f;
+  const b = v?.b;
   if (
     !(v?.rest instanceof Uint8Array) ||
     !Number.isInteger(w) ||
     (w as number) < 1 ||
-    !Number.isInteger(f)
+    !Number.isInteger(f) ||
+    !Number.isInteger(b)
   ) {
-    throw new ConcordError('BAD_STATE', 'interest update: not {f, rest, w, e, r}');
+    throw new ConcordError('BAD_STATE', 'interest update: not {f, b, rest, w, e, d, r}');
   }
   const width = w as number;
   const e = intList(v.e, 'e');
-  if (e.length % (width + 1) !== 0)
-    throw new ConcordError('BAD_STATE', 'interest update: e is not whole records');
-  const n = e.length / (width + 1);
+  const d = intList(v.d, 'd');
+  if (e.length % (width + 1) !== 0 || d.length % (width + 1) !== 0)
+    throw new ConcordError('BAD_STATE', 'interest update: e or d is not whole records');
+  const n = (e.length + d.length) / (width + 1);
   const ids = new Int32Array(n);
   const fields = new Int32Array(n * width);
+  const relative = new Uint8Array(n);
+  const ne = e.length / (width + 1);
   for (let i = 0; i < n; i++) {
-    ids[i] = e[i * (width + 1)];
-    for (let k = 0; k < width; k++) fields[i * width + k] = e[i * (width + 1) + 1 + k];
+    const [list, j] = i < ne ? [e, i] : [d, i - ne];
+    ids[i] = list[j * (width + 1)];
+    relative[i] = i < ne ? 0 : 1;
+    for (let k = 0; k < width; k++) fields[i * width + k] = list[j * (width + 1) + 1 + k];
   }
   const removed = Int32Array.from(intList(v.r, 'r'));
-  return { frame: f as number, rest: v.rest, width, ids, fields, removed, near: -1 };
+  return {
+    frame: f as number,
+    base: b as number,
+    rest: v.rest,
+    width,
+    ids,
+    fields,
+    relative,
+    baseFields: new Int32Array(0),
+    removed,
+    near: -1,
+  };
 }
 
 /** Records by id (a client's copy of the entities). */
@@ -211,6 +257,7 @@ export class InterestBroadcaster<Snap> {
     const w = table.width;
     const ids: number[] = [];
     const sent: number[] = [];
+    const bases: (Int32Array | undefined)[] = [];
     let near = 0;
     const present = new Set<number>();
     for (let i = 0; i < table.count; i++) {
@@ -241,10 +288,18 @@ export class InterestBroadcaster<Snap> {
       }
       ids.push(id);
       sent.push(i);
+      bases.push(known);
     }
     const fields = new Int32Array(ids.length * w);
+    const baseFields = new Int32Array(ids.length * w);
+    const relative = new Uint8Array(ids.length);
     sent.forEach((i, k) => {
       fields.set(table.fields.subarray(i * w, (i + 1) * w), k * w);
+      const known = bases[k];
+      if (known !== undefined) {
+        baseFields.set(known, k * w);
+        relative[k] = 1;
+      }
     });
     const removed: number[] = [];
     for (const id of client.acked.keys()) if (!present.has(id)) removed.push(id);
@@ -255,6 +310,9 @@ export class InterestBroadcaster<Snap> {
       width: w,
       ids: Int32Array.from(ids),
       fields,
+      base: client.ackedFrame,
+      relative,
+      baseFields,
       removed: Int32Array.from(removed),
       near,
     };
@@ -265,6 +323,7 @@ export class InterestBroadcaster<Snap> {
       // next update carries every entity.
       client.pending = [];
       client.acked = new Map();
+      client.ackedFrame = -1;
     }
     return u;
   }
@@ -288,9 +347,11 @@ function applyRecords(records: Records, u: InterestUpdate): void {
  * with the update's rest, to load.
  */
 export class InterestReplica<Snap> {
-  private readonly records: Records = new Map();
+  private records: Records = new Map();
   private width = 0;
   private lastFrame: Frame = -1;
+  /** The records after each update applied, by its frame (the bases of later differences). */
+  private readonly history = new Map<Frame, Records>();
 
   constructor(private readonly interest: EntityInterest<Snap>) {}
 
@@ -302,9 +363,16 @@ export class InterestReplica<Snap> {
    */
   apply(u: InterestUpdate): Snap | undefined {
     if (u.frame <= this.lastFrame) return undefined;
+    const resolved = this.resolve(u);
     this.lastFrame = u.frame;
     this.width = u.width;
-    applyRecords(this.records, u);
+    this.records = new Map(this.records);
+    applyRecords(this.records, resolved);
+    this.history.set(u.frame, this.records);
+    for (const f of this.history.keys()) {
+      if (f < u.base || this.history.size > MAX_PENDING * 2) this.history.delete(f);
+      else break;
+    }
     const ids = Int32Array.from([...this.records.keys()].sort((a, b) => a - b));
     const fields = new Int32Array(ids.length * this.width);
     ids.forEach((id, i) => {
@@ -319,6 +387,28 @@ export class InterestReplica<Snap> {
       fields,
     };
     return this.interest.compose(u.rest, table);
+  }
+
+  /** `u` with the differences of its relative entities added to their records at `u.base`. */
+  private resolve(u: InterestUpdate): InterestUpdate {
+    if (u.baseFields.length === u.fields.length || !u.relative.includes(1)) return u;
+    const base = this.history.get(u.base);
+    if (base === undefined) {
+      throw new ConcordError('BAD_STATE', `interest update against frame ${u.base}, not held`);
+    }
+    const fields = u.fields.slice();
+    for (let i = 0; i < u.ids.length; i++) {
+      if (u.relative[i] !== 1) continue;
+      const record = base.get(u.ids[i]);
+      if (record === undefined) {
+        throw new ConcordError(
+          'BAD_STATE',
+          `interest update: entity ${u.ids[i]} not held at ${u.base}`,
+        );
+      }
+      for (let k = 0; k < u.width; k++) fields[i * u.width + k] += record[k];
+    }
+    return { ...u, fields, baseFields: new Int32Array(0) };
   }
 
   /** The record of entity `id` held, or undefined. */
