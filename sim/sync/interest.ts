@@ -343,8 +343,9 @@ function applyRecords(records: Records, u: InterestUpdate): void {
 
 /**
  * The client's side: its copy of the entities, updated by each {@link InterestUpdate} as it
- * arrives (records are absolute, so updates may arrive late or twice), and the state they make
- * with the update's rest, to load.
+ * arrives (the differences of relative entities added to its records of the update's base frame,
+ * which it keeps for the updates it applied; an update older than one applied is ignored), and
+ * the state they make with the update's rest, to load.
  */
 export class InterestReplica<Snap> {
   private records: Records = new Map();
