@@ -78,6 +78,8 @@ export interface BotOptions {
   /** Each new connection's transport, for tests that act on it (close its DataChannel, say). */
   readonly onTransport?: (t: DatagramTransport) => void;
   readonly participantId?: string;
+  /** The socket.io handshake's `auth` of every connection (a study scene wants `{ studyToken }`). */
+  readonly auth?: Readonly<Record<string, string>>;
   /** Faults to inject, chosen per bot by the caller once it knows the bot's slot. */
   readonly faults?: (slot: PlayerSlot) => BotFaults | undefined;
   /** Give up after this long, in ms (default: 3 × the match's length + 60 s). */
@@ -216,6 +218,7 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
       impairment: tcp,
       seed: o.seed,
       clock,
+      auth: o.auth,
     });
     conn = new DatagramTransport(socket, {
       clock,

@@ -33,7 +33,28 @@ export {
   type Seat,
 } from './match-runner.ts';
 export * from './net/index.ts';
+export {
+  type BotPolicy,
+  type BotView,
+  type BuiltinPolicyOptions,
+  builtinPolicy,
+  type PlayMatchOptions,
+  type PlayMatchResult,
+  playMatch,
+} from './policy-bot.ts';
 export { fetchPythonEnv, findPythonEnv, type PythonEnvSource } from './python-env.ts';
+export {
+  type PlayStudyOptions,
+  playStudy,
+  randomAnswers,
+  type StudyClientEvent,
+  type StudyResult,
+} from './study-client.ts';
+export {
+  StudyConnection,
+  type StudyConnectionOptions,
+  type StudyIds,
+} from './study-connection.ts';
 export {
   PeerDataChannel,
   type PeerDataChannelOptions,

@@ -586,7 +586,7 @@ export class MatchRunner<Snap = unknown> {
     const t = this.transport;
     if (!match || !t || this.isClosed) return;
     const now = this.clock.now();
-    this.heartbeat(t, now);
+    this.heartbeat(t, now, match);
     if (this.phase === 'ended') {
       // Finished at the frame limit, waiting for the relay's end: only the heartbeat goes on.
       this.passTimer = this.clock.at(this.nextPingMs, () => this.pass());
@@ -658,11 +658,20 @@ export class MatchRunner<Snap = unknown> {
     return this.transport !== t || this.match !== match || this.phase === 'ended';
   }
 
-  /** A `ping` when one is due: at least every `PRESENCE.heartbeatMs` while in a match. */
-  private heartbeat(t: RelayTransport, now: number): void {
+  /**
+   * A `ping` when one is due: at least every `PRESENCE.heartbeatMs` while in a match, with this
+   * peer's round trip to the relay, rollbacks and stalls (`stats`, for the relay's admin view).
+   */
+  private heartbeat(t: RelayTransport, now: number, match: MatchClient<Snap>): void {
     if (now < this.nextPingMs) return;
     this.nextPingMs = now + PRESENCE.heartbeatMs;
-    t.send({ kind: 'ping', id: this.pingId, sentMs: now });
+    const s = match.peer.session.stats();
+    const stats = {
+      rttMs: Math.min(3_600_000, Math.max(0, Math.round(match.relayRttMs))),
+      rollbacks: Math.min(0xffff_ffff, s.rollbacks),
+      stalls: Math.min(0xffff_ffff, s.stalls),
+    };
+    t.send({ kind: 'ping', id: this.pingId, sentMs: now, stats });
     this.pingId = (this.pingId + 1) >>> 0;
   }
 

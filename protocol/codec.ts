@@ -71,6 +71,12 @@ interface FieldCodec {
   readonly write: Check<unknown>;
   /** Checks the wire value and returns the message's value (`undefined`: leave it out). */
   readonly read: Check<unknown>;
+  /**
+   * A trailing field that may be absent: left off the wire when the message has none, and a
+   * message without it decodes (fields added to a kind later, so that a peer that never sends
+   * them keeps its exact bytes).
+   */
+  readonly optional?: true;
 }
 
 interface KindCodec {
@@ -120,6 +126,38 @@ function direction(
 }
 
 const sentMs = field('sentMs', finiteNumber);
+
+/** Largest counter a peer reports in `ping.stats`. */
+const MAX_PEER_COUNTER = 0xffff_ffff;
+const peerStatsWire = (value: unknown, path: string, kind: string | undefined): unknown => {
+  const v = value as { rttMs?: unknown; rollbacks?: unknown; stalls?: unknown } | unknown[];
+  const [rttMs, rollbacks, stalls] = Array.isArray(v)
+    ? v
+    : typeof v === 'object' && v !== null
+      ? [v.rttMs, v.rollbacks, v.stalls]
+      : [];
+  if (!(Array.isArray(v) ? v.length === 3 : typeof v === 'object' && v !== null)) {
+    throw new ProtocolError('BAD_FIELD', `${path}: expected {rttMs, rollbacks, stalls}`, kind);
+  }
+  return [
+    integer(0, 3_600_000)(rttMs, `${path}.rttMs`, kind),
+    integer(0, MAX_PEER_COUNTER)(rollbacks, `${path}.rollbacks`, kind),
+    integer(0, MAX_PEER_COUNTER)(stalls, `${path}.stalls`, kind),
+  ];
+};
+/**
+ * The optional `stats` of `ping`: what the peer counted (its round trip to the relay in whole ms,
+ * its rollbacks and stalls), `[rttMs, rollbacks, stalls]` on the wire, absent when not given.
+ */
+const peerStatsField: FieldCodec = {
+  name: 'stats',
+  optional: true,
+  write: peerStatsWire,
+  read: (value, path, kind) => {
+    const [rttMs, rollbacks, stalls] = peerStatsWire(value, path, kind) as number[];
+    return { rttMs, rollbacks, stalls };
+  },
+};
 
 /** A state signature: on decode, copied out of the received buffer. */
 const signatureField: FieldCodec = {
@@ -174,7 +212,7 @@ const CLIENT = direction('client', MAX_CLIENT_MESSAGE_BYTES, CLIENT_MESSAGE_MAX_
   ['cancel', []],
   ['input', [field('frame', frame), inputField, field('currentFrame', frame)]],
   ['hash', [field('frame', frame), field('hash', hash)]],
-  ['ping', [field('id', u32), sentMs]],
+  ['ping', [field('id', u32), sentMs, peerStatsField]],
   ['peerPing', [sentMs]],
   ['peerPong', [field('to', slot), sentMs]],
   ['done', [field('frame', frame), field('hash', hash)]],
@@ -338,8 +376,10 @@ function encodeWith(dir: Direction, m: unknown): Uint8Array {
     );
   }
   const wire: unknown[] = [codec.code];
-  for (const f of codec.fields)
+  for (const f of codec.fields) {
+    if (f.optional && message[f.name] === undefined) continue; // trailing: left off the wire
     wire.push(f.write(message[f.name], `${codec.kind}.${f.name}`, codec.kind));
+  }
   codec.check?.(message);
   // A copy: msgpackr returns a view into its shared 8 KiB buffer, which a kept message would pin.
   const bytes = new Uint8Array(packr.pack(wire));
@@ -413,15 +453,17 @@ export function decodeWith(dir: Direction, bytes: unknown): Record<string, unkno
   }
   const kind = codec.kind;
   if (length > codec.maxBytes) throw oversize(dir, length, codec.maxBytes, kind);
-  if (wire.length !== codec.fields.length + 1) {
+  const required = codec.fields.filter((f) => !f.optional).length;
+  if (wire.length - 1 < required || wire.length - 1 > codec.fields.length) {
     throw new ProtocolError(
       'MALFORMED',
-      `${kind}: expected ${codec.fields.length} fields, got ${wire.length - 1}`,
+      `${kind}: expected ${required === codec.fields.length ? required : `${required}..${codec.fields.length}`} fields, got ${wire.length - 1}`,
       kind,
     );
   }
   const message: Record<string, unknown> = { kind };
   codec.fields.forEach((f, i) => {
+    if (i + 1 >= wire.length) return; // an optional trailing field left off
     const value = f.read(wire[i + 1], `${kind}.${f.name}`, kind);
     if (value !== undefined) message[f.name] = value;
   });

@@ -5,6 +5,21 @@
  *
  * @packageDocumentation
  */
+
+export {
+  ADMIN_PATHS,
+  type AdminFinishedMatch,
+  type AdminMatch,
+  type AdminParticipant,
+  type AdminPlayer,
+  type AdminState,
+  type AdminWaitingRoom,
+  MAX_ADMIN_FINISHED,
+  type ReplayCheck,
+  type ReplayData,
+  type ReplayEvent,
+  type ReplayEventKind,
+} from './admin.ts';
 export {
   decodeClientMessage,
   decodeServerMessage,
@@ -41,6 +56,7 @@ export {
   DEFAULT_BROADCAST_DIVISOR,
   DEFAULT_INTERPOLATION_DELAY_MS,
   INTEREST_UPDATE_BASE,
+  SCENE_NAME,
   validateSceneSettings,
 } from './fields.ts';
 export {

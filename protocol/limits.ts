@@ -110,7 +110,7 @@ export const CLIENT_MESSAGE_MAX_BYTES: Readonly<Record<ClientMessageKind, number
   cancel: 8,
   input: 32,
   hash: 48,
-  ping: 32,
+  ping: 48,
   peerPing: 32,
   peerPong: 32,
   done: 48,

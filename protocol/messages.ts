@@ -124,6 +124,9 @@ export type InputPath = 'websocket' | 'webrtc';
  *   `currentFrame` (the relay and peers use the difference for time sync).
  * - `hash`: the state hash of confirmed frame `frame`, 16 lowercase hex digits (xxhash64).
  * - `ping`: client↔relay round trip; `id` is a u32 the `pong` echoes, `sentMs` any finite number.
+ *   Optional `stats` (the heartbeat's report, for the admin view): the peer's round trip to the
+ *   relay in whole ms (0..3 600 000) and its rollbacks and stalls so far (u32); left off the wire
+ *   when absent.
  * - `peerPing`: forwarded to the room as a peer round-trip probe.
  * - `peerPong`: the answer to a `peerPing` from slot `to` (0..15), echoing its `sentMs`.
  * - `done`: this peer finished; `hash` is the state hash of its confirmed frame `frame`.
@@ -158,7 +161,12 @@ export type ClientMessage =
   | { kind: 'cancel' }
   | { kind: 'input'; frame: Frame; input: Uint8Array; currentFrame: Frame }
   | { kind: 'hash'; frame: Frame; hash: string }
-  | { kind: 'ping'; id: number; sentMs: number }
+  | {
+      kind: 'ping';
+      id: number;
+      sentMs: number;
+      stats?: { rttMs: number; rollbacks: number; stalls: number };
+    }
   | { kind: 'peerPing'; sentMs: number }
   | { kind: 'peerPong'; to: PlayerSlot; sentMs: number }
   | { kind: 'done'; frame: Frame; hash: string }

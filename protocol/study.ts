@@ -123,13 +123,22 @@ export type StudyScene =
       /** The sim spec (`duel`, `python:…`, a module path as the relay names it). */
       readonly sim: string;
       readonly players: number;
+      /**
+       * Episodes of the match and frames in each: one match of `episodes × framesPerEpisode`
+       * frames (the relay scene's `frames`), the sim wrapped in the episode wrapper
+       * (`episodicFactory`, sim/episodes.ts) when `episodes` > 1, as every peer and replay do.
+       */
+      readonly episodes: number;
+      readonly framesPerEpisode: number;
       /** Waiting-room limit, ms (0: no limit). */
       readonly waitingTimeoutMs: number;
       /** True: the page may say when a partner is a bot. */
       readonly revealBot: boolean;
       /**
-       * The key map of the scene's `actions` (key or `Key+Key` → action index) and the
-       * `defaultAction` index, or null when the sim's own key handling applies (duel).
+       * The key map of the scene's `actions` (key or `Key+Key` → discrete action number, the
+       * input with only button bit n−1 held, see `discreteActionInput`) and the `defaultAction`
+       * number, when every action of the scene is a number (Python environments); null when the
+       * scene names its actions (the sim's own key handling applies, as in duel) or has none.
        */
       readonly actions: {
         readonly map: Readonly<Record<string, number>>;

@@ -5,8 +5,24 @@ import { SCENE_LIMITS } from '../protocol/index.ts';
 import { runBots } from './bots.ts';
 import { shutdownDataChannels } from './datachannel.ts';
 import { checkSummary, formatExperiment, loadExperiment } from './experiment/index.ts';
-import { BUILTIN_SCENES, pythonSceneSettings, startRelay } from './index.ts';
+import { ExportError, exportDataDir, exportMatchLog } from './export/index.ts';
+import {
+  ADMIN_TOKEN_ENV,
+  BUILTIN_SCENES,
+  pythonSceneSettings,
+  resolveAdminToken,
+  startRelay,
+} from './index.ts';
 import { formatReplay, replayMatchLog } from './log/index.ts';
+import { formatPilot, runPilot } from './pilot.ts';
+import { startStudy } from './study/index.ts';
+
+/** What `serve` prints about the admin view. */
+function adminLine(url: string, token: string | null): string {
+  return token !== null
+    ? `admin view at ${url}/admin, replays at ${url}/replay/<match id> (admin token required)`
+    : `no admin view (start with --admin-token or ${ADMIN_TOKEN_ENV} to have one)`;
+}
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -56,7 +72,15 @@ program
 
 program
   .command('serve')
-  .description('run the relay (socket.io on websocket, match logs, GET /healthz)')
+  .description(
+    'run the relay (socket.io on websocket, match logs, GET /healthz); with EXPERIMENT, run that study (the page at / is the study)',
+  )
+  .argument('[experiment]', 'an experiment file (YAML or JSON) to run as a study')
+  .option(
+    '--data <dir>',
+    "the study's data directory: its participant database <dir>/<id>.sqlite and match logs <dir>/logs",
+    './data',
+  )
   .addOption(
     // Hosting platforms give the port in PORT; an explicit --port still wins.
     new Option('--port <port>', 'TCP port (0: any free port)')
@@ -98,21 +122,83 @@ program
     portRange,
   )
   .option('--no-webrtc', 'serve no DataChannels: every input travels on socket.io')
+  .option(
+    '--admin-token <token>',
+    `serve the admin view (/admin) and the replay viewer (/replay/ID) behind this token, 16+ characters (default: $${ADMIN_TOKEN_ENV}, else no admin view)`,
+  )
   .action(
-    async (opts: {
-      port: number;
-      host?: string;
-      udpAddress?: string;
-      publicAddress?: string;
-      udpPorts?: [number, number];
-      webrtc: boolean;
-      logs: string;
-      web: string;
-      sim?: string;
-      scene?: string;
-      players: number;
-      tickRate: number;
-    }) => {
+    async (
+      experimentFile: string | undefined,
+      opts: {
+        data: string;
+        port: number;
+        host?: string;
+        udpAddress?: string;
+        publicAddress?: string;
+        udpPorts?: [number, number];
+        webrtc: boolean;
+        logs: string;
+        web: string;
+        sim?: string;
+        scene?: string;
+        players: number;
+        tickRate: number;
+        adminToken?: string;
+      },
+      cmd: Command,
+    ) => {
+      const adminToken = resolveAdminToken(opts.adminToken, process.env);
+      const admin = adminToken !== null ? { admin: { token: adminToken } } : {};
+      const logsGiven = cmd.getOptionValueSource('logs') === 'cli';
+      if (experimentFile !== undefined) {
+        if (opts.sim !== undefined) {
+          throw new InvalidArgumentError('--sim serves a demo scene: not with an experiment');
+        }
+        const webrtc = opts.webrtc
+          ? {
+              bindAddress: opts.udpAddress ?? opts.host ?? '0.0.0.0',
+              publicAddress: opts.publicAddress,
+              portRangeBegin: opts.udpPorts?.[0],
+              portRangeEnd: opts.udpPorts?.[1],
+            }
+          : (false as const);
+        // A malformed file throws BAD_CONFIG naming every field: exit 2, nothing listens.
+        const served = await startStudy({
+          experiment: experimentFile,
+          dataDir: opts.data,
+          logsDir: logsGiven ? opts.logs : undefined,
+          port: opts.port,
+          host: opts.host,
+          webRoot: opts.web,
+          webrtc,
+          onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
+          ...admin,
+        });
+        const e = served.study.experiment;
+        console.log(
+          `concord study "${e.id}" (${e.scenes.length} scenes, ${e.cells.length} condition cell${e.cells.length === 1 ? '' : 's'}) on ${served.url}; participants in ${served.study.db.file}, match logs in ${served.relay.logsDir}`,
+        );
+        console.log(adminLine(served.url, adminToken));
+        let stopping = false;
+        const stopStudy = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          console.log(`${signal}: closing matches, flushing logs, closing the database`);
+          served.close(`relay stopped by ${signal}`).then(
+            () => {
+              shutdownDataChannels();
+              process.exit(0);
+            },
+            (err) => {
+              console.error(err);
+              process.exit(1);
+            },
+          );
+        };
+        process.on('SIGINT', () => stopStudy('SIGINT'));
+        process.on('SIGTERM', () => stopStudy('SIGTERM'));
+        return;
+      }
       if (opts.scene !== undefined && opts.sim === undefined) {
         throw new InvalidArgumentError('--scene names the --sim scene: give --sim too');
       }
@@ -139,6 +225,7 @@ program
             }
           : false,
         onEvent: (event, detail) => console.log(JSON.stringify({ event, ...detail })),
+        ...admin,
       });
       if (extra)
         console.log(
@@ -147,6 +234,7 @@ program
       console.log(
         `concord relay listening on ${relay.url} (logs in ${opts.logs}, page from ${opts.web})`,
       );
+      console.log(adminLine(relay.url, adminToken));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -357,17 +445,141 @@ program
   );
 
 program
+  .command('pilot')
+  .description(
+    'run headless participants through a whole study over a real relay on loopback (consent, waiting rooms, games played by bots, surveys with random valid answers, the end); exit 0 only when every one reached the end scene with a code',
+  )
+  .argument('<experiment>', 'the experiment file (YAML or JSON)')
+  .option(
+    '--participants <n>',
+    'participants, all arriving at once',
+    int('--participants', 1, 1000),
+    4,
+  )
+  .option(
+    '--latency <ms>',
+    'one-way latency of each game connection, each way',
+    num('--latency', 0, 10_000),
+    0,
+  )
+  .option('--jitter <ms>', 'jitter of that latency', num('--jitter', 0, 10_000), 0)
+  .option(
+    '--loss <pct>',
+    'segment loss (retransmitted after an RTO, as TCP does)',
+    num('--loss', 0, 50),
+    0,
+  )
+  .option(
+    '--seed <n>',
+    'seed of answers, bot inputs and impairments',
+    int('--seed', 0, 2 ** 32 - 1),
+    1,
+  )
+  .option(
+    '--data <dir>',
+    'keep the database and logs here (default: a temp directory, removed after)',
+  )
+  .option('--json', 'print one JSON object')
+  .action(
+    async (
+      file: string,
+      opts: {
+        participants: number;
+        latency: number;
+        jitter: number;
+        loss: number;
+        seed: number;
+        data?: string;
+        json?: boolean;
+      },
+    ) => {
+      const report = await runPilot({
+        experiment: file,
+        participants: opts.participants,
+        latencyMs: opts.latency,
+        jitterMs: opts.jitter,
+        lossPct: opts.loss,
+        seed: opts.seed,
+        dataDir: opts.data,
+        onProgress: opts.json ? undefined : (i, line) => console.error(`pilot-${i + 1}: ${line}`),
+      });
+      if (opts.json) console.log(JSON.stringify(report, null, 2));
+      else console.log(formatPilot(report));
+      for (const f of report.failures) console.error(`FAIL: ${f}`);
+      shutdownDataChannels();
+      process.exit(report.failures.length === 0 ? 0 : 1);
+    },
+  );
+
+program
   .command('replay')
   .description('re-simulate a match from its log alone and check every recorded hash')
   .argument('<log>', 'a match log (logs/<match id>.jsonl)')
   .option('--json', 'print one JSON object')
-  .action(async (log: string, opts: { json?: boolean }) => {
-    const result = await replayMatchLog(log);
+  .option(
+    '--export <file>',
+    "also write the match's per-frame table to FILE.csv or FILE.jsonl (see docs/your-data.md); refused, and nothing written, when a recorded hash is not reproduced",
+  )
+  .option(
+    '--states-every <n>',
+    'with --export: add the state as JSON every N frames',
+    int('--states-every', 1, SCENE_LIMITS.frames.max),
+  )
+  .action(async (log: string, opts: { json?: boolean; export?: string; statesEvery?: number }) => {
+    let result: Awaited<ReturnType<typeof replayMatchLog>>;
+    if (opts.export !== undefined) {
+      try {
+        result = (await exportMatchLog(log, opts.export, { statesEvery: opts.statesEvery })).replay;
+      } catch (err) {
+        if (!(err instanceof ExportError) || err.code === 'BAD_OPTION') throw err;
+        console.error(err.message);
+        process.exit(1);
+      }
+    } else {
+      if (opts.statesEvery !== undefined) {
+        throw new InvalidArgumentError('--states-every goes with --export');
+      }
+      result = await replayMatchLog(log);
+    }
     if (opts.json) console.log(JSON.stringify(result, null, 2));
     else console.log(formatReplay(result));
+    if (opts.export !== undefined && !opts.json) console.log(`wrote ${opts.export}`);
     const ok = result.mismatches.length === 0 && result.damaged === null;
     process.exit(ok ? 0 : 1);
   });
+
+program
+  .command('export')
+  .description(
+    "turn a study's data directory (<experiment id>.sqlite and logs/) into tables: participants.csv, " +
+      'matches.csv, matches/<match id>/frames.csv and .jsonl (from replaying every log) and codebook.md',
+  )
+  .argument('<data-dir>', "the study's data directory")
+  .option('--out <dir>', 'where to write (default: DATA_DIR/export)')
+  .option(
+    '--experiment <file>',
+    'the experiment file the study ran (needed when DATA_DIR has a participant database, which does not store it)',
+  )
+  .option(
+    '--states-every <n>',
+    'add the state as JSON every N frames to the frame tables',
+    int('--states-every', 1, SCENE_LIMITS.frames.max),
+  )
+  .action(
+    async (dataDir: string, opts: { out?: string; experiment?: string; statesEvery?: number }) => {
+      const summary = await exportDataDir(dataDir, {
+        out: opts.out,
+        experiment: opts.experiment,
+        statesEvery: opts.statesEvery,
+      });
+      for (const w of summary.warnings) console.error(`warning: ${w}`);
+      const frames = summary.matches.reduce((n, m) => n + m.rows, 0);
+      console.log(
+        `exported ${summary.participants} participants and ${summary.matches.length} matches ` +
+          `(${frames} frame rows, every recorded hash reproduced) to ${summary.out}`,
+      );
+    },
+  );
 
 program
   .command('check')

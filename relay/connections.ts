@@ -18,6 +18,7 @@ import {
 import type { DataChannelEndpoint, DataChannelEvents } from './datachannel.ts';
 import { attachAppHandler, detachAppHandler, directLink } from './direct-link.ts';
 import type { Candidate, Matchmaker } from './matchmaker.ts';
+import type { RelayHooks } from './relay-hooks.ts';
 import type { MatchRoom } from './room.ts';
 import type { Member, MemberLink } from './room-state.ts';
 import type { RelayStats } from './stats.ts';
@@ -59,6 +60,11 @@ export class Connection implements Candidate {
     return this.socket.connected;
   }
 
+  /** The socket.io handshake's `auth` (what the peer sent, unchecked). */
+  get auth(): unknown {
+    return this.socket.handshake.auth;
+  }
+
   /** This connection plays `member` of `room` now (a rejoin takes the seat from the old one). */
   seated(room: MatchRoom, member: Member): void {
     const old = this.connectionOf.get(member);
@@ -91,6 +97,8 @@ export interface ConnectionLayerOptions {
    * `rtcOffer` is refused and inputs travel on socket.io only.
    */
   readonly datagrams?: DataChannelEndpoint<Connection>;
+  /** What runs a study around the relay: admission of joins and rejoins, and rejoins accepted. */
+  readonly hooks?: RelayHooks;
 }
 
 /**
@@ -138,10 +146,42 @@ export class ConnectionLayer {
         c.refuse('NOT_IN_MATCH', `cannot rejoin: match ${m.matchId} is unknown or over`, 'rejoin');
         return;
       }
+      const refused = o.hooks?.admit?.({
+        kind: 'rejoin',
+        scene: room.settings.name,
+        participantId: m.participantId,
+        auth: c.auth,
+        matchId: m.matchId,
+      });
+      if (typeof refused === 'string') {
+        c.refuse('BAD_SCENE', `cannot rejoin: ${refused}`, 'rejoin');
+        return;
+      }
       const member = room.rejoin(m.token, m.participantId, c.link);
       if (typeof member === 'string')
         c.refuse('NOT_IN_MATCH', `cannot rejoin: ${member}`, 'rejoin');
-      else c.seated(room, member);
+      else {
+        c.participantId = m.participantId;
+        c.seated(room, member);
+        o.hooks?.rejoined?.(room, member, c);
+      }
+    };
+
+    const join = (c: Connection, m: Extract<ClientMessage, { kind: 'join' }>): void => {
+      const refused = o.hooks?.admit?.({
+        kind: 'join',
+        scene: m.scene,
+        participantId: m.participantId,
+        auth: c.auth,
+        matchId: null,
+      });
+      if (typeof refused === 'string') {
+        c.refuse('BAD_SCENE', `cannot join "${m.scene}": ${refused}`, 'join');
+        return;
+      }
+      c.participantId = m.participantId;
+      c.scene = o.scenes[m.scene];
+      matchmaker.enqueue(c, m.scene);
     };
 
     /** Answers a peer's offer for its input DataChannel, bound to this connection's seat. */
@@ -178,11 +218,7 @@ export class ConnectionLayer {
           if (c.room || c.waitingScene) c.refuse('BAD_FIELD', 'already joined', 'join');
           else if (!Object.hasOwn(o.scenes, m.scene))
             c.refuse('BAD_SCENE', `unknown scene "${m.scene}"`, 'join');
-          else {
-            c.participantId = m.participantId;
-            c.scene = o.scenes[m.scene];
-            matchmaker.enqueue(c, m.scene);
-          }
+          else join(c, m);
           return;
         case 'rejoin':
           if (c.room || c.waitingScene) c.refuse('BAD_FIELD', 'already joined', 'rejoin');
@@ -192,6 +228,8 @@ export class ConnectionLayer {
           matchmaker.leaveQueue(c);
           return;
         case 'ping':
+          // The heartbeat's report, for the admin view; a peer that sends none shows no figures.
+          if (m.stats && c.member) c.member.peerStats = m.stats;
           c.send({ kind: 'pong', id: m.id, sentMs: m.sentMs });
           return;
         case 'rtcOffer':

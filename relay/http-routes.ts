@@ -1,9 +1,10 @@
 /**
  * The relay's HTTP routes, tried in this order: the embedder's own (`RelayOptions.http`),
- * `GET /healthz`, `GET /sims/<scene>`, Pyodide's files and the built web client (when a web root
- * is served), else 404.
+ * `GET /healthz`, `GET /metrics`, `GET /sims/<scene>`, Pyodide's files and the built web client
+ * (when a web root is served), else 404.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
 import { pyodideFiles } from './pyodide-files.ts';
 import type { PythonSceneSource } from './scenes.ts';
 import type { SimHostStats } from './sim-host/index.ts';
@@ -19,6 +20,11 @@ export interface HttpRoutesOptions {
   readonly http?: HttpRoute;
   /** Directory of the built web client to serve at `/` (and Pyodide beside it), or none. */
   readonly webRoot?: string;
+  /**
+   * True when the relay serves an experiment: `/` is then the study page (`study.html`) and the
+   * demo page stays at `/play`; false (default): `/` and `/play` are the demo page.
+   */
+  readonly studyPage?: boolean;
   readonly pythonScenes: ReadonlyMap<string, PythonSceneSource>;
   /** The relay's counters, for `/healthz`. */
   readonly stats: () => RelayStats;
@@ -26,6 +32,8 @@ export interface HttpRoutesOptions {
   readonly closing: () => boolean;
   /** The sim host's figures (the referees' cost per frame), for `/healthz`; absent: none. */
   readonly simHost?: () => SimHostStats;
+  /** The registry `GET /metrics` serves (Prometheus text format); absent: no `/metrics`. */
+  readonly metrics?: Registry;
 }
 
 /**
@@ -35,13 +43,17 @@ export interface HttpRoutesOptions {
  *   `{status: 'closing', ...}` while shutting down; `simHost` is the sim host's `SimHostStats`
  *   (workers, calls, frames stepped, µs per frame, per match), or null without one;
  * - `GET /sims/<scene>`: a Python scene's environment `{sim, className, source, codeHash,
- *   packages}`, 404 `{error}` for an unknown or non-Python scene.
+ *   packages}`, 404 `{error}` for an unknown or non-Python scene;
+ * - `GET /metrics`: the relay's metrics in Prometheus text format 0.0.4 (docs/metrics.md); 500
+ *   with the error when a metric cannot be read.
  */
 export function httpRoutes(
   o: HttpRoutesOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const startedAt = Date.now(); // clock-ok: relay uptime, not sim
-  const web = o.webRoot ? staticFiles(o.webRoot) : null;
+  const web = o.webRoot
+    ? staticFiles(o.webRoot, { index: o.studyPage ? 'study.html' : 'index.html' })
+    : null;
   const pyodide = o.webRoot ? pyodideFiles() : null; // Pyodide for the page's Python worker
   return (req, res) => {
     if (o.http?.(req, res)) return;
@@ -55,6 +67,24 @@ export function httpRoutes(
           ...o.stats(),
           simHost: o.simHost?.() ?? null,
         }),
+      );
+      return;
+    }
+    const metrics = o.metrics;
+    if (
+      metrics &&
+      req.method === 'GET' &&
+      (req.url === '/metrics' || req.url?.startsWith('/metrics?'))
+    ) {
+      metrics.metrics().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-cache' });
+          res.end(body);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics: ${err instanceof Error ? err.message : String(err)}\n`);
+        },
       );
       return;
     }

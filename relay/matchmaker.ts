@@ -5,10 +5,12 @@
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
-import { encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
+import { type EpisodeSettings, encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
 import { AuthoritativeHost, type AuthoritativeSimHost } from './authoritative-host.ts';
 import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
 import { MatchReferee, type RefereeHost } from './match-referee.ts';
+import type { ForwardLatency } from './metrics.ts';
+import type { RelayHooks } from './relay-hooks.ts';
 import { MatchRoom } from './room.ts';
 import type { Member, MemberLink, RoomHooks } from './room-state.ts';
 import type { PythonSceneSource } from './scenes.ts';
@@ -20,6 +22,8 @@ export interface Candidate {
   readonly link: MemberLink;
   /** The experiment's id for this person, from `join`. */
   readonly participantId: string | null;
+  /** The socket.io handshake's `auth` of its connection (unchecked), for `RelayHooks.admit`. */
+  readonly auth?: unknown;
   /** The scene whose queue it waits in, or null. */
   waitingScene: string | null;
   /** False once its connection closed. */
@@ -51,18 +55,46 @@ export interface MatchmakerOptions {
    * null: none (an authoritative scene's matches then cannot start).
    */
   readonly simHost: (RefereeHost & Partial<AuthoritativeSimHost>) | null;
+  /** Where the rooms put each input's forwarding latency (`/metrics`), or null: not measured. */
+  readonly forwardLatency?: ForwardLatency | null;
+  /** What runs a study around the relay (default none). */
+  readonly hooks?: RelayHooks;
 }
 
 /** The relay's queues and matches under way: see the module comment. */
 export class Matchmaker {
   private readonly queues = new Map<string, Candidate[]>();
   private readonly rooms = new Map<string, MatchRoom>();
+  /** Wall-clock start of each match under way (its log header's `startTime`), by match id. */
+  private readonly startTimes = new Map<string, string>();
 
   constructor(private readonly o: MatchmakerOptions) {}
 
   /** The match under way with this id, if any. */
   room(matchId: string): MatchRoom | undefined {
     return this.rooms.get(matchId);
+  }
+
+  /** The matches under way with their wall-clock start (ISO 8601 UTC), oldest first (the admin view). */
+  runningMatches(): { readonly room: MatchRoom; readonly startTime: string }[] {
+    return [...this.rooms.values()].map((room) => ({
+      room,
+      startTime: this.startTimes.get(room.matchId) ?? '',
+    }));
+  }
+
+  /** Every scene's queue that has someone in it: who waits, in arrival order (the admin view). */
+  waitingRooms(): { scene: string; players: number; waiting: (string | null)[] }[] {
+    const out: { scene: string; players: number; waiting: (string | null)[] }[] = [];
+    for (const [scene, q] of this.queues) {
+      if (q.length === 0) continue;
+      out.push({
+        scene,
+        players: this.o.scenes[scene].players,
+        waiting: q.map((c) => c.participantId),
+      });
+    }
+    return out;
   }
 
   /** Puts `c` in the queue of `scene` (a scene this relay serves); starts a match when it is full. */
@@ -97,6 +129,11 @@ export class Matchmaker {
     this.broadcastWaiting(scene);
   }
 
+  /** The candidates waiting in `scene`'s queue, in arrival order. */
+  queue(scene: string): readonly Candidate[] {
+    return this.queues.get(scene) ?? [];
+  }
+
   /** Ends every match under way (the relay shuts down). */
   endAll(reason: string): void {
     for (const room of [...this.rooms.values()]) room.end(reason);
@@ -107,8 +144,9 @@ export class Matchmaker {
     seed: number,
     matchId: string,
     python: PythonSceneSource | undefined,
+    episodes: EpisodeSettings | undefined,
   ): { referee: MatchReferee | null; noRefereeReason: string } {
-    return matchReferee(this.o.simHost, settings, seed, matchId, python, this.o.onEvent);
+    return matchReferee(this.o.simHost, settings, seed, matchId, python, this.o.onEvent, episodes);
   }
 
   /**
@@ -154,6 +192,7 @@ export class Matchmaker {
     const q = this.queues.get(scene) ?? [];
     const players = this.o.scenes[scene].players;
     for (const p of q) p.send({ kind: 'waiting', scene, waiting: q.length, players });
+    this.o.hooks?.queueChanged?.(scene, q);
   }
 
   private async startMatch(scene: string, group: Candidate[]): Promise<void> {
@@ -163,19 +202,26 @@ export class Matchmaker {
     const matchId = `${stamp.slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(4).toString('hex')}`;
     const seed = randomInt(0, 2 ** 32);
     const python = o.pythonScenes.get(scene);
+    // A study's extras (keys and actions, episodes, a sim module's bundle as its sim).
+    const extras = o.hooks?.matchHeader?.(scene) ?? null;
     const header: HeaderRecord = {
       type: 'header' as const,
       format: LOG_FORMAT,
       matchId,
       scene: settings,
-      sim: python
-        ? pythonHeaderSim(python)
-        : { id: settings.sim, codeHash: simCodeHash(settings.sim) },
+      sim:
+        extras?.sim ??
+        (python
+          ? pythonHeaderSim(python)
+          : { id: settings.sim, codeHash: simCodeHash(settings.sim) }),
       seed,
       players: group.map((p, slot) => ({ slot, participantId: p.participantId })),
       startTime: stamp,
+      ...(extras?.actions ? { actions: extras.actions } : {}),
+      ...(extras?.episodes ? { episodes: extras.episodes } : {}),
     };
-    const inputs = defaultInputs(settings, seed, python !== undefined);
+    const inputs =
+      o.hooks?.defaultInputs?.(scene) ?? defaultInputs(settings, seed, python !== undefined);
     const authoritative =
       settings.mode === 'authoritative'
         ? await this.openAuthoritative(settings, seed, matchId, python, inputs)
@@ -186,7 +232,7 @@ export class Matchmaker {
     });
     const { referee, noRefereeReason } = authoritative
       ? { referee: null, noRefereeReason: 'an authoritative match has no peer copies to judge' }
-      : this.referee(settings, seed, matchId, python);
+      : this.referee(settings, seed, matchId, python, extras?.episodes);
     const room = new MatchRoom({
       matchId,
       settings,
@@ -197,24 +243,31 @@ export class Matchmaker {
       hooks: {
         refuse: o.refuse,
         event: o.onEvent,
-        ended: (id) => {
+        ended: (id, reason) => {
+          const ended = this.rooms.get(id);
           this.rooms.delete(id);
+          this.startTimes.delete(id);
           o.stats.rooms = this.rooms.size;
           o.stats.matchesEnded++;
+          if (ended) o.hooks?.matchEnded?.(ended, reason);
         },
+        lost: (member) => (o.hooks?.memberLost ? o.hooks.memberLost(room, member) : false),
       },
       scheduler: o.scheduler,
       maxFramesAhead: o.maxFramesAhead,
       awayAfterSilentMs: o.awayAfterSilentMs,
       referee,
       noRefereeReason,
+      forwardLatency: o.forwardLatency ?? null,
       authoritative,
     });
     this.rooms.set(matchId, room);
+    this.startTimes.set(matchId, stamp);
     o.stats.rooms = this.rooms.size;
     o.stats.matchesStarted++;
     for (const c of group) c.seated(room, room.seat(c.participantId, c.link, randomUUID()));
     o.onEvent('match-start', { matchId, scene, players: group.length });
+    o.hooks?.matchStarted?.(room, group);
     room.begin();
     // A player who left while the log was opening is treated like any other departure.
     group.forEach((c, slot) => {
@@ -235,6 +288,7 @@ function matchReferee(
   matchId: string,
   python: PythonSceneSource | undefined,
   onEvent: MatchmakerOptions['onEvent'],
+  episodes?: EpisodeSettings,
 ): { referee: MatchReferee | null; noRefereeReason: string } {
   if (settings.referee === false)
     return { referee: null, noRefereeReason: 'the scene turns the referee off' };
@@ -252,6 +306,7 @@ function matchReferee(
       sim: settings.sim,
       players: settings.players,
       seed,
+      ...(episodes ? { episodes } : {}),
       ...(python
         ? {
             python: {

@@ -63,6 +63,11 @@ export interface Member {
    * datagrams (contiguously): datagrams to it repeat every input after that.
    */
   readonly held: Int32Array;
+  /**
+   * What the peer last reported with its heartbeat (the optional `stats` of `ping`): its round
+   * trip to the relay in ms, its rollbacks and stalls so far; absent until it reports.
+   */
+  peerStats?: { readonly rttMs: number; readonly rollbacks: number; readonly stalls: number };
 }
 
 /** Counters a room adds to; the relay's stats object. */
@@ -123,8 +128,13 @@ export interface RoomHooks {
   refuse(member: Member, code: ProtocolErrorCode, message: string, kind?: string): void;
   /** Notable events, for the operator's log. */
   event(name: string, detail: Record<string, unknown>): void;
-  /** The match is over (its log is closing). */
-  ended(matchId: string): void;
+  /** The match is over (its log is closing), for `reason`. */
+  ended(matchId: string, reason: string): void;
+  /**
+   * `member` is lost for good (away past its grace period): true keeps its seat away for a
+   * replacement that rejoins with its token (see `RelayHooks.memberLost`). Absent: false.
+   */
+  lost?(member: Member): boolean;
 }
 
 /** The part of a match log a room writes to (a `MatchLogWriter`). */

@@ -11,14 +11,21 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import { Server } from 'socket.io';
 import { concordParser, PRESENCE, SCENE_LIMITS, type SceneSettings } from '../protocol/index.ts';
 import { initStateHash } from '../sim/index.ts';
+import { type AdminRoutes, adminRoutes } from './admin/routes.ts';
+import { type AdminSource, relayAdminView } from './admin/source.ts';
+import { resolveAdminToken } from './admin/token.ts';
 import { type Connection, ConnectionLayer, datagramEvents } from './connections.ts';
 import { DataChannelEndpoint, type DataChannelEndpointOptions } from './datachannel.ts';
 import { httpRoutes } from './http-routes.ts';
 import { LogDirectory } from './log/index.ts';
-import { Matchmaker } from './matchmaker.ts';
+import { type Candidate, Matchmaker } from './matchmaker.ts';
+import { ForwardLatency, relayMetrics } from './metrics.ts';
+import type { RelayHooks } from './relay-hooks.ts';
+import type { MatchRoom } from './room.ts';
 import {
   BUILTIN_PYTHON_SCENES,
   BUILTIN_SCENES,
@@ -50,6 +57,11 @@ export interface RelayOptions {
   readonly maxFramesAhead?: number;
   /** Directory of the built web client to serve at `/` (default: none). */
   readonly webRoot?: string;
+  /**
+   * Serve the study page at `/` and the demo page at `/play` (default false: the demo page at
+   * both). Set when the relay serves an experiment.
+   */
+  readonly studyPage?: boolean;
   /** Extra HTTP routes, tried before the built-in ones; return true when handled. */
   readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /**
@@ -74,6 +86,32 @@ export interface RelayOptions {
    * by the host rule, and the log says so).
    */
   readonly simHost?: SimHostPool | null;
+  /**
+   * The admin view and the replay viewer (`/admin`, `/replay/<match id>`, see docs/admin.md):
+   * served only with a token (`resolveAdminToken`; there is no default), with the study's side
+   * (participants, removal) from `source` when a study server runs. Absent: no admin route (404).
+   */
+  readonly admin?: { readonly token: string; readonly source?: AdminSource };
+  /**
+   * Participants by scene id, read at each scrape of `GET /metrics` (the `concord_participants`
+   * gauge): how a study server around the relay reports where its participants are. Absent: the
+   * gauge has no series. See docs/metrics.md.
+   */
+  readonly participants?: () => Readonly<Record<string, number>>;
+  /** What runs a study around the relay (relay/study/): see {@link RelayHooks}. Default none. */
+  readonly hooks?: RelayHooks;
+}
+
+/** What a study server needs of a running relay beyond {@link Relay}. */
+export interface RelayControl {
+  /** The socket.io server, to serve more namespaces (`/study`) beside the relay's `/`. */
+  readonly io: Server;
+  /** Takes `c` out of its scene's queue (nothing if it waits nowhere). */
+  dequeue(c: Candidate): void;
+  /** The candidates waiting in `scene`'s queue, in arrival order. */
+  queue(scene: string): readonly Candidate[];
+  /** The match under way with this id, if any. */
+  room(matchId: string): MatchRoom | undefined;
 }
 
 /** A running relay. */
@@ -83,6 +121,13 @@ export interface Relay {
   readonly port: number;
   readonly logsDir: string;
   stats(): RelayStats;
+  /**
+   * The prom-client registry that `GET /metrics` serves (docs/metrics.md): an embedder may add
+   * metrics of its own to it (`new Gauge({ ..., registers: [relay.metrics] })`).
+   */
+  readonly metrics: Registry;
+  /** See {@link RelayControl}. */
+  readonly control: RelayControl;
   /** Stops serving: ends every match, flushes and closes every log, closes every connection. */
   close(reason?: string): Promise<void>;
 }
@@ -114,30 +159,52 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const ownSimHost = options.simHost === undefined;
   const simHost = ownSimHost ? new SimHostPool() : options.simHost;
   const stats = emptyRelayStats();
+  const forwardLatency = new ForwardLatency();
   let closing = false;
 
   const connections = new ConnectionLayer(stats);
+  const scheduler = options.scheduler ?? realScheduler();
   const matchmaker = new Matchmaker({
     scenes,
     pythonScenes,
     logs,
     stats,
-    scheduler: options.scheduler ?? realScheduler(),
+    scheduler,
     refuse: connections.refuseMember,
     onEvent,
     maxFramesAhead: options.maxFramesAhead ?? SCENE_LIMITS.framesAhead.max,
     awayAfterSilentMs: options.awayAfterSilentMs ?? PRESENCE.awayAfterSilentMs,
     simHost: simHost ?? null,
+    forwardLatency,
+    hooks: options.hooks,
   });
   const snapshot = (): RelayStats => ({ ...stats, refused: { ...stats.refused } });
+  const admin: AdminRoutes | null = options.admin
+    ? adminRoutes({
+        token: checkedToken(options.admin.token),
+        logsDir,
+        webRoot: options.webRoot,
+        relay: relayAdminView(matchmaker, scheduler),
+        source: options.admin.source,
+        counters: () => ({ ...snapshot() }),
+        onEvent,
+      })
+    : null;
+  const metrics = relayMetrics({
+    stats: () => stats,
+    forwardLatency,
+    participants: options.participants,
+  });
   const http: HttpServer = createServer(
     httpRoutes({
-      http: options.http,
+      http: (req, res) => options.http?.(req, res) || admin?.handle(req, res) || false,
       webRoot: options.webRoot,
+      studyPage: options.studyPage ?? false,
       pythonScenes,
       stats: snapshot,
       closing: () => closing,
       simHost: simHost ? () => simHost.stats() : undefined,
+      metrics,
     }),
   );
   const io = new Server(http, {
@@ -153,7 +220,14 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     options.webrtc === false
       ? undefined
       : new DataChannelEndpoint<Connection>(datagramEvents(stats), options.webrtc ?? {});
-  connections.serve(io, { scenes, matchmaker, onEvent, closing: () => closing, datagrams });
+  connections.serve(io, {
+    scenes,
+    matchmaker,
+    onEvent,
+    closing: () => closing,
+    datagrams,
+    hooks: options.hooks,
+  });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -170,9 +244,17 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     port,
     logsDir,
     stats: snapshot,
+    metrics,
+    control: {
+      io,
+      dequeue: (c) => matchmaker.leaveQueue(c),
+      queue: (scene) => matchmaker.queue(scene),
+      room: (matchId) => matchmaker.room(matchId),
+    },
     close: async (reason = 'relay shutdown') => {
       if (closing) return;
       closing = true;
+      admin?.close();
       matchmaker.endAll(reason);
       datagrams?.close();
       await logs.closeAll(reason);
@@ -182,4 +264,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       http.closeAllConnections?.();
     },
   };
+}
+
+/** The admin token given to `startRelay`, checked as the command line's (length, characters). */
+function checkedToken(token: string): string {
+  return resolveAdminToken(token, {}) as string;
 }

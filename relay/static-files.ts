@@ -18,13 +18,26 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** The page a path without a file names: `/` is `index`, `/play` (the demo page) `index.html`. */
+export interface StaticFilesOptions {
+  /** The file served at `/` (and any path ending in `/`), default `index.html`. */
+  readonly index?: string;
+}
+
+/** The demo page's path: the built-in scenes, playable whatever `/` serves. */
+export const PLAY_PATH = '/play';
+
 /**
- * An HTTP handler that serves the files under `root` for GET and HEAD (`/` is `/index.html`),
- * refusing any path that leaves the root. Returns false for requests it does not serve, so the
- * relay can try its other routes.
+ * An HTTP handler that serves the files under `root` for GET and HEAD (`/` is `/index.html`, or
+ * `options.index`; `/play` is `/index.html`), refusing any path that leaves the root. Returns
+ * false for requests it does not serve, so the relay can try its other routes.
  */
-export function staticFiles(root: string): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function staticFiles(
+  root: string,
+  options: StaticFilesOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const base = path.resolve(root);
+  const index = options.index ?? 'index.html';
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const url = new URL(req.url ?? '/', 'http://x');
@@ -35,7 +48,8 @@ export function staticFiles(root: string): (req: IncomingMessage, res: ServerRes
     } catch {
       return false;
     }
-    if (rel.endsWith('/')) rel += 'index.html';
+    if (rel === PLAY_PATH || rel === `${PLAY_PATH}/`) rel = '/index.html';
+    else if (rel.endsWith('/')) rel += index;
     const file = path.resolve(base, `.${rel}`);
     if (file !== base && !file.startsWith(base + path.sep)) return false;
     const type = TYPES[path.extname(file)];
@@ -57,7 +71,7 @@ export function staticFiles(root: string): (req: IncomingMessage, res: ServerRes
       () => {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end(
-          rel === '/index.html'
+          rel === '/index.html' || rel === `/${index}`
             ? `The page is not built: run "npm run build" (npm start does it for you).\n`
             : 'not found\n',
         );

@@ -23,6 +23,13 @@ export interface RelayConnectionOptions {
   readonly clock?: Scheduler;
   /** Give up connecting after this long, in ms (default 10 000). */
   readonly timeoutMs?: number;
+  /**
+   * The socket.io handshake's `auth` payload, which the relay reads from the connection (never
+   * from a message): a study participant's page or bot sends `{ studyToken }` (the token of its
+   * `/study` hello, see protocol/study.ts) so that the relay admits its join or rejoin of a study
+   * scene. Default: none.
+   */
+  readonly auth?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -88,6 +95,7 @@ export class RelayConnection implements Transport<ClientMessage, ServerMessage> 
       reconnection: false,
       forceNew: true,
       timeout: options.timeoutMs ?? 10_000,
+      ...(options.auth ? { auth: { ...options.auth } } : {}),
     });
     return new Promise((resolve, reject) => {
       socket.once('connect', () => resolve(new RelayConnection(socket, options)));

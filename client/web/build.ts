@@ -5,7 +5,14 @@ import { build, type Plugin } from 'esbuild';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Files copied as they are next to the bundle. */
-const STATIC_FILES = ['index.html', 'style.css'];
+const STATIC_FILES = [
+  'index.html',
+  'study.html',
+  'style.css',
+  'admin.html',
+  'replay.html',
+  'admin.css',
+];
 
 /** Where the relay serves Pyodide's loader (relay/pyodide-files.ts), imported at runtime. */
 const PYODIDE_MODULE_URL = '/pyodide/pyodide.mjs';
@@ -16,9 +23,17 @@ const PYODIDE_MODULE_URL = '/pyodide/pyodide.mjs';
  */
 export const WEB_CLIENT_OUTPUTS: readonly string[] = [
   'app.js',
+  'study.js',
   'python-worker.js',
   'index.html',
+  'study.html',
   'style.css',
+  'admin.js',
+  'admin.html',
+  'admin.css',
+  'replay.js',
+  'replay-worker.js',
+  'replay.html',
 ];
 
 /**
@@ -40,20 +55,28 @@ export interface WebClientBuild {
   /**
    * The files written, relative to `outDir`, sorted: `app.js`, `app.js.LEGAL.txt` (the bundled
    * libraries' licence comments), `app.js.map`, `index.html`, `python-worker.js` and its
-   * `.map`, `style.css`.
+   * `.map`, `study.html`, `study.js` and its `.LEGAL.txt` and `.map`, `style.css`, and the admin
+   * pages' files (`admin.*`, `replay.*`, `replay-worker.js`).
    */
   readonly files: string[];
 }
 
 /**
- * Builds the browser page: bundles `client/web/main.ts` and everything it imports (the session,
+ * Builds the browser pages: bundles `client/web/main.ts` (the demo page, `/play`) and everything
+ * it imports (the session,
  * the protocol, the sim, socket.io-client, msgpackr, xxhash-wasm with its WebAssembly inline,
  * Phaser) with esbuild into one minified ES2022 module `app.js` with a source map, for the
  * browser platform, so that an import of a Node built-in fails the build instead of the page;
+ * bundles the study page (`client/web/study-page.ts`, served at `/` with an experiment) the same
+ * way into `study.js`;
  * bundles the Python scenes' Web Worker (`client/web/python-worker.ts`: the session, the protocol,
  * socket.io-client, the Python adapter) the same way into `python-worker.js`, with the `pyodide`
  * import left as a runtime import of `/pyodide/pyodide.mjs`, which the relay serves from the
- * installed package; then copies `index.html` and `style.css`. Every file the page needs is in
+ * installed package; bundles the admin pages the same way: the admin view (`admin-page.ts` into
+ * `admin.js`), the replay viewer (`replay-page.ts` into `replay.js`, with the duel's and the
+ * primitives' Phaser views) and its Worker (`replay-worker.ts` into `replay-worker.js`, Pyodide
+ * left to the relay as above); then copies `index.html`, `study.html`, `style.css`, `admin.html`,
+ * `replay.html` and `admin.css`. Every file the page needs is in
  * `outDir` or served by the relay: nothing comes from a CDN. The directory is emptied first.
  *
  * @param outDir where to write (default `dist/web`, relative to the working directory)
@@ -82,8 +105,30 @@ export async function buildWebClient(outDir = 'dist/web'): Promise<WebClientBuil
     }),
     build({
       ...common,
+      entryPoints: [path.join(HERE, 'study-page.ts')],
+      outfile: path.join(out, 'study.js'),
+    }),
+    build({
+      ...common,
       entryPoints: [path.join(HERE, 'python-worker.ts')],
       outfile: path.join(out, 'python-worker.js'),
+      plugins: [pyodideFromRelay],
+    }),
+    // The admin pages: served only behind the admin token (relay/admin/routes.ts).
+    build({
+      ...common,
+      entryPoints: [path.join(HERE, 'admin-page.ts')],
+      outfile: path.join(out, 'admin.js'),
+    }),
+    build({
+      ...common,
+      entryPoints: [path.join(HERE, 'replay-page.ts')],
+      outfile: path.join(out, 'replay.js'),
+    }),
+    build({
+      ...common,
+      entryPoints: [path.join(HERE, 'replay-worker.ts')],
+      outfile: path.join(out, 'replay-worker.js'),
       plugins: [pyodideFromRelay],
     }),
   ]);

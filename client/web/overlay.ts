@@ -42,13 +42,18 @@ export class StatsOverlay {
   /** @param el the element the overlay writes into (shown and hidden with its `hidden` flag) */
   constructor(private readonly el: HTMLElement) {}
 
-  /** Shows and hides the overlay on {@link OVERLAY_TOGGLE_KEYS} pressed in `target`. */
-  bindKeys(target: Window): void {
-    target.addEventListener('keydown', (e) => {
+  /**
+   * Shows and hides the overlay on {@link OVERLAY_TOGGLE_KEYS} pressed in `target`.
+   * @returns a function that stops listening (a study page drops a match's page when it moves on)
+   */
+  bindKeys(target: Window): () => void {
+    const onKey = (e: KeyboardEvent): void => {
       if (!OVERLAY_TOGGLE_KEYS.includes(e.code) || e.repeat) return;
       e.preventDefault(); // F3 is the browser's "find next"
       this.toggle();
-    });
+    };
+    target.addEventListener('keydown', onKey);
+    return () => target.removeEventListener('keydown', onKey);
   }
 
   /** True while shown. */

@@ -181,3 +181,50 @@ describe('PythonInputCapture', () => {
     expect(capture.bindingsText).toMatch(/WASD.*interact/);
   });
 });
+
+describe("PythonInputCapture with a scene's keys", () => {
+  function sceneSetup() {
+    const target = new EventTarget();
+    const capture = new PythonInputCapture(target as unknown as Window, {
+      map: { ArrowUp: 1, ArrowLeft: 3, 'ArrowLeft+ArrowUp': 7, KeyX: 5 },
+      defaultAction: 0,
+    });
+    const down = (code: string): void => void target.dispatchEvent(key('keydown', code));
+    const up = (code: string): void => void target.dispatchEvent(key('keyup', code));
+    const action = (): number =>
+      discreteActionMapping({ buttons: capture.sample(), x: 0, y: 0 }, 0) as number;
+    return { capture, down, up, action };
+  }
+
+  it("gives only the scene's keys their actions, combinations included", () => {
+    const { capture, down, up, action } = sceneSetup();
+    down('KeyW'); // not the scene's key: the built-in table no longer applies
+    expect(action()).toBe(0);
+    down('ArrowUp');
+    expect(action()).toBe(1); // the press
+    expect(action()).toBe(1); // held
+    down('ArrowLeft');
+    expect(action()).toBe(3); // the press alone, once
+    expect(action()).toBe(7); // both held: the combination
+    up('ArrowUp');
+    expect(action()).toBe(3);
+    up('ArrowLeft');
+    expect(action()).toBe(0);
+    down('KeyX');
+    up('KeyX');
+    expect(action()).toBe(5); // a press shorter than a tick still counts once
+    expect(action()).toBe(0);
+    expect(capture.bindingsText).toBe('Keys: ArrowUp · ArrowLeft · ArrowLeft + ArrowUp · KeyX');
+  });
+
+  it('refuses a key map that is not one', () => {
+    const target = new EventTarget();
+    expect(
+      () =>
+        new PythonInputCapture(target as unknown as Window, {
+          map: { 'Arrow Up': 1 },
+          defaultAction: 0,
+        }),
+    ).toThrow(/KeyboardEvent.code/);
+  });
+});

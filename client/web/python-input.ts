@@ -2,6 +2,7 @@
  * Keyboard capture for Python environments with a discrete action space, such as the kitchen.
  * It produces the button bits that the scene's action mapping turns into an action; with the
  * default `discreteActionMapping` (lowest held bit b → action b + 1, nothing held → 0):
+ * (a game scene's `actions` replace these: see {@link SceneKeys})
  *
  * | keys                 | bit | action |
  * | -------------------- | --- | ------ |
@@ -11,6 +12,17 @@
  * | → / D                | 3   | 4 right |
  * | Space / E / Enter    | 4   | 5 interact |
  */
+
+import { type ActionMap, createActionMap } from '../../sim/index.ts';
+
+/**
+ * A game scene's keys as the study wire gives them (`StudyScene.actions`): key or `Key+Key`
+ * (`KeyboardEvent.code` names) → discrete action index, and the action of no key.
+ */
+export interface SceneKeys {
+  readonly map: Readonly<Record<string, number>>;
+  readonly defaultAction: number;
+}
 
 /** Bit of each action button in `Input.buttons`. */
 export const PYTHON_BUTTONS = {
@@ -89,17 +101,35 @@ export class PythonInputCapture {
   private readonly held = new Set<string>();
   private readonly pending: number[] = [];
   private readonly detach: () => void;
+  /** The scene's own keys, when it has them. */
+  private readonly map: ActionMap | null;
 
-  /** @param target where key events are listened for (the page's window) */
-  constructor(target: Window) {
+  /**
+   * @param target where key events are listened for (the page's window)
+   * @param keys a game scene's `actions`: then only its keys count, a held combination gives its
+   *   action every tick (the action map's rule: the largest combination held, then the latest
+   *   pressed), a press shorter than a tick still gives its key's action once, and no key gives
+   *   `defaultAction`. Absent: the built-in table above.
+   * @throws ConcordError `BAD_CONFIG` when `keys` is not a valid key map
+   */
+  constructor(target: Window, keys?: SceneKeys) {
+    this.map = keys
+      ? createActionMap({ actions: keys.map, defaultAction: keys.defaultAction })
+      : null;
+    if (keys) {
+      // The keys only: a discrete action's number means nothing to a participant.
+      this.bindingsText = `Keys: ${Object.keys(keys.map)
+        .map((combo) => combo.replaceAll('+', ' + '))
+        .join(' · ')}`;
+    }
     const onKeyDown = (event: Event): void => {
       const e = event as unknown as KeyEventLike;
-      const bit = KEY_BITS[e.code];
+      const bit = this.pressBits(e.code);
       if (bit === undefined || e.ctrlKey || e.metaKey || e.altKey || isEditable(e.target)) return;
       e.preventDefault(); // arrows and Space would scroll the page
       if (e.repeat || this.held.has(e.code)) return;
       this.held.add(e.code);
-      if (this.pending.length < MAX_PENDING_PRESSES) this.pending.push(bit);
+      if (bit !== null && this.pending.length < MAX_PENDING_PRESSES) this.pending.push(bit);
     };
     const onKeyUp = (event: Event): void => {
       this.held.delete((event as unknown as KeyEventLike).code);
@@ -124,12 +154,24 @@ export class PythonInputCapture {
   sample(): number {
     const press = this.pending.shift();
     if (press !== undefined) return press;
+    if (this.map) return this.map.inputFor([...this.held]).buttons;
     let bits = 0;
     for (const code of this.held) {
       const bit = KEY_BITS[code] ?? 0;
       if (bit !== PYTHON_BUTTONS.interact) bits |= bit;
     }
     return bits;
+  }
+
+  /**
+   * The button bits a press of `code` alone gives; null for a key that only combinations of a
+   * scene's keys name (held, but no press of its own); undefined for a key that means nothing.
+   */
+  private pressBits(code: string): number | null | undefined {
+    if (!this.map) return KEY_BITS[code];
+    const own = this.map.bindings.find((b) => b.keys.length === 1 && b.keys[0] === code);
+    if (own) return own.input.buttons;
+    return this.map.bindings.some((b) => b.keys.includes(code)) ? null : undefined;
   }
 
   /** Forgets every held key and every press not yet sent (focus lost, tab hidden). */

@@ -6,9 +6,11 @@
  * rollback in Python never delays a display frame or a key press.
  */
 import type { SceneSettings } from '../../protocol/index.ts';
+import { discreteActionInput, type EpisodeSettings } from '../../sim/index.ts';
 import type { DrawPrimitive } from '../../sim/python/index.ts';
 import type { Seat } from '../match-runner.ts';
 import type { RendererChoice } from './duel-view.ts';
+import type { MatchPage, MatchPageHost, MatchPageOptions, RelayAuth } from './match-page.ts';
 import { StatsOverlay } from './overlay.ts';
 import {
   idleStats,
@@ -18,7 +20,8 @@ import {
   presenceNotice,
 } from './page-stats.ts';
 import { createPrimitivesGame, type PrimitivesGame } from './primitives-view.ts';
-import { PYTHON_BINDINGS_TEXT, PythonInputCapture } from './python-input.ts';
+import { PYTHON_BINDINGS_TEXT, PythonInputCapture, type SceneKeys } from './python-input.ts';
+import { PythonPreload } from './python-preload.ts';
 import type {
   PageToWorker,
   PythonMatchResult,
@@ -28,8 +31,8 @@ import type {
 import { saveSeat } from './seat-storage.ts';
 import { PageScreens } from './ui.ts';
 
-/** Where the page's build puts the worker's bundle. */
-export const PYTHON_WORKER_URL = '/python-worker.js';
+export { PYTHON_WORKER_URL } from './python-preload.ts';
+
 /** Confirmed state hashes kept for `hashAt` (the newest ones). */
 const MAX_KEPT_HASHES = 4096;
 
@@ -41,9 +44,20 @@ const now = (): number => performance.now(); // clock-ok: the overlay's redraw p
  * the worker's match runner reports it. It keeps the seat the worker posts in `sessionStorage`
  * and hands it back to the worker after a reload, which then rejoins it.
  */
-export class PythonPage {
+export class PythonPage implements MatchPage {
   private phase: PagePhase = 'idle';
-  private readonly worker: Worker;
+  private readonly worker: PythonPreload;
+  private readonly scene: string;
+  private readonly participantId: string | null;
+  private readonly renderer: RendererChoice;
+  private seat: Seat | null;
+  private readonly auth: RelayAuth | null;
+  private readonly host: MatchPageHost | null;
+  private readonly keys: SceneKeys | null;
+  private readonly episodes: EpisodeSettings | null;
+  private disposed = false;
+  /** Undoes every listener the page added to the window and the document. */
+  private readonly detach: (() => void)[] = [];
   private readonly screens = new PageScreens();
   private readonly overlay = new StatsOverlay(this.screens.overlay);
   /** Pyodide and the environment are loaded in the worker. */
@@ -67,28 +81,53 @@ export class PythonPage {
   private readonly hashQueries = new Map<number, (hash: string | null) => void>();
 
   /**
-   * Starts the worker, which loads Pyodide and the scene's environment at once (before any join).
-   * @param scene the Python scene's name
-   * @param participantId the experiment's id for this person, sent with the join
-   * @param renderer Phaser's renderer for the view
-   * @param seat the seat this tab kept (a reload): the worker rejoins it instead of joining
+   * Starts the worker, which loads Pyodide and the scene's environment at once (before any join),
+   * or adopts `preload`, a worker started ahead for this scene.
+   * @param options the scene, the participant id, the renderer, the seat this tab kept (a reload:
+   *   the worker rejoins it instead of joining), the relay auth, the host and the scene's keys
+   * @param preload a worker started for `options.scene` ahead of time, which this page adopts
+   * @throws Error when `preload` is for another scene
    */
   constructor(
-    private readonly scene: string,
-    private readonly participantId: string | null,
-    private readonly renderer: RendererChoice,
-    private seat: Seat | null,
+    options: MatchPageOptions & { readonly keys?: SceneKeys | null },
+    preload?: PythonPreload,
   ) {
-    this.screens.setTitle(`Concord · ${scene}`);
-    this.overlay.bindKeys(window);
-    document.addEventListener('visibilitychange', () => this.onVisibility());
-    this.worker = new Worker(PYTHON_WORKER_URL, { type: 'module', name: `concord-${scene}` });
-    this.worker.onmessage = (e: MessageEvent<WorkerToPage>) => this.onWorkerMessage(e.data);
-    this.worker.onerror = (e) => {
-      e.preventDefault();
-      this.onFatal(`The Python worker failed: ${e.message || 'it could not start'}`);
-    };
-    this.post({ type: 'init', scene });
+    this.scene = options.scene;
+    this.participantId = options.participantId;
+    this.renderer = options.renderer;
+    this.seat = options.seat;
+    this.auth = options.auth ?? null;
+    this.host = options.host ?? null;
+    this.keys = options.keys ?? null;
+    this.episodes = options.episodes ?? null;
+    if (preload && preload.scene !== this.scene) {
+      throw new Error(`the Python worker loaded "${preload.scene}", not "${this.scene}"`);
+    }
+    if (!this.host) this.screens.setTitle(`Concord · ${this.scene}`);
+    this.detach.push(this.overlay.bindKeys(window));
+    const onVisibility = (): void => this.onVisibility();
+    document.addEventListener('visibilitychange', onVisibility);
+    this.detach.push(() => document.removeEventListener('visibilitychange', onVisibility));
+    this.worker = preload ?? new PythonPreload(this.scene);
+    this.worker.adopt((m) => {
+      if (!this.disposed) this.onWorkerMessage(m);
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.phase = 'ended';
+    this.worker.terminate();
+    saveSeat(sessionStorage, null);
+    for (const undo of this.detach.splice(0)) undo();
+    this.input?.dispose();
+    this.input = null;
+    this.view?.destroy();
+    this.view = null;
+    this.screens.setKeys(null);
+    this.screens.setCountdown(null);
+    this.screens.setNotice(null);
   }
 
   /** The hook's view of the page (see `ConcordHook`); `hashAt` answers from the kept hashes. */
@@ -114,14 +153,16 @@ export class PythonPage {
     });
   }
 
-  /** Shows the Join button (with the keys). */
+  /** Shows the Join button (with the keys); a hosted page shows its host's waiting room. */
   showJoin(): void {
     this.phase = 'idle';
-    this.screens.showJoin(this.scene, () => this.join(), [`Keys: ${PYTHON_BINDINGS_TEXT}`]);
+    if (this.host) this.host.queue(0, 0);
+    else this.screens.showJoin(this.scene, () => this.join(), [`Keys: ${PYTHON_BINDINGS_TEXT}`]);
   }
 
   /** Asks the worker to join the scene's queue (it waits for Pyodide if still loading). */
   join(): void {
+    if (this.disposed) return;
     if (this.loadError !== null) {
       this.screens.showMessage(this.loadError);
       return;
@@ -130,8 +171,25 @@ export class PythonPage {
     this.phase = this.seat ? 'reconnecting' : 'waiting';
     this.joining = true;
     const doing = this.seat ? 'Reconnecting…' : 'Joining…';
-    this.screens.showMessage(this.ready ? doing : 'Loading Python…');
-    this.post({ type: 'join', participantId: this.participantId, seat: this.seat });
+    if (this.host) {
+      // The participant waits for the loading only if it is not done: then the host shows it.
+      this.host.loading(this.ready ? null : this.worker.progress);
+      if (this.ready) this.host.queue(0, 0);
+    } else this.screens.showMessage(this.ready ? doing : 'Loading Python…');
+    this.post({
+      type: 'join',
+      participantId: this.participantId,
+      seat: this.seat,
+      auth: this.auth,
+      episodes: this.episodes,
+      study: this.host
+        ? {
+            defaultInput: this.keys
+              ? discreteActionInput(this.keys.defaultAction)
+              : { buttons: 0, x: 0, y: 0 },
+          }
+        : null,
+    });
     this.seat = null; // the worker holds it now
   }
 
@@ -143,14 +201,18 @@ export class PythonPage {
   }
 
   private post(m: PageToWorker): void {
-    this.worker.postMessage(m);
+    this.worker.post(m);
   }
 
   private onWorkerMessage(m: WorkerToPage): void {
     switch (m.type) {
       case 'status':
+        if (this.host) return;
         if ((this.phase === 'waiting' || this.phase === 'reconnecting') && this.joining)
           this.screens.showMessage(m.text);
+        return;
+      case 'progress':
+        if (this.host && this.joining && !this.ready) this.host.loading(this.worker.progress);
         return;
       case 'phase':
         this.onPhase(pagePhaseOf(m.phase));
@@ -161,6 +223,10 @@ export class PythonPage {
       case 'ready':
         this.ready = true;
         this.pyodideLoadMs = m.pyodideLoadMs;
+        if (this.host && this.joining) {
+          this.host.loading(null);
+          this.host.queue(0, 0);
+        }
         console.info(
           `concord: Pyodide loaded in ${m.pyodideLoadMs.toFixed(0)} ms, ${m.sim} (${m.codeHash}) in ${m.envFetchMs.toFixed(0)} ms`,
         );
@@ -168,7 +234,8 @@ export class PythonPage {
       case 'waiting':
         if (this.phase !== 'waiting') return;
         this.joining = false;
-        this.screens.showWaiting(m.waiting, m.players, () => this.cancel());
+        if (this.host) this.host.queue(m.waiting, m.players);
+        else this.screens.showWaiting(m.waiting, m.players, () => this.cancel());
         return;
       case 'start':
         if (!this.started) this.start(m.settings);
@@ -210,9 +277,11 @@ export class PythonPage {
       this.joining = false;
       this.showJoin();
     } else if (phase === 'reconnecting') {
+      this.host?.playing();
       this.input?.releaseAll();
       if (!this.started) this.screens.showMessage('Reconnecting…');
     } else if ((phase === 'countdown' || phase === 'playing') && this.started) {
+      this.host?.playing();
       this.screens.hidePanel();
     }
     this.showNotice();
@@ -236,14 +305,15 @@ export class PythonPage {
   private start(settings: SceneSettings): void {
     this.started = true;
     this.settings = settings;
+    this.host?.playing();
     this.screens.hidePanel();
-    this.input = new PythonInputCapture(window);
+    this.input = new PythonInputCapture(window, this.keys ?? undefined);
     // Before the view, whose canvas fits the space the key strip leaves.
     this.screens.setKeys(this.input.bindingsText);
     this.view = createPrimitivesGame(this.screens.gameParent, () => this.primitives, this.renderer);
     this.onVisibility();
     const frame = (): void => {
-      if (this.phase === 'ended') return;
+      if (this.phase === 'ended' || this.disposed) return;
       if (!isHidden() && this.input) {
         // Every display frame: the worker turns these samples into one input per tick (a run
         // of empty samples tells it nothing new after the first).
@@ -273,10 +343,12 @@ export class PythonPage {
     this.screens.setCountdown(null);
     this.screens.setNotice(null);
     this.overlay.update(() => this.stats(), Number.POSITIVE_INFINITY);
-    this.screens.showPythonResult(result, () => location.reload());
+    this.screens.showPythonResult(result, this.host ? null : () => location.reload());
+    this.host?.ended();
   }
 
   private onVisibility(): void {
+    if (this.disposed) return;
     const hidden = isHidden();
     if (hidden) this.input?.releaseAll();
     this.post({ type: 'visibility', hidden });

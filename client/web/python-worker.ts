@@ -13,7 +13,17 @@
  * loaded when the worker starts, before the page joins a queue, so a match never waits for them.
  */
 import type { SceneSettings } from '../../protocol/index.ts';
-import { type Frame, type Input, initStateHash, type Sim } from '../../sim/index.ts';
+import {
+  type EpisodeSettings,
+  type EpisodeSnap,
+  type EpisodicSim,
+  episodicFactory,
+  type Frame,
+  type Input,
+  initStateHash,
+  type Sim,
+  type SimFactory,
+} from '../../sim/index.ts';
 import {
   createPythonSim,
   type DrawPrimitive,
@@ -32,8 +42,8 @@ import {
 } from '../match-runner.ts';
 import { RealClock } from '../net/index.ts';
 import { fetchPythonEnv, type PythonEnvSource } from '../python-env.ts';
-import { RelayConnection } from '../transport/relay-connection.ts';
 import { type ConfirmedCapture, captureConfirmedState } from './confirmed-capture.ts';
+import { connectRelay } from './match-page.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The page ↔ worker protocol
@@ -46,7 +56,24 @@ export type PageToWorker =
    * Join the scene's queue, or rejoin `seat` (the page kept it in `sessionStorage`: a reload),
    * once Pyodide and the environment are loaded.
    */
-  | { readonly type: 'join'; readonly participantId: string | null; readonly seat: Seat | null }
+  | {
+      readonly type: 'join';
+      readonly participantId: string | null;
+      readonly seat: Seat | null;
+      /** socket.io handshake auth of the worker's connections (a study's token), or null. */
+      readonly auth: Readonly<Record<string, string>> | null;
+      /**
+       * The match's episodes (a study's game scene): with more than one, the sim is wrapped in
+       * the episode wrapper (`episodicFactory`), as every other peer of the match does; null: one.
+       */
+      readonly episodes: EpisodeSettings | null;
+      /**
+       * A study's game scene: the input of its default action (what the sim's `defaultInput`
+       * gives: the countdown, a hidden tab), and the match plays on alone until the relay ends
+       * it. Null: the sim's own default, and the match ends when every other player left.
+       */
+      readonly study: { readonly defaultInput: Input } | null;
+    }
   /** Leave the queue (ignored once the match started). */
   | { readonly type: 'cancel' }
   /**
@@ -119,6 +146,16 @@ export interface PythonMatchResult {
 export type WorkerToPage =
   /** Progress while loading or connecting, in words. */
   | { readonly type: 'status'; readonly text: string }
+  /**
+   * Loading progress: `done` of `total` steps (the environment's source, Pyodide, its packages
+   * when it needs any), `text` the step under way. Sent at the start and after each step.
+   */
+  | {
+      readonly type: 'progress';
+      readonly done: number;
+      readonly total: number;
+      readonly text: string;
+    }
   /** Pyodide, the extra packages and the environment are loaded. */
   | {
       readonly type: 'ready';
@@ -316,7 +353,19 @@ class PythonWorker {
   private scene: string | null = null;
   private loaded: Loaded | null = null;
   private loadFailed = false;
-  private joinRequest: { participantId: string | null; seat: Seat | null } | null = null;
+  private joinRequest: {
+    participantId: string | null;
+    seat: Seat | null;
+    auth: Readonly<Record<string, string>> | null;
+    episodes: EpisodeSettings | null;
+    study: { readonly defaultInput: Input } | null;
+  } | null = null;
+  /** A study's game scene: see `PageToWorker` `join`. */
+  private study: { readonly defaultInput: Input } | null = null;
+  /** The match's episodes, from the first join. */
+  private episodes: EpisodeSettings | null = null;
+  /** The episodic wrapper around the Python sim, when the match has episodes. */
+  private episodic: EpisodicSim<PythonSnap> | null = null;
   private runner: MatchRunner<PythonSnap> | null = null;
   private py: PythonSim | null = null;
   private capture: ConfirmedCapture<PythonSnap> | null = null;
@@ -348,7 +397,13 @@ class PythonWorker {
         void this.load(m.scene);
         return;
       case 'join':
-        this.joinRequest = { participantId: m.participantId, seat: m.seat };
+        this.joinRequest = {
+          participantId: m.participantId,
+          seat: m.seat,
+          auth: m.auth,
+          episodes: m.episodes,
+          study: m.study,
+        };
         this.joinWhenReady();
         return;
       case 'cancel':
@@ -376,13 +431,27 @@ class PythonWorker {
   /** Loads Pyodide, the environment's source and its packages, all at once. */
   private async load(scene: string): Promise<void> {
     this.post({ type: 'status', text: 'Loading Python…' });
+    // Steps: the source, Pyodide, then the packages once the source says whether there are any.
+    let done = 0;
+    let total = 2;
+    const step = (text: string): void => this.post({ type: 'progress', done, total, text });
+    step('Loading Python…');
     try {
       const origin = this.scope.location.origin;
       const t0 = now();
-      const envPromise = fetchPythonEnv(origin, scene).then((env) => ({ env, ms: now() - t0 }));
+      const envPromise = fetchPythonEnv(origin, scene).then((env) => {
+        done++;
+        if (env.packages.length > 0) total++;
+        step('Loading Python…');
+        return { env, ms: now() - t0 };
+      });
       const pyodidePromise = loadConcordPyodide({
         indexURL: `${origin}/pyodide/`,
-      }).then((pyodide) => ({ pyodide, ms: now() - t0 }));
+      }).then((pyodide) => {
+        done++;
+        step('Loading Python…');
+        return { pyodide, ms: now() - t0 };
+      });
       const [{ env, ms: envFetchMs }, { pyodide, ms: pyodideLoadMs }] = await Promise.all([
         envPromise,
         pyodidePromise,
@@ -390,8 +459,11 @@ class PythonWorker {
       ]);
       if (env.packages.length > 0) {
         this.post({ type: 'status', text: `Loading ${env.packages.join(', ')}…` });
+        step(`Loading ${env.packages.join(', ')}…`);
         try {
           await pyodide.loadPackage([...env.packages]);
+          done++;
+          step('Python is ready');
         } catch (err) {
           throw new Error(
             `scene "${scene}" needs the Pyodide packages ${env.packages.join(', ')}, which did not load: ${messageOf(err)}`,
@@ -416,15 +488,19 @@ class PythonWorker {
     if (!request || !this.loaded || this.loadFailed || this.scene === null) return;
     this.joinRequest = null;
     if (!this.runner) {
+      this.episodes = request.episodes;
+      this.study = request.study;
       this.post({ type: 'status', text: 'Connecting to the relay…' });
       const runner = new MatchRunner<PythonSnap>({
-        connect: () => RelayConnection.connect(this.scope.location.origin),
+        connect: () => connectRelay(this.scope.location.origin, request.auth ?? undefined),
         scheduler: new RealClock(),
         scene: this.scene,
         participantId: request.seat?.participantId ?? request.participantId,
         seat: request.seat,
         createSim: (start) => this.createSim(start),
         input: () => (this.hidden ? null : { buttons: this.input.next(), x: 0, y: 0 }),
+        // In a study the relay decides when a match ends (see duel-page.ts).
+        playAlone: request.study !== null,
       });
       runner.on((e) => this.onRunner(runner, e));
       this.runner = runner;
@@ -432,25 +508,62 @@ class PythonWorker {
     this.runner.join();
   }
 
-  /** The Python sim for a match client; the previous one (before a rejoin) is let go. */
+  /**
+   * The Python sim for a match client, in the episode wrapper when the match has episodes; the
+   * previous one (before a rejoin) is let go.
+   */
   private createSim(start: MatchStart): Sim<PythonSnap> {
     const { pyodide, env } = this.loaded!;
     const s = start.settings;
     if (s.sim !== env.sim) {
       throw new Error(`scene "${s.name}" runs "${s.sim}", but this page loaded "${env.sim}"`);
     }
-    const py = createPythonSim(pyodide, {
-      source: env.source,
-      ...(env.className !== null ? { className: env.className } : {}),
-      players: s.players,
-      seed: start.seed,
+    // As pythonSimFactory makes it for the bots and the relay: the same options, the same sim.
+    const factory: SimFactory<PythonSnap> = {
       id: s.sim,
-    });
+      minPlayers: 1,
+      maxPlayers: s.players,
+      create: (config) =>
+        createPythonSim(pyodide, {
+          source: env.source,
+          ...(env.className !== null ? { className: env.className } : {}),
+          players: config.players,
+          seed: config.seed,
+          id: s.sim,
+        }),
+    };
+    this.episodic?.dispose();
     this.py?.dispose();
-    this.py = py;
+    this.episodic = null;
+    this.py = null;
     const limit = s.frames > 0 ? Math.ceil(s.frames / s.hashInterval) * s.hashInterval : 0;
+    const ep = this.episodes;
+    if (ep !== null && ep.episodes > 1) {
+      const episodic = episodicFactory(factory, ep).create({
+        players: s.players,
+        seed: start.seed,
+      });
+      this.episodic = episodic;
+      const capture = captureConfirmedState(episodic, limit > 0 ? limit : -1, (x) => x.frame);
+      this.capture = capture as unknown as ConfirmedCapture<PythonSnap>;
+      return this.withStudyDefault(capture.sim as unknown as Sim<PythonSnap>);
+    }
+    const py = factory.create({ players: s.players, seed: start.seed }) as PythonSim;
+    this.py = py;
     this.capture = sessionSim(py, limit);
-    return this.capture.sim;
+    return this.withStudyDefault(this.capture.sim);
+  }
+
+  /** `sim` with a study scene's default action as its `defaultInput` (unchanged otherwise). */
+  private withStudyDefault(sim: Sim<PythonSnap>): Sim<PythonSnap> {
+    const study = this.study;
+    if (!study) return sim;
+    return Object.assign(sim, { defaultInput: () => study.defaultInput });
+  }
+
+  /** The Python sim of the current state (the episode's, in an episodic match). */
+  private currentPy(): PythonSim | null {
+    return this.episodic ? (this.episodic.inner as PythonSim) : this.py;
   }
 
   private onRunner(runner: MatchRunner<PythonSnap>, e: RunnerEvent<PythonSnap>): void {
@@ -532,7 +645,7 @@ class PythonWorker {
   /** The newest frame, its countdown text, the draw primitives when it changed, and the stats. */
   private postFrame(runner: MatchRunner<PythonSnap>, changed: boolean): void {
     const match = runner.match;
-    const py = this.py;
+    const py = this.currentPy();
     if (!match || !py) return;
     let primitives: DrawPrimitive[] | null = null;
     if (changed && py.hasRender) {
@@ -584,9 +697,9 @@ class PythonWorker {
   private result(runner: MatchRunner<PythonSnap>, end: RunnerEnd): PythonMatchResult {
     const m = runner.match;
     const confirmed = end.kind === 'frame-limit' ? (this.capture?.captured() ?? null) : null;
-    let snap: PythonSnap | null = confirmed;
+    let snap: PythonSnap | EpisodeSnap<PythonSnap> | null = confirmed;
     try {
-      snap ??= this.py?.save() ?? null;
+      snap ??= this.episodic?.save() ?? this.py?.save() ?? null;
     } catch {
       snap = null; // the environment is what threw: no state to read
     }
@@ -598,7 +711,7 @@ class PythonWorker {
       confirmed: confirmed !== null || (m !== null && m.peer.session.confirmedFrame >= frame - 1),
       kind: end.kind,
       reason: end.reason,
-      score: snap ? scoreOf(snap) : null,
+      score: snap ? scoreOf('inner' in snap ? snap.inner : snap) : null,
     };
   }
 }

@@ -94,8 +94,8 @@ export class PageScreens {
     if (text !== null && this.notice.textContent !== text) this.notice.textContent = text;
   }
 
-  /** Shows the result of a match and a button to play again. */
-  showResult(result: MatchResult, onAgain: () => void): void {
+  /** Shows the result of a match and a button to play again (none when `onAgain` is null). */
+  showResult(result: MatchResult, onAgain: (() => void) | null): void {
     const table = el('table');
     const head = el('tr');
     for (const h of ['', 'player', 'kills', 'deaths']) head.append(el('th', h));
@@ -119,15 +119,16 @@ export class PageScreens {
       el('p', `You are player ${result.slot + 1} (slot ${result.slot}).`),
       el('p', `Scores at ${where}; ${result.reason}.`, 'small'),
       el('p', `Match id: ${result.matchId}`, 'mono'),
-      button('Play again', onAgain),
+      ...(onAgain ? [button('Play again', onAgain)] : []),
     ]);
   }
 
   /**
    * Shows the result of a Python scene's match: how it ended, the environment's score when it
-   * keeps one, this player's slot, the frame and the match id, and a button to play again.
+   * keeps one, this player's slot, the frame and the match id, and a button to play again (none
+   * when `onAgain` is null).
    */
-  showPythonResult(result: PythonMatchResult, onAgain: () => void): void {
+  showPythonResult(result: PythonMatchResult, onAgain: (() => void) | null): void {
     const headline = result.kind === 'error' ? 'The match stopped' : 'Match over';
     const where = result.confirmed
       ? `confirmed frame ${result.frame}`
@@ -142,7 +143,7 @@ export class PageScreens {
         'small',
       ),
       el('p', `Match id: ${result.matchId}`, 'mono'),
-      button('Play again', onAgain),
+      ...(onAgain ? [button('Play again', onAgain)] : []),
     ]);
   }
 

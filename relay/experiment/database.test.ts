@@ -387,6 +387,31 @@ describe('the participant database', () => {
     db.close();
   });
 
+  it('takes a schema version 1 file to version 2, keeping its seats', () => {
+    const dir = newDir();
+    const db = ParticipantDatabase.open(study, dir);
+    db.arrive(prolific('a'), 'a');
+    db.act('a', 'a', accept);
+    db.recordSeat('a', { scene: 'arena', matchId: 'm1', slot: 0, episode: 0 });
+    db.close();
+    // Back to version 1: its match_seats had one seat per participant, scene and episode.
+    const raw = new Database(databaseFile(dir, 'coop-study'));
+    raw.exec(`
+      CREATE TABLE v1 (participant_id TEXT NOT NULL REFERENCES participants (id), scene_id TEXT NOT NULL,
+        episode INTEGER NOT NULL CHECK (episode >= 0), match_id TEXT NOT NULL, slot INTEGER NOT NULL CHECK (slot >= 0),
+        seated_ms INTEGER NOT NULL, PRIMARY KEY (participant_id, scene_id, episode), UNIQUE (match_id, slot)) STRICT;
+      INSERT INTO v1 SELECT * FROM match_seats; DROP TABLE match_seats; ALTER TABLE v1 RENAME TO match_seats;
+      DELETE FROM schema_version WHERE version = 2;`);
+    raw.close();
+    const again = ParticipantDatabase.open(study, dir);
+    expect(again.schemaVersion).toBe(2);
+    expect(again.seats('a').map((x) => x.matchId)).toEqual(['m1']);
+    // A replacement match of the same episode (the first died with the relay) is a new row.
+    again.recordSeat('a', { scene: 'arena', matchId: 'm2', slot: 1, episode: 0 });
+    expect(again.seats('a').map((x) => x.matchId)).toEqual(['m1', 'm2']);
+    again.close();
+  });
+
   it('refuses seats that are not the participant’s to take', () => {
     const db = ParticipantDatabase.open(study, newDir());
     for (const id of ['a', 'b']) {
@@ -394,11 +419,14 @@ describe('the participant database', () => {
       db.act(id, id, accept);
     }
     db.recordSeat('a', { scene: 'arena', matchId: 'm', slot: 0, episode: 0 });
-    // The same seat again (a rejoin) is fine; another seat for that episode is not.
+    // The same seat again (a rejoin) is fine; another slot of that match is not; a seat in a
+    // new match of that episode (the first one died with the relay) is a new row.
     db.recordSeat('a', { scene: 'arena', matchId: 'm', slot: 0, episode: 0 });
     refused('BAD_STEP', () =>
-      db.recordSeat('a', { scene: 'arena', matchId: 'm9', slot: 0, episode: 0 }),
+      db.recordSeat('a', { scene: 'arena', matchId: 'm', slot: 1, episode: 0 }),
     );
+    db.recordSeat('a', { scene: 'arena', matchId: 'm9', slot: 0, episode: 0 });
+    expect(db.seats('a').map((x) => x.matchId)).toEqual(['m', 'm9']);
     expect(
       refused('BAD_STEP', () =>
         db.recordSeat('b', { scene: 'arena', matchId: 'm', slot: 0, episode: 0 }),

@@ -52,7 +52,7 @@ import { type Outcome, showValue } from './schema.ts';
 import type { AnswerValue } from './survey.ts';
 
 /** The schema version this code writes; a file of a higher version is refused. */
-export const DATABASE_SCHEMA_VERSION = 1;
+export const DATABASE_SCHEMA_VERSION = 2;
 
 /**
  * The schema, by version: `MIGRATIONS[v - 1]` takes a file from version v-1 to v. Append only;
@@ -110,6 +110,23 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (participant_id, scene_id, episode),
     UNIQUE (match_id, slot)
   ) STRICT;
+  `,
+  // Version 2: a participant may hold several seats for one episode, one per match: a match
+  // that died with the relay (a restart) or lost them is replaced by a new one.
+  `
+  CREATE TABLE match_seats_v2 (
+    participant_id TEXT NOT NULL REFERENCES participants (id),
+    scene_id       TEXT NOT NULL,
+    episode        INTEGER NOT NULL CHECK (episode >= 0),
+    match_id       TEXT NOT NULL,
+    slot           INTEGER NOT NULL CHECK (slot >= 0),
+    seated_ms      INTEGER NOT NULL,
+    PRIMARY KEY (participant_id, match_id),
+    UNIQUE (match_id, slot)
+  ) STRICT;
+  INSERT INTO match_seats_v2 SELECT participant_id, scene_id, episode, match_id, slot, seated_ms FROM match_seats;
+  DROP TABLE match_seats;
+  ALTER TABLE match_seats_v2 RENAME TO match_seats;
   `,
 ];
 
@@ -626,21 +643,22 @@ export class ParticipantDatabase {
 
   /**
    * The relay seats a participant in a match of their current game scene. Reporting the same
-   * seat again (a rejoin) changes nothing.
+   * seat again (a rejoin) changes nothing; a seat in another match for the same episode is a
+   * new row (the match before died with the relay, or went on without them).
    * @throws ConcordError `UNKNOWN_PARTICIPANT`; `BAD_STEP` when they are not in that game
-   *   scene, the slot or episode does not exist under their condition, they hold another seat
-   *   for that episode, or another participant holds that seat.
+   *   scene, the slot or episode does not exist under their condition, they hold another slot
+   *   of that match, or another participant holds that seat.
    */
   recordSeat(id: string, seat: Seat): StoredSeat {
     return this.#db
       .transaction((): StoredSeat => {
         const s = checkSeat(this.experiment, this.participant(id), seat);
-        const held = this.seats(id).find((x) => x.scene === s.scene && x.episode === s.episode);
+        const held = this.seats(id).find((x) => x.matchId === s.matchId);
         if (held !== undefined) {
-          if (held.matchId === s.matchId && held.slot === s.slot) return held;
+          if (held.slot === s.slot && held.episode === s.episode) return held;
           throw new ConcordError(
             'BAD_STEP',
-            `participant ${id} holds slot ${held.slot} of match ${held.matchId} for episode ${s.episode} of "${s.scene}" already`,
+            `participant ${id} holds slot ${held.slot} of match ${held.matchId} (episode ${held.episode} of "${held.scene}") already`,
           );
         }
         const other = this.#db

@@ -21,6 +21,7 @@ export {
   type EndRecord,
   type FaultRecord,
   formatRecord,
+  type HandoverRecord,
   type HashRecord,
   type HeaderRecord,
   type HeaderSim,
@@ -57,6 +58,7 @@ export {
   type ReplayMismatch,
   type ReplayOptions,
   type ReplayResult,
+  type ReplayStep,
   replayLog,
   replayMatchLog,
 } from './replay.ts';

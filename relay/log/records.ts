@@ -29,10 +29,11 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * sim modules to the header (`sim.bundle`) and the header's optional `actions` and `episodes`;
  * format 6 added the `referee` record (how each disputed check was decided), the `inputPath`
  * record (which path carries a player's inputs) and the scene's `transport` setting; format 7
- * added the `host` record (the state hash of an authoritative match's sim host, and its late
- * inputs), the scene's `broadcastDivisor` and `interpolationDelayMs`, the `violation` record (an
- * input the host of an authoritative match refused or corrected) and the `viewDelay` record (a
- * player's view delay for lag compensation).
+ * added the `handover` record (a bot takes a lost player's seat in a study), the `host` record (the
+ * state hash of an authoritative match's sim host, and its late inputs), the scene's
+ * `broadcastDivisor` and `interpolationDelayMs`, the `violation` record (an input the host of an
+ * authoritative match refused or corrected) and the `viewDelay` record (a player's view delay for
+ * lag compensation).
  */
 export const LOG_FORMAT = 7;
 /** The formats this code reads. */
@@ -362,6 +363,21 @@ export interface InputPathRecord {
 }
 
 /**
+ * From frame `f` on (format 7), slot `s` is played by a bot with policy `bot` (`random`, `idle`
+ * or the module path the experiment file names): a study scene's `onPartnerLost: bot` gave the
+ * seat of a player lost for good to a bot, which rejoined it from the exact state. A `rejoin`
+ * record follows when its state transfer is done; until `f` the relay played the lost player's
+ * default input. Replay ignores it: the inputs are all logged.
+ */
+export interface HandoverRecord {
+  readonly type: 'handover';
+  readonly s: number;
+  readonly f: number;
+  readonly bot: string;
+  readonly ms: number;
+}
+
+/**
  * The state hash of S(`f`) on an authoritative match's sim host (format 7 on), written at each
  * state it sent the clients; `late[s]` counts slot s's inputs so far that arrived after the host
  * had stepped their frame (each confirmed with that slot's previous input, "confirm or replace").
@@ -432,6 +448,7 @@ export type BodyRecord =
   | RejoinRecord
   | FaultRecord
   | InputPathRecord
+  | HandoverRecord
   | HostRecord
   | ViolationRecord
   | ViewDelayRecord
@@ -852,6 +869,13 @@ function checkBody(o: Obj): void {
       slot(o, 's');
       oneOf(o, 'path', ['websocket', 'webrtc']);
       str(o, 'reason');
+      ms(o);
+      return;
+    case 'handover':
+      onlyKeys(o, ['type', 's', 'f', 'bot', 'ms'], 'handover record');
+      slot(o, 's');
+      frame(o, 'f');
+      str(o, 'bot');
       ms(o);
       return;
     case 'host': {

@@ -20,6 +20,8 @@ import {
   stateHash,
 } from '../../sim/index.ts';
 import {
+  type PythonSim,
+  type PythonStepResult,
   parsePythonSimSpec,
   pythonSimFactory,
   pythonSourceHash,
@@ -41,12 +43,45 @@ export interface ReplayFrame {
   readonly sim: Sim;
   /** Every slot's input for frame f (what takes S(f) to S(f+1)); null at the final frame. */
   readonly inputs: readonly Input[] | null;
+  /**
+   * The state hash of S(f) (16 lowercase hex digits) when the replay computed it: at every frame
+   * a hash, done, verdict or referee record names, and at the final frame; else null.
+   */
+  readonly hash: string | null;
+  /**
+   * The recorded hashes of frame f that differ from `hash` and that no repaired desync explains
+   * (the entries of {@link ReplayResult.mismatches} of this frame); empty when all match. An
+   * export stops here: the replay does not reproduce the match from this frame on.
+   */
+  readonly mismatches: readonly ReplayMismatch[];
+}
+
+/** What {@link ReplayOptions.onStep} sees of one step, S(f) to S(f+1). */
+export interface ReplayStep {
+  /** The frame f stepped from; the sim now holds S(f+1). */
+  readonly frame: Frame;
+  /** Every slot's input for frame f. */
+  readonly inputs: readonly Input[];
+  /**
+   * For a Python environment, what its `step` returned on this step (observations, rewards,
+   * terminateds, truncateds, infos, as JSON, dicts keyed by agent id), read before an episode
+   * reset; null for other sims.
+   */
+  readonly result: PythonStepResult | null;
+  /** For a Python environment, the agent id of each slot (keys of `result`'s dicts); else null. */
+  readonly agentIds: readonly (string | number)[] | null;
 }
 
 /** Settings of {@link replayMatchLog}. */
 export interface ReplayOptions {
   /** Called for every frame from 0 to the final frame, in order (for exports). */
   readonly onFrame?: (frame: ReplayFrame) => void;
+  /**
+   * Called after every step, in order, once the sim holds S(f+1) (after the `onFrame` of f and
+   * before that of f+1). With it, a Python environment's step result is read on every step (one
+   * more JSON round trip into Python per frame; without it, none).
+   */
+  readonly onStep?: (step: ReplayStep) => void;
 }
 
 /** Where a recorded hash came from (`referee`: the relay's re-simulated S(f) of a dispute). */
@@ -216,12 +251,13 @@ export async function replayLog(log: MatchLog, options: ReplayOptions = {}): Pro
   await initStateHash();
   const { header } = log;
   const prepared = await prepareSim(header);
-  const factory = header.episodes
-    ? episodicFactory(prepared.factory, header.episodes)
-    : prepared.factory;
+  const recorder =
+    options.onStep && header.sim.source !== undefined ? new StepRecorder(prepared.factory) : null;
+  const inner = recorder ?? prepared.factory;
+  const factory = header.episodes ? episodicFactory(inner, header.episodes) : inner;
   const sim = factory.create({ players: header.scene.players, seed: header.seed });
   try {
-    return replayWith(log, sim, prepared.codeHash, prepared.sourceFile, options);
+    return replayWith(log, sim, prepared.codeHash, prepared.sourceFile, options, recorder);
   } finally {
     (sim as Sim & { dispose?: () => void }).dispose?.();
   }
@@ -281,12 +317,46 @@ async function compareSourceFile(simId: string, codeHash: string): Promise<Pytho
   return { path: candidates[0], state: 'missing' };
 }
 
+/**
+ * A Python sim factory whose sims keep what the environment's `step` returned on their last
+ * step, read right after it: the episodic wrapper resets the environment inside the step that
+ * ends an episode, which clears Python's own copy of the episode's last result.
+ */
+class StepRecorder implements SimFactory {
+  readonly id: string;
+  readonly minPlayers: number;
+  readonly maxPlayers: number;
+  /** The last step's result, or null before the first step. */
+  last: PythonStepResult | null = null;
+  /** The agent ids of the sim made last. */
+  agentIds: readonly (string | number)[] | null = null;
+
+  constructor(private readonly factory: SimFactory) {
+    this.id = factory.id;
+    this.minPlayers = factory.minPlayers;
+    this.maxPlayers = factory.maxPlayers;
+  }
+
+  create(config: Parameters<SimFactory['create']>[0]): Sim {
+    const sim = this.factory.create(config) as PythonSim;
+    this.agentIds = sim.agentIds;
+    const step = sim.step.bind(sim);
+    // An own property over the prototype's step: the sim is this replay's alone.
+    sim.step = (inputs) => {
+      step(inputs);
+      this.last = sim.lastStep();
+    };
+    return sim;
+  }
+}
+
 function replayWith(
   log: MatchLog,
   sim: Sim,
   codeHash: string,
   sourceFile: PythonSourceFile | null,
   options: ReplayOptions,
+  recorder: StepRecorder | null,
 ): ReplayResult {
   const { header, records } = log;
   const players = header.scene.players;
@@ -428,28 +498,37 @@ function replayWith(
   let finalHash = '';
   /** The last frame replayed: the final frame, or the frame where the sim threw (a fault). */
   let replayedTo = finalFrame;
+  const none: readonly ReplayMismatch[] = [];
   for (let f = 0; f <= finalFrame; f++) {
     const due = checks.get(f);
+    let hash: string | null = null;
+    let frameMismatches = none;
     if (due || f === finalFrame) {
       snapshot = sim.save(snapshot);
       const computed = stateHash(sim.encode(snapshot));
+      hash = computed;
       for (const c of due ?? []) {
         compared++;
         if (c.hash !== computed) {
-          (explained(c.slot, f) ? repaired : mismatches).push({
+          const m = {
             frame: f,
             slot: c.slot,
             recorded: c.hash,
             computed,
             source: c.source,
             line: c.line,
-          });
+          };
+          if (explained(c.slot, f)) repaired.push(m);
+          else {
+            mismatches.push(m);
+            frameMismatches = frameMismatches === none ? [m] : [...frameMismatches, m];
+          }
         }
       }
       if (f === finalFrame) finalHash = computed;
     }
     const stepInputs = f < finalFrame ? inputsAt(f) : null;
-    options.onFrame?.({ frame: f, sim, inputs: stepInputs });
+    options.onFrame?.({ frame: f, sim, inputs: stepInputs, hash, mismatches: frameMismatches });
     if (!stepInputs) continue;
     try {
       if (rewind === null) sim.step(stepInputs);
@@ -466,6 +545,12 @@ function replayWith(
       finalHash = stateHash(sim.encode(sim.save()));
       break;
     }
+    options.onStep?.({
+      frame: f,
+      inputs: stepInputs,
+      result: recorder?.last ?? null,
+      agentIds: recorder?.agentIds ?? null,
+    });
   }
   let unchecked = 0;
   for (const [f, list] of checks) if (f > replayedTo) unchecked += list.length;

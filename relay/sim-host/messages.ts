@@ -3,7 +3,7 @@
  * data (numbers, strings, Uint8Array), no classes, no functions. Every request carries a call id
  * that its one reply repeats; a worker answers its requests in the order it received them.
  */
-import type { Frame } from '../../sim/index.ts';
+import type { EpisodeSettings, Frame } from '../../sim/index.ts';
 import type { Violation } from '../../sim/sync/index.ts';
 import type {
   InputCheckSettings,
@@ -32,6 +32,11 @@ export interface MatchSpec {
   readonly seed: number;
   /** The Python source, required for a `python:` sim id and refused for any other. */
   readonly python?: PythonMatchSource;
+  /**
+   * The match's episodes (a study's game scene): with more than one, the sim runs in the episode
+   * wrapper (`episodicFactory`), as every peer of the match does. Absent: one episode.
+   */
+  readonly episodes?: EpisodeSettings;
 }
 
 /** Opens a match on the worker: creates its sim at frame 0. */

@@ -10,11 +10,13 @@ import { parentPort } from 'node:worker_threads';
 import {
   ConcordError,
   decodeInput,
+  episodicFactory,
   getSimFactory,
   INPUT_BYTES,
   type Input,
   initStateHash,
   type Sim,
+  type SimFactory,
   stateHash,
 } from '../../sim/index.ts';
 import { frameDueAtMs, framesDue, type InterestBroadcaster } from '../../sim/sync/index.ts';
@@ -162,6 +164,12 @@ async function run(req: WorkerRequest): Promise<RefereeReply | null> {
   }
 }
 
+/** `factory` in the episode wrapper when the match has more than one episode, as the peers run it. */
+function episodic(factory: SimFactory, spec: MatchSpec): SimFactory {
+  const ep = spec.episodes;
+  return ep && ep.episodes > 1 ? (episodicFactory(factory, ep) as SimFactory) : factory;
+}
+
 async function open(spec: MatchSpec): Promise<HostedMatch> {
   let sim: Sim;
   if (spec.sim.startsWith('python:')) {
@@ -179,7 +187,7 @@ async function open(spec: MatchSpec): Promise<HostedMatch> {
       className: spec.python.className ?? undefined,
       pyodide,
     });
-    sim = factory.create({ players: spec.players, seed: spec.seed });
+    sim = episodic(factory, spec).create({ players: spec.players, seed: spec.seed });
   } else {
     if (spec.python) {
       throw new ConcordError(
@@ -187,7 +195,10 @@ async function open(spec: MatchSpec): Promise<HostedMatch> {
         `sim "${spec.sim}" is built in: it takes no Python source`,
       );
     }
-    sim = getSimFactory(spec.sim).create({ players: spec.players, seed: spec.seed });
+    sim = episodic(getSimFactory(spec.sim), spec).create({
+      players: spec.players,
+      seed: spec.seed,
+    });
   }
   const many = (sim as { stepMany?: HostedMatch['stepMany'] }).stepMany;
   return {
