@@ -167,7 +167,11 @@ export class MatchRoom implements RoomState {
     this.refereeTimeoutMs = o.refereeTimeoutMs ?? REFEREE_TIMEOUT_MS;
     this.forwardLatency = o.forwardLatency ?? null;
     this.authoritative = o.authoritative ?? null;
-    this.authoritative?.attach(this, (reason) => this.end(reason));
+    this.authoritative?.attach(
+      this,
+      (reason) => this.end(reason),
+      (slot, reason) => this.removeMember(slot, reason),
+    );
     this.startMs = o.scheduler.now();
     this.arbiter = new HashArbiter(
       o.settings.players,
@@ -683,6 +687,20 @@ export class MatchRoom implements RoomState {
     this.log.append({ type: 'fault', s: member.slot, f: frame, reason, ms: this.ms() });
     this.hooks.event('fault', { matchId: this.matchId, slot: member.slot, frame, reason });
     this.left(member);
+  }
+
+  /**
+   * The sim host of an authoritative match removed `slot` for its input violations (it plays its
+   * default input since, and the host logs its `left` record): it is told why (an `error`), its
+   * connection closes, and it has left, with no rejoin.
+   */
+  private removeMember(slot: PlayerSlot, reason: string): void {
+    const member = this.members[slot];
+    if (this.ended || member === undefined || member.status === 'left') return;
+    const link = member.link;
+    if (member.status === 'connected') this.hooks.refuse(member, 'RATE_LIMIT', reason, 'input');
+    this.left(member);
+    link?.close?.();
   }
 
   private left(member: Member): void {
