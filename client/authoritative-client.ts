@@ -18,14 +18,17 @@ import {
   type ClientMessage,
   DEFAULT_INTERPOLATION_DELAY_MS,
   INPUT_BYTES,
+  INTEREST_UPDATE_BASE,
   type SceneSettings,
   type ServerMessage,
 } from '../protocol/index.ts';
 import {
   applyStateDelta,
   decodeInput,
+  type EntityInterest,
   encodeInput,
   type Frame,
+  getSimFactory,
   type Input,
   type PlayerSlot,
   type Sim,
@@ -33,7 +36,9 @@ import {
 } from '../sim/index.ts';
 import {
   type AdvanceResult,
+  decodeInterestUpdate,
   HostLead,
+  InterestReplica,
   PredictReconcileSession,
   type PredictReconcileStats,
   SimRunner,
@@ -70,6 +75,11 @@ export interface AuthoritativeClientStats extends PredictReconcileStats {
   /** Reconciled states whose hash after loading equals the host's, and those that differ. */
   readonly checks: number;
   readonly mismatches: number;
+  /**
+   * Interest updates loaded (a sim with entity interest): approximate states, far entities as of
+   * their last update, so no hash is compared.
+   */
+  readonly interestStates: number;
 }
 
 /** See the module comment. */
@@ -90,6 +100,10 @@ export class AuthoritativeClient<Snap = unknown> {
   private rebuildFailures = 0;
   private checks = 0;
   private mismatches = 0;
+  private interestStates = 0;
+  /** The entities held, for a sim with entity interest (its states come as interest updates). */
+  private readonly replica: InterestReplica<Snap> | null;
+  private readonly sim: Sim<Snap>;
   /** False for a rejoining client until its first state is loaded. */
   private started: boolean;
 
@@ -120,6 +134,14 @@ export class AuthoritativeClient<Snap = unknown> {
     this.tickMs = 1000 / settings.tickRate;
     this.interpolationDelayMs = settings.interpolationDelayMs ?? DEFAULT_INTERPOLATION_DELAY_MS;
     this.started = !rejoining;
+    let interest: ReturnType<typeof getSimFactory>['interest'];
+    try {
+      interest = getSimFactory(settings.sim).interest;
+    } catch {
+      interest = undefined; // a Python or module sim: no entity interest
+    }
+    this.replica = interest ? new InterestReplica(interest as EntityInterest<Snap>) : null;
+    this.sim = sim;
   }
 
   /** Whether this client ticks: from the start, or after a rejoin once the first state is in. */
@@ -137,7 +159,19 @@ export class AuthoritativeClient<Snap = unknown> {
     this.statesReceived++;
     this.stateBytes += m.bytes.length;
     let bytes: Uint8Array;
-    if (m.baseFrame === -1) bytes = m.bytes;
+    const approximate = m.baseFrame === INTEREST_UPDATE_BASE;
+    if (approximate) {
+      // The entities near this client and some others: an approximate state, no hash to match.
+      let snap: Snap | undefined;
+      try {
+        snap = this.replica?.apply(decodeInterestUpdate(m.bytes));
+      } catch {
+        snap = undefined;
+      }
+      if (this.replica === null || snap === undefined) return;
+      bytes = this.sim.encode(snap);
+      this.interestStates++;
+    } else if (m.baseFrame === -1) bytes = m.bytes;
     else {
       this.deltas++;
       const base = this.kept.find((k) => k.frame === m.baseFrame);
@@ -152,7 +186,7 @@ export class AuthoritativeClient<Snap = unknown> {
         return;
       }
     }
-    if (stateHash(bytes) !== m.hash) {
+    if (!approximate && stateHash(bytes) !== m.hash) {
       this.failed();
       return;
     }
@@ -162,7 +196,7 @@ export class AuthoritativeClient<Snap = unknown> {
     }
     if (!this.session.receiveState({ frame: m.frame, state: bytes, inputs })) return;
     this.keep({ frame: m.frame, hash: m.hash, bytes });
-    this.expected.set(m.frame, m.hash);
+    if (!approximate) this.expected.set(m.frame, m.hash);
     this.lead.sample(m.frame, nowMs, rttMs);
     this.started = true;
     this.send({ kind: 'stateAck', frame: m.frame });
@@ -229,6 +263,7 @@ export class AuthoritativeClient<Snap = unknown> {
       rebuildFailures: this.rebuildFailures,
       checks: this.checks,
       mismatches: this.mismatches,
+      interestStates: this.interestStates,
     };
   }
 
@@ -238,6 +273,10 @@ export class AuthoritativeClient<Snap = unknown> {
    */
   finishAt(frame: Frame): { frame: Frame; hash: string } | null {
     for (const [f, h] of this.hostHashes) if (f >= frame) return { frame: f, hash: h };
+    // Interest updates are not hash-checked: the host's hash of the first one loaded at or past it.
+    if (this.replica !== null) {
+      for (const k of this.kept) if (k.frame >= frame) return { frame: k.frame, hash: k.hash };
+    }
     return null;
   }
 

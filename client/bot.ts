@@ -43,6 +43,12 @@ export interface BotFaults {
    * as after any network cut. Without it, the bot leaves for good.
    */
   readonly dropForMs?: number;
+  /**
+   * From this frame on, send impossible moves (an authoritative host's checks must correct them
+   * and, past the scene's threshold, remove the bot): fire pressed every other frame, faster than
+   * any duel weapon fires, and buttons the sim does not have.
+   */
+  readonly cheatFrom?: Frame;
 }
 
 /** Settings of {@link runBot}. */
@@ -269,7 +275,14 @@ export async function runBot(o: BotOptions): Promise<BotResult> {
     scene: o.scene,
     participantId: o.participantId ?? null,
     createSim,
-    input: nextInput,
+    input: (frame) => {
+      const honest = nextInput();
+      const from = faults?.cheatFrom;
+      if (from === undefined || frame < from) return honest;
+      // Fire on even frames, released on odd ones; an unknown button bit on every fourth.
+      const fire = frame % 2 === 0 ? 16 : 0;
+      return { ...honest, buttons: (honest.buttons & 15) | fire | (frame % 4 === 1 ? 0x400 : 0) };
+    },
     countdownMs: 0,
     frames: o.frames,
     playAlone: true,

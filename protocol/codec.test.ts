@@ -443,7 +443,7 @@ describe('the authoritative mode messages', () => {
       { ...authState, lastInputFrames: [] },
       { ...authState, lastInputFrames: new Array(17).fill(0), inputs: new Uint8Array(68) },
       { ...authState, lastInputFrames: [-2, 0] },
-      { ...authState, baseFrame: -2 },
+      { ...authState, baseFrame: -3 },
       { ...authState, frame: -1 },
     ]) {
       expectCode(() => encodeServerMessage(bad as ServerMessage), 'BAD_FIELD');

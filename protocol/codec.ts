@@ -341,7 +341,7 @@ const SERVER = direction('server', MAX_SERVER_MESSAGE_BYTES, SERVER_MESSAGE_MAX_
     [
       field('frame', frame),
       field('hash', hash),
-      field('baseFrame', integer(-1, MAX_FRAME)),
+      field('baseFrame', integer(-2, MAX_FRAME)),
       stateBytesField,
       field('lastInputFrames', lastInputFrames),
       appliedInputsField,

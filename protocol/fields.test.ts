@@ -54,8 +54,20 @@ describe('validateSceneSettings', () => {
     transport: ['udp', 'WebRTC', null],
     broadcastDivisor: [0, 61, 1.5, '3'],
     interpolationDelayMs: [-1, 1001, 'x'],
+    maxRewindMs: [-1, 1001, 1.5, null],
+    violationWarnAt: [0, 100_001, null],
+    violationRemoveAt: [0, 100_001, 5, null],
+    violationDecayFrames: [0, 65_537, null],
   };
-  const OPTIONAL = ['referee', 'broadcastDivisor', 'interpolationDelayMs'];
+  const OPTIONAL = [
+    'referee',
+    'broadcastDivisor',
+    'interpolationDelayMs',
+    'maxRewindMs',
+    'violationWarnAt',
+    'violationRemoveAt',
+    'violationDecayFrames',
+  ];
   for (const [field, values] of Object.entries(bad)) {
     it(`refuses a bad ${field}`, () => {
       for (const value of values) {
@@ -73,6 +85,17 @@ describe('validateSceneSettings', () => {
   it('keeps the optional referee setting when given, and leaves it out when absent', () => {
     expect(validateSceneSettings({ ...valid, referee: false }).referee).toBe(false);
     expect('referee' in validateSceneSettings(valid)).toBe(false);
+  });
+
+  it('keeps the lag compensation and violation settings when given', () => {
+    const given = {
+      ...valid,
+      maxRewindMs: 1000,
+      violationWarnAt: 5,
+      violationRemoveAt: 5,
+      violationDecayFrames: 1,
+    };
+    expect(validateSceneSettings(given)).toEqual(given);
   });
 
   it('refuses unknown fields, naming them', () => {

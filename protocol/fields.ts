@@ -127,7 +127,15 @@ function inRange(range: IntRange): Check<number> {
 }
 
 /** The optional fields of {@link SceneSettings}: absent in an object, `null` on the wire. */
-const OPTIONAL_SETTINGS = new Set<string>(['referee', 'broadcastDivisor', 'interpolationDelayMs']);
+const OPTIONAL_SETTINGS = new Set<string>([
+  'referee',
+  'broadcastDivisor',
+  'interpolationDelayMs',
+  'maxRewindMs',
+  'violationWarnAt',
+  'violationRemoveAt',
+  'violationDecayFrames',
+]);
 
 /** The fields of {@link SceneSettings} with their checks, in wire order (append only). */
 export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Check<unknown>])[] = [
@@ -148,12 +156,18 @@ export const SCENE_SETTINGS_FIELDS: readonly (readonly [keyof SceneSettings, Che
   ['transport', oneOf(['auto', 'websocket', 'webrtc'] as const)],
   ['broadcastDivisor', inRange(SCENE_LIMITS.broadcastDivisor)],
   ['interpolationDelayMs', inRange(SCENE_LIMITS.interpolationDelayMs)],
+  ['maxRewindMs', inRange(SCENE_LIMITS.maxRewindMs)],
+  ['violationWarnAt', inRange(SCENE_LIMITS.violationCount)],
+  ['violationRemoveAt', inRange(SCENE_LIMITS.violationCount)],
+  ['violationDecayFrames', inRange(SCENE_LIMITS.violationDecayFrames)],
 ];
 
 /** Default of {@link SceneSettings.broadcastDivisor}: a state every 3 frames (20 Hz at 60 Hz). */
 export const DEFAULT_BROADCAST_DIVISOR = 3;
 /** Default of {@link SceneSettings.interpolationDelayMs}: 100 ms. */
 export const DEFAULT_INTERPOLATION_DELAY_MS = 100;
+/** `authState.baseFrame` of an interest update (see `ServerMessage`'s `authState`). */
+export const INTEREST_UPDATE_BASE = -2;
 
 const SETTINGS_KEYS = new Set<string>(SCENE_SETTINGS_FIELDS.map(([name]) => name));
 
@@ -184,6 +198,16 @@ export function checkSceneSettings(
 }
 
 function checkIntervals(s: SceneSettings, path: string, kind: string | undefined): SceneSettings {
+  // Absent thresholds take the defaults of sim/sync's InputValidator (10 and 30).
+  const warnAt = s.violationWarnAt ?? 10;
+  const removeAt = s.violationRemoveAt ?? 30;
+  if (removeAt < warnAt) {
+    throw new ProtocolError(
+      'BAD_FIELD',
+      `${path}.violationRemoveAt: expected at least violationWarnAt (${warnAt}), got ${removeAt}`,
+      kind,
+    );
+  }
   if (s.hashIntervalMax < s.hashInterval) {
     throw new ProtocolError(
       'BAD_FIELD',

@@ -55,6 +55,7 @@ export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from './e
 export {
   DEFAULT_BROADCAST_DIVISOR,
   DEFAULT_INTERPOLATION_DELAY_MS,
+  INTEREST_UPDATE_BASE,
   SCENE_NAME,
   validateSceneSettings,
 } from './fields.ts';

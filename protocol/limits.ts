@@ -28,6 +28,11 @@ export interface IntRange {
  *   every this many frames (3: 20 Hz at 60 Hz).
  * - `interpolationDelayMs`: in `authoritative` mode, how far in the past a client draws the other
  *   players, ms (between the two server states around that time).
+ * - `maxRewindMs`: in `authoritative` mode, how far back the host keeps states for lag
+ *   compensation and accepts inputs behind its confirmed frame, ms.
+ * - `violationCount`: the input violation counts that warn (`violationWarnAt`) and remove
+ *   (`violationRemoveAt`) a player in `authoritative` mode.
+ * - `violationDecayFrames`: frames per point of decay of a player's violation count.
  */
 export const SCENE_LIMITS = Object.freeze({
   players: Object.freeze({ min: 1, max: 16 }),
@@ -40,6 +45,9 @@ export const SCENE_LIMITS = Object.freeze({
   framesAhead: Object.freeze({ min: 1, max: 1024 }),
   broadcastDivisor: Object.freeze({ min: 1, max: 60 }),
   interpolationDelayMs: Object.freeze({ min: 0, max: 1000 }),
+  maxRewindMs: Object.freeze({ min: 0, max: 1000 }),
+  violationCount: Object.freeze({ min: 1, max: 100_000 }),
+  violationDecayFrames: Object.freeze({ min: 1, max: 65_536 }),
 }) satisfies Readonly<Record<string, IntRange>>;
 
 /**

@@ -80,6 +80,28 @@ export interface SceneSettings {
    * wire (`null` when absent).
    */
   interpolationDelayMs?: number;
+  /**
+   * `authoritative` only: lag compensation's window, ms 0..1000 (absent: 200). The host keeps
+   * the states of this many past ms, judges a player's action against the world it saw up to
+   * this far back, and refuses inputs stamped further behind its confirmed frame. Optional on
+   * the wire (`null` when absent).
+   */
+  maxRewindMs?: number;
+  /**
+   * `authoritative` only: the input violation count at which the host warns a player, 1..100 000
+   * (absent: 10). Optional on the wire.
+   */
+  violationWarnAt?: number;
+  /**
+   * `authoritative` only: the input violation count at which the host removes a player from the
+   * match, at least `violationWarnAt` (absent: 30). Optional on the wire.
+   */
+  violationRemoveAt?: number;
+  /**
+   * `authoritative` only: every this many frames each player's violation count drops by one,
+   * 1..65 536 (absent: 60). Optional on the wire.
+   */
+  violationDecayFrames?: number;
 }
 
 /** The scene setting {@link SceneSettings.mode}. */
@@ -205,7 +227,10 @@ export type ClientMessage =
  * - `rtcAnswer`: the relay's answer to this peer's `rtcOffer`: its SDP and ICE candidates.
  * - `authState`: (authoritative mode) the sim host's state S(`frame`), hash `hash`: a delta
  *   against S(`baseFrame`), the last state this client acknowledged (`stateAck`), or the full
- *   canonical state (`baseFrame` -1). `lastInputFrames[s]` is the last frame (below `frame`) for
+ *   canonical state (`baseFrame` -1), or, for a sim with entity interest, an interest update
+ *   (`baseFrame` -2, `INTEREST_UPDATE_BASE`: sim/sync's `encodeInterestUpdate`, the entities
+ *   near the client and some of the others; `hash` is then the host's, which the approximate
+ *   state the client composes does not have). `lastInputFrames[s]` is the last frame (below `frame`) for
  *   which slot s's own input was applied (-1: none; later frames of that slot were late and
  *   confirmed with its last input); `inputs` holds the input each slot had applied for frame
  *   `frame - 1` (4 bytes per slot, slot order), which a client repeats to predict the others.

@@ -11,7 +11,13 @@
  * peers' hash checks in this mode, since the host is the truth.
  */
 import type { Frame, PlayerSlot, SceneSettings } from '../protocol/index.ts';
-import { DEFAULT_BROADCAST_DIVISOR, INPUT_BYTES } from '../protocol/index.ts';
+import {
+  DEFAULT_BROADCAST_DIVISOR,
+  DEFAULT_INTERPOLATION_DELAY_MS,
+  INPUT_BYTES,
+} from '../protocol/index.ts';
+import { DEFAULT_MAX_REWIND_MS, lagCompensationFrames } from '../sim/index.ts';
+import { INPUT_BURST, VIOLATION_DEFAULTS } from '../sim/sync/index.ts';
 import type { RoomState } from './room-state.ts';
 import type {
   AuthBroadcastEvent,
@@ -52,6 +58,9 @@ export interface AuthoritativeStats {
   /** Times the host's loop woke two or more frames late, and the most frames it was behind. */
   overruns: number;
   maxBehindFrames: number;
+  /** By slot: inputs refused or corrected by the host's checks, and whether it was removed. */
+  violations: number[];
+  removed: boolean[];
 }
 
 /** See the module comment. Open it ({@link open}) before the room begins. */
@@ -60,6 +69,7 @@ export class AuthoritativeHost implements AuthoritativeListener {
   private handle: AuthoritativeHandle | null = null;
   private room: RoomState | null = null;
   private end: ((reason: string) => void) | null = null;
+  private remove: ((slot: PlayerSlot, reason: string) => void) | null = null;
   private closed = false;
   /** Slots whose `left` record is written. */
   private readonly logged = new Set<PlayerSlot>();
@@ -87,6 +97,8 @@ export class AuthoritativeHost implements AuthoritativeListener {
       allFullBytes: 0,
       overruns: 0,
       maxBehindFrames: 0,
+      violations: new Array(players).fill(0),
+      removed: new Array(players).fill(false),
     };
   }
 
@@ -110,15 +122,24 @@ export class AuthoritativeHost implements AuthoritativeListener {
         frames: s.frames,
         defaultInputs: defaults,
         historyStates: historyStatesFor(s),
+        ...guardSettings(s),
       },
       this,
     );
   }
 
-  /** The room whose members get the states, and how to end it when the host fails. */
-  attach(room: RoomState, end: (reason: string) => void): void {
+  /**
+   * The room whose members get the states, how to end it when the host fails, and how to remove
+   * a player for its input violations (the host made it leave already; the room lets it go).
+   */
+  attach(
+    room: RoomState,
+    end: (reason: string) => void,
+    remove?: (slot: PlayerSlot, reason: string) => void,
+  ): void {
     this.room = room;
     this.end = end;
+    this.remove = remove ?? null;
   }
 
   /** An input of `slot` stamped for `frame`, 4 bytes (the room checked slot and window). */
@@ -200,11 +221,48 @@ export class AuthoritativeHost implements AuthoritativeListener {
       if (leftAt !== null && leftAt <= e.frame && !this.logged.has(slot))
         this.logLeft(room, slot, leftAt - 1, ms);
     });
+    this.logGuards(e, ms);
     room.log.append({ type: 'host', f: e.frame, h: e.hash, late: [...e.late], ms });
     for (const m of room.members) {
       if (m.status === 'connected' && !m.syncing) room.sendTo(m, e.messages[m.slot]);
     }
     room.counters.messagesForwarded++;
+  }
+
+  /** Logs the host's violations and view delay changes, and removes whom it removed. */
+  private logGuards(e: AuthBroadcastEvent, ms: number): void {
+    const room = this.room as RoomState;
+    const st = this.stats;
+    for (const d of e.viewDelays) {
+      room.log.append({ type: 'viewDelay', s: d.slot, f: d.frame, frames: d.frames, ms });
+    }
+    for (const v of e.violations) {
+      st.violations[v.slot]++;
+      room.log.append({
+        type: 'violation',
+        s: v.slot,
+        f: v.frame,
+        rule: v.rule,
+        outcome: v.outcome,
+        count: v.count,
+        action: v.action,
+        ms,
+      });
+      room.hooks.event('input-violation', { matchId: room.matchId, ...v });
+      const member = room.members[v.slot];
+      if (v.action === 'warned' && member?.status === 'connected') {
+        room.hooks.refuse(
+          member,
+          'RATE_LIMIT',
+          `warning: ${v.count} input violations (last: ${v.rule}); at ${this.settings.violationRemoveAt ?? VIOLATION_DEFAULTS.removeAt} you leave the match`,
+          'input',
+        );
+      }
+    }
+    for (const r of e.removals) {
+      st.removed[r.slot] = true;
+      this.remove?.(r.slot, 'removed from the match for repeated input violations');
+    }
   }
 
   private logLeft(room: RoomState, slot: PlayerSlot, lastFrame: Frame, ms: number): void {
@@ -221,4 +279,35 @@ export class AuthoritativeHost implements AuthoritativeListener {
     });
     this.end?.(`the sim host failed: ${err.message}`);
   }
+}
+
+/**
+ * The worker's input checks and lag compensation for `settings` (an authoritative scene):
+ * inputs may be stamped up to a second ahead of the host and `maxRewindMs` behind it, and come
+ * half a second of frames faster than one a frame in a burst; lag
+ * compensation rewinds up to `maxRewindMs` (none for Python sims, see `lagCompensationFrames`).
+ */
+function guardSettings(s: SceneSettings): Pick<AuthoritativeSettings, 'checks' | 'rewind'> {
+  const rewindFrames = lagCompensationFrames({ ...s, mode: 'authoritative' });
+  const capFrames = Math.floor(((s.maxRewindMs ?? DEFAULT_MAX_REWIND_MS) * s.tickRate) / 1000);
+  const interpolationMs = s.interpolationDelayMs ?? DEFAULT_INTERPOLATION_DELAY_MS;
+  return {
+    checks: {
+      maxRewindFrames: capFrames,
+      maxAheadFrames: Math.max(30, s.tickRate),
+      warnAt: s.violationWarnAt ?? VIOLATION_DEFAULTS.warnAt,
+      removeAt: s.violationRemoveAt ?? VIOLATION_DEFAULTS.removeAt,
+      decayFrames: s.violationDecayFrames ?? VIOLATION_DEFAULTS.decayFrames,
+      // Half a second: a predicting client that finds itself behind its target lead (its round
+      // trip grew) catches up by up to 4 extra frames a tick, a legitimate burst.
+      burst: Math.max(INPUT_BURST, Math.ceil(s.tickRate / 2)),
+    },
+    rewind:
+      rewindFrames < 1
+        ? null
+        : {
+            maxRewindFrames: rewindFrames,
+            interpolationFrames: Math.round((interpolationMs * s.tickRate) / 1000),
+          },
+  };
 }

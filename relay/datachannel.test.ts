@@ -1,9 +1,12 @@
+import dgram from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import nodeDataChannel from 'node-datachannel';
 import { RTCPeerConnection as PolyfillPeerConnection } from 'node-datachannel/polyfill';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PeerDataChannel } from '../client/transport/datachannel.ts';
 import { checkDataChannelSignal } from '../protocol/datachannel-signal.ts';
 import { ProtocolError } from '../protocol/index.ts';
-import { DataChannelEndpoint, shutdownDataChannels } from './datachannel.ts';
+import { DataChannelEndpoint, peerOfferSdp, shutdownDataChannels } from './datachannel.ts';
 
 /** A stand-in for the relay's socket.io session: the endpoint only compares it by identity. */
 interface Session {
@@ -170,7 +173,86 @@ describe('DataChannelEndpoint', () => {
     });
   });
 
-  it('skips mDNS candidates and announces the public address it is given', async () => {
+  it('opens channels whose peers get the answer late, the relay using none of their candidates', async () => {
+    // A busy relay's answer can cross socket.io seconds after the offer. Were the relay to check
+    // the peer's candidates meanwhile, ICE could be up on the peer before its answer, and
+    // libdatachannel would start DTLS without the relay's fingerprint, fail the handshake, drop
+    // the ICE transport, and throw "Got a remote candidate without ICE transport" at the answer.
+    const r = recorder();
+    const e = endpoint(r.events);
+    const pcs: nodeDataChannel.PeerConnection[] = [];
+    try {
+      const opened = await Promise.all(
+        [0, 1, 2, 3, 4, 5].map(async (slot) => {
+          const pc = new nodeDataChannel.PeerConnection(`late-${slot}`, {
+            iceServers: [],
+            bindAddress: '127.0.0.1',
+          });
+          pcs.push(pc);
+          const dc = pc.createDataChannel('concord-inputs', { unordered: true, maxRetransmits: 0 });
+          let open = false;
+          dc.onOpen(() => {
+            open = true;
+          });
+          const candidates: string[] = [];
+          pc.onLocalCandidate((c) => candidates.push(c));
+          await until(() => pc.gatheringState() === 'complete', 'gathering');
+          const offer = { sdp: pc.localDescription()!.sdp, candidates };
+          expect(offer.sdp + candidates.join('\n')).toContain('127.0.0.1');
+          const answer = await e.answer({ slot }, offer);
+          // The relay's answer arrives late: a second after the relay made it.
+          await new Promise((done) => setTimeout(done, 1000));
+          expect(pc.iceState()).not.toBe('connected');
+          pc.setRemoteDescription(answer.sdp, 'answer');
+          for (const c of answer.candidates) pc.addRemoteCandidate(c, '0');
+          await until(() => open, `channel ${slot} open`, 10_000);
+          return slot;
+        }),
+      );
+      expect(opened).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(r.log.filter((l) => l.startsWith('open')).length).toBe(6);
+      expect(e.stats().skippedCandidates).toBeGreaterThanOrEqual(6);
+    } finally {
+      for (const pc of pcs) pc.close();
+    }
+  }, 30_000);
+
+  it('never sends to the peer first: not one ICE check before the peer has its answer', async () => {
+    // Where the peer says it is: a UDP socket of the test's own, which counts what reaches it.
+    const socket = dgram.createSocket('udp4');
+    let received = 0;
+    socket.on('message', () => received++);
+    await new Promise<void>((done) => socket.bind(0, '127.0.0.1', done));
+    const { port } = socket.address() as AddressInfo;
+    const candidate = `candidate:1 1 UDP 2122317823 127.0.0.1 ${port} typ host`;
+    const e = endpoint(recorder().events);
+    const p = await peer();
+    try {
+      const sdp = p.offer.sdp.replace(/^a=(candidate:|end-of-candidates).*\r?\n/gm, '');
+      await e.answer(
+        { slot: 0 },
+        { sdp: sdp.replace(/(a=mid:\S+\r?\n)/, `$1a=${candidate}\r\n`), candidates: [candidate] },
+      );
+      await new Promise((done) => setTimeout(done, 1500));
+      expect(received).toBe(0);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('applies an offer as the DTLS client and without candidates', () => {
+    const sdp = [
+      'v=0',
+      'a=setup:actpass',
+      'a=candidate:1 1 UDP 2122317823 127.0.0.1 5000 typ host',
+      'a=end-of-candidates',
+      'a=mid:0',
+      '',
+    ].join('\r\n');
+    expect(peerOfferSdp(sdp)).toBe(['v=0', 'a=setup:active', 'a=mid:0', ''].join('\r\n'));
+  });
+
+  it('uses none of the peer candidates, and announces the public address it is given', async () => {
     const e = endpoint(recorder().events, {
       publicAddress: '203.0.113.7',
       portRangeBegin: 50000,
@@ -186,7 +268,8 @@ describe('DataChannelEndpoint', () => {
         ],
       },
     );
-    expect(e.stats().skippedCandidates).toBe(1);
+    const inSdp = offer.sdp.match(/^a=candidate:/gm)?.length ?? 0;
+    expect(e.stats().skippedCandidates).toBe(1 + inSdp);
     expect(answer.candidates.length).toBeGreaterThan(0);
     for (const c of answer.candidates) {
       expect(c).toMatch(/^candidate:\S+ 1 UDP \d+ 203\.0\.113\.7 (50\d\d\d) typ host/);

@@ -56,7 +56,7 @@ export interface DataChannelEndpointOptions {
 
 /** What a {@link DataChannelEndpoint} reports; each call names the session it concerns. */
 export interface DataChannelEvents<S> {
-  /** A binary packet arrived on the session's channel (a fresh copy, at most maxPacketBytes). */
+  /** A binary packet arrived on the session's channel (its own bytes, at most maxPacketBytes). */
   readonly packet: (session: S, bytes: Uint8Array) => void;
   /** The session's channel opened: {@link DataChannelEndpoint.send} works from now on. */
   readonly open?: (session: S) => void;
@@ -90,9 +90,31 @@ interface Entry {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-/** The `a=mid:` of the first media section of an SDP (the DataChannel's), or `'0'`. */
-function firstMid(sdp: string): string {
-  return /^a=mid:(\S+)/m.exec(sdp)?.[1] ?? '0';
+/** How many `a=candidate:` lines an SDP holds. */
+function candidateLines(sdp: string): number {
+  return sdp.match(/^a=candidate:/gm)?.length ?? 0;
+}
+
+/**
+ * The peer's offer as the relay applies it: DTLS role `active` for the peer (so the relay is the
+ * DTLS server, see {@link DataChannelEndpoint.answer}), and without the peer's ICE candidates.
+ *
+ * The relay learns the peer's address from the peer's own connectivity checks (a
+ * peer-reflexive candidate), which start only once the peer has the relay's answer. Were the
+ * relay to check the peer's candidates itself, ICE could connect on the peer before the answer
+ * arrives over socket.io (a busy relay or machine delays the answer by seconds while UDP flows at
+ * once); libdatachannel then starts DTLS without the relay's fingerprint, the handshake fails
+ * ("certificate verify failed"), the PeerConnection closes its ICE transport, and applying the
+ * answer throws "Got a remote candidate without ICE transport". Browsers already hide their host
+ * candidates behind mDNS names, which the relay cannot resolve, so this is the path every
+ * browser takes; a peer behind a NAT opens the way with its own checks either way, and with no
+ * STUN server (none is configured) its candidates are private addresses the relay could rarely
+ * reach.
+ */
+export function peerOfferSdp(sdp: string): string {
+  return sdp
+    .replace(/^a=setup:actpass/m, 'a=setup:active')
+    .replace(/^a=(candidate:|end-of-candidates).*(\r?\n|$)/gm, '');
 }
 
 /** A candidate line without SDP's `a=`, its address replaced when `address` is given. */
@@ -212,20 +234,9 @@ export class DataChannelEndpoint<S extends object> {
       // its first DTLS flight as soon as ICE connects, often before the peer has the answer
       // (still crossing socket.io); the peer drops it and DTLS retransmits only after 1 s. The
       // peer, as the client, starts the handshake once it has the answer.
-      pc.setRemoteDescription(checked.sdp.replace(/^a=setup:actpass/m, 'a=setup:active'), 'offer');
-      const mid = firstMid(checked.sdp);
-      for (const c of checked.candidates) {
-        // mDNS names cannot be resolved here, and a lookup would leak to the DNS resolver.
-        if (/\.local(\s|$)/i.test(c)) {
-          this.counts.skippedCandidates++;
-          continue;
-        }
-        try {
-          pc.addRemoteCandidate(c.startsWith('a=') ? c.slice(2) : c, mid);
-        } catch {
-          this.counts.skippedCandidates++;
-        }
-      }
+      pc.setRemoteDescription(peerOfferSdp(checked.sdp), 'offer');
+      // The peer's candidates are not used (counted as skipped): see peerOfferSdp.
+      this.counts.skippedCandidates += checked.candidates.length + candidateLines(checked.sdp);
     } catch (e) {
       this.end(session, entry, 'failed');
       throw new ProtocolError(
@@ -308,8 +319,11 @@ export class DataChannelEndpoint<S extends object> {
         this.counts.droppedPackets++;
         return;
       }
-      const bytes = new Uint8Array(msg.byteLength);
-      bytes.set(msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg);
+      // node-datachannel hands over a fresh Buffer per message: a plain view of it, no copy.
+      const bytes =
+        msg instanceof ArrayBuffer
+          ? new Uint8Array(msg)
+          : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
       this.counts.packets++;
       this.events.packet(session, bytes);
     });

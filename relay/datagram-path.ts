@@ -8,9 +8,11 @@
  *   refused and counted when different; one past a gap waits for the next datagram. The slot
  *   and match are the member's, whose DataChannel it is (its socket.io session signalled it): a
  *   datagram names neither.
- * - **Out**: every datagram received is answered with the member's acknowledgement; for a member
- *   on the `webrtc` path, that answer and each datagram sent when another player's input arrives
- *   carry, per player, every input after the frame the member last reported holding. So a lost
+ * - **Out**: every datagram to a member carries its acknowledgement; for a member on the `webrtc`
+ *   path, the datagram sent when another player's input arrives carries, per player, every input
+ *   after the frame the member last reported holding. A datagram received makes the member's
+ *   acknowledgement due: it rides on the next datagram to the member, or goes alone about a frame
+ *   later (delayed-acks.ts), instead of one datagram more per datagram received. So a lost
  *   datagram costs nothing: the next one says it all again (GGPO's UDP protocol, Photon
  *   Quantum's input redundancy; geckos.io's unreliable channels for the transport).
  * - **Path**: the peer says which path carries its inputs (`inputPath`); on `websocket` the
@@ -28,6 +30,7 @@ import {
   readClientDatagram,
   ServerDatagramWriter,
 } from '../protocol/index.ts';
+import { DelayedAcks } from './delayed-acks.ts';
 import type { Member, RoomState } from './room-state.ts';
 
 /** What the datagram path needs of its room beyond {@link RoomState}. */
@@ -45,7 +48,11 @@ export class DatagramPath {
   private readonly writer = new ServerDatagramWriter();
   private readonly view = clientDatagramView();
 
-  constructor(private readonly room: DatagramRoom) {}
+  /** @param acks where this room's acknowledgements wait for a datagram to ride on */
+  constructor(
+    private readonly room: DatagramRoom,
+    private readonly acks: DelayedAcks,
+  ) {}
 
   /** One datagram from `member`'s DataChannel (any bytes: checked here). */
   receive(member: Member, bytes: Uint8Array): void {
@@ -106,7 +113,8 @@ export class DatagramPath {
         'datagram',
       );
     }
-    this.sendTo(member);
+    // The acknowledgement rides on the next datagram to this member, or goes alone a period on.
+    this.acks.due(member, this);
   }
 
   /**
@@ -128,15 +136,15 @@ export class DatagramPath {
         if (start > from) counters.datagramGaps++;
         const n = Math.min(src.nextFrame - start, MAX_DATAGRAM_INPUTS);
         if (n > w.room()) {
-          if (link.sendDatagram(w.bytes().slice())) counters.datagramsOut++;
+          if (link.sendDatagram(w.bytes())) counters.datagramsOut++;
           w.begin(member.nextFrame - 1);
         }
         w.addRun(src.slot, start, src.recent.currentFrameOf(start + n - 1), n, src.recent);
       }
     }
-    // A copy: libdatachannel may still read the bytes after send returns, and the writer's
-    // buffer is rewritten by the next datagram.
-    if (link.sendDatagram(w.bytes().slice())) counters.datagramsOut++;
+    // No copy: libdatachannel copies the bytes into its message before send returns.
+    if (link.sendDatagram(w.bytes())) counters.datagramsOut++;
+    DelayedAcks.carried(member);
   }
 
   /**

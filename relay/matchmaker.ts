@@ -7,6 +7,7 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ProtocolErrorCode, SceneSettings, ServerMessage } from '../protocol/index.ts';
 import { type EpisodeSettings, encodeInput, getSimFactory, NEUTRAL_INPUT } from '../sim/index.ts';
 import { AuthoritativeHost, type AuthoritativeSimHost } from './authoritative-host.ts';
+import { DelayedAcks } from './delayed-acks.ts';
 import { type HeaderRecord, LOG_FORMAT, type LogDirectory, simCodeHash } from './log/index.ts';
 import { MatchReferee, type RefereeHost } from './match-referee.ts';
 import type { ForwardLatency } from './metrics.ts';
@@ -65,10 +66,14 @@ export interface MatchmakerOptions {
 export class Matchmaker {
   private readonly queues = new Map<string, Candidate[]>();
   private readonly rooms = new Map<string, MatchRoom>();
+  /** One acknowledgement timer for every room's datagrams. */
+  private readonly acks: DelayedAcks;
   /** Wall-clock start of each match under way (its log header's `startTime`), by match id. */
   private readonly startTimes = new Map<string, string>();
 
-  constructor(private readonly o: MatchmakerOptions) {}
+  constructor(private readonly o: MatchmakerOptions) {
+    this.acks = new DelayedAcks(o.scheduler);
+  }
 
   /** The match under way with this id, if any. */
   room(matchId: string): MatchRoom | undefined {
@@ -258,6 +263,7 @@ export class Matchmaker {
       awayAfterSilentMs: o.awayAfterSilentMs,
       referee,
       noRefereeReason,
+      acks: this.acks,
       forwardLatency: o.forwardLatency ?? null,
       authoritative,
     });

@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import type { SimHostStats } from './sim-host/index.ts';
 import type { RelayStats } from './stats.ts';
 
 /**
@@ -62,6 +63,11 @@ export interface RelayMetricsSources {
    * the experiment), read at each scrape; absent: the `concord_participants` gauge has no series.
    */
   readonly participants?: () => Readonly<Record<string, number>>;
+  /**
+   * The sim host's figures (the worker pool that runs referees and authoritative matches), read
+   * at each scrape; absent: the `concord_sim_host_*` metrics have no value.
+   */
+  readonly simHost?: () => SimHostStats;
   /** Adds prom-client's default Node.js metrics (event-loop lag, CPU, memory, GC); default true. */
   readonly defaultMetrics?: boolean;
 }
@@ -199,6 +205,49 @@ export function relayMetrics(sources: RelayMetricsSources): Registry {
       sources.forwardLatency,
     ),
   );
+  const simHost = sources.simHost;
+  if (simHost) {
+    const gauges: [string, string, (h: SimHostStats) => number][] = [
+      ['concord_sim_host_workers', 'Sim host worker threads running.', (h) => h.workers],
+      [
+        'concord_sim_host_matches',
+        'Matches open on the sim host (referees and authoritative).',
+        (h) => h.matches,
+      ],
+      [
+        'concord_sim_host_queue_length',
+        'Sim host requests sent and not yet answered.',
+        (h) => h.queueLength,
+      ],
+      [
+        'concord_sim_host_step_us_per_frame',
+        "Mean time in the sim's step per frame on the sim host, µs.",
+        (h) => h.usPerFrame,
+      ],
+    ];
+    for (const [name, help, read] of gauges) {
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read(simHost()));
+        },
+      });
+    }
+    followingCounter(
+      registry,
+      'concord_sim_host_frames_stepped_total',
+      'Frames the sim host stepped.',
+      () => simHost().framesStepped,
+    );
+    followingCounter(
+      registry,
+      'concord_sim_host_restarts_total',
+      'Sim host workers that died or stalled and were replaced.',
+      () => simHost().restarts,
+    );
+  }
   return sources.defaultMetrics === false ? registry : Registry.merge([registry, processMetrics()]);
 }
 

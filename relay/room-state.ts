@@ -64,6 +64,12 @@ export interface Member {
    */
   readonly held: Int32Array;
   /**
+   * The period of the relay's acknowledgement timer in which this member's datagram
+   * acknowledgement became due, or -1 when the last datagram to it carried it (see
+   * delayed-acks.ts).
+   */
+  ackDueTick: number;
+  /**
    * What the peer last reported with its heartbeat (the optional `stats` of `ping`): its round
    * trip to the relay in ms, its rollbacks and stalls so far; absent until it reports.
    */

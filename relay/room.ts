@@ -25,6 +25,7 @@ import {
 } from '../protocol/index.ts';
 import type { AuthoritativeHost } from './authoritative-host.ts';
 import { DatagramPath } from './datagram-path.ts';
+import { DelayedAcks } from './delayed-acks.ts';
 import { HashArbiter, type Verdict } from './hash-arbiter.ts';
 import { InputHistory } from './input-history.ts';
 import type { DisputeOutcome, MatchReferee } from './match-referee.ts';
@@ -103,6 +104,8 @@ export interface RoomOptions {
    * instead of to the other members, its states go to every member, and no hash is checked.
    */
   readonly authoritative?: AuthoritativeHost | null;
+  /** The relay's held-back datagram acknowledgements, shared by its rooms (default: the room's own). */
+  readonly acks?: DelayedAcks;
 }
 
 /** Default of {@link RoomOptions.refereeTimeoutMs}: 10 s. */
@@ -164,7 +167,11 @@ export class MatchRoom implements RoomState {
     this.refereeTimeoutMs = o.refereeTimeoutMs ?? REFEREE_TIMEOUT_MS;
     this.forwardLatency = o.forwardLatency ?? null;
     this.authoritative = o.authoritative ?? null;
-    this.authoritative?.attach(this, (reason) => this.end(reason));
+    this.authoritative?.attach(
+      this,
+      (reason) => this.end(reason),
+      (slot, reason) => this.removeMember(slot, reason),
+    );
     this.startMs = o.scheduler.now();
     this.arbiter = new HashArbiter(
       o.settings.players,
@@ -172,7 +179,7 @@ export class MatchRoom implements RoomState {
       o.settings.hashIntervalMax,
     );
     this.broker = new ResyncBroker(this, this.history);
-    this.datagrams = new DatagramPath(this);
+    this.datagrams = new DatagramPath(this, o.acks ?? new DelayedAcks(o.scheduler));
     this.presence = new Presence(this, o.awayAfterSilentMs ?? PRESENCE.awayAfterSilentMs, {
       silent: (m) => this.silent(m),
       graceOver: (m) => this.left(m),
@@ -196,6 +203,7 @@ export class MatchRoom implements RoomState {
       inputPath: 'websocket',
       recent: new RecentInputs(this.settings.inputDelay),
       held: new Int32Array(this.settings.players).fill(this.settings.inputDelay - 1),
+      ackDueTick: -1,
     };
     this.members.push(member);
     return member;
@@ -697,6 +705,20 @@ export class MatchRoom implements RoomState {
     this.log.append({ type: 'fault', s: member.slot, f: frame, reason, ms: this.ms() });
     this.hooks.event('fault', { matchId: this.matchId, slot: member.slot, frame, reason });
     this.left(member);
+  }
+
+  /**
+   * The sim host of an authoritative match removed `slot` for its input violations (it plays its
+   * default input since, and the host logs its `left` record): it is told why (an `error`), its
+   * connection closes, and it has left, with no rejoin.
+   */
+  private removeMember(slot: PlayerSlot, reason: string): void {
+    const member = this.members[slot];
+    if (this.ended || member === undefined || member.status === 'left') return;
+    const link = member.link;
+    if (member.status === 'connected') this.hooks.refuse(member, 'RATE_LIMIT', reason, 'input');
+    this.left(member);
+    link?.close?.();
   }
 
   private left(member: Member): void {

@@ -194,6 +194,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     stats: () => stats,
     forwardLatency,
     participants: options.participants,
+    simHost: simHost ? () => simHost.stats() : undefined,
   });
   const http: HttpServer = createServer(
     httpRoutes({

@@ -46,6 +46,7 @@ export {
   matchFrames,
 } from './episodes.ts';
 export { ConcordError, type ConcordErrorCode } from './errors.ts';
+export { FIELD_RULES, field } from './field/index.ts';
 export { initStateHash, stateHash, stateHashReady } from './hash.ts';
 export {
   decodeInput,
@@ -56,6 +57,18 @@ export {
   isValidInput,
   NEUTRAL_INPUT,
 } from './input.ts';
+export type { InputRuleVerdict, SimInputRules } from './input-rules.ts';
+export type { EntityInterest, EntityTable } from './interest.ts';
+export {
+  DEFAULT_MAX_REWIND_MS,
+  lagCompensationFrames,
+  MAX_REWIND_MS,
+  type RewindView,
+  rewindFrames,
+  SnapshotHistory,
+  ViewDelayEstimator,
+  viewDelayFrames,
+} from './lag-compensation.ts';
 export {
   checkSimModule,
   type DrawPrimitive,

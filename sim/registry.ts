@@ -1,9 +1,13 @@
 import { duel } from './duel/index.ts';
 import { ConcordError } from './errors.ts';
+import { field } from './field/index.ts';
 import { isSimModuleSpec } from './module.ts';
 import type { SimFactory } from './sim.ts';
 
-const factories = new Map<string, SimFactory>([[duel.id, duel as SimFactory]]);
+const factories = new Map<string, SimFactory>([
+  [duel.id, duel as SimFactory],
+  [field.id, field as SimFactory],
+]);
 
 /**
  * The built-in sim registered under `id`.

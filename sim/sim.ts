@@ -1,4 +1,7 @@
 import type { Input } from './input.ts';
+import type { SimInputRules } from './input-rules.ts';
+import type { EntityInterest } from './interest.ts';
+import type { RewindView } from './lag-compensation.ts';
 
 /**
  * A frame number: an integer count of ticks since the match began (frame 0 is the initial state).
@@ -35,8 +38,11 @@ export interface Sim<Snap = unknown> {
   /**
    * Advances one frame. `inputs[slot]` is each player's input for the current frame; the array's
    * length equals {@link players}.
+   * @param rewind lag compensation, passed only by the host of an authoritative match: the world
+   *   each player saw when it acted, for judging its actions (see {@link RewindView}). Absent in
+   *   lockstep, rollback and replay of those: a sim must then step exactly as it always did.
    */
-  step(inputs: readonly Input[]): void;
+  step(inputs: readonly Input[], rewind?: RewindView<Snap>): void;
   /**
    * A snapshot of the current state.
    * @param reuse a snapshot of this sim that the caller no longer needs: the sim may overwrite it
@@ -93,6 +99,17 @@ export interface SimFactory<Snap = unknown> {
    * discrete action numbers). Optional.
    */
   readonly actions?: Readonly<Record<string, Input>>;
+  /**
+   * The sim's own input rules for the host of an authoritative match (an impossible move, firing
+   * faster than the weapon allows), on top of the framework's; see {@link SimInputRules}. Called
+   * once per match. Optional.
+   */
+  inputRules?(players: number): SimInputRules;
+  /**
+   * The sim's entities with positions, for interest management in authoritative mode (see
+   * {@link EntityInterest}). Optional: without it every client gets the whole state.
+   */
+  readonly interest?: EntityInterest<Snap>;
   /**
    * Creates a sim at frame 0.
    * @throws ConcordError `BAD_CONFIG` when the player count is out of range.

@@ -91,6 +91,10 @@ describe('GET /metrics', () => {
       ['concord_resyncs_total', 'counter'],
       ['concord_rejoins_total', 'counter'],
       ['nodejs_eventloop_lag_seconds', 'gauge'],
+      ['concord_sim_host_workers', 'gauge'],
+      ['concord_sim_host_matches', 'gauge'],
+      ['concord_sim_host_step_us_per_frame', 'gauge'],
+      ['concord_sim_host_frames_stepped_total', 'counter'],
     ]) {
       expect(before.get(name)?.type, name).toBe(type);
       expect(before.get(name)?.help, name).toBeTruthy();
@@ -162,6 +166,20 @@ describe('GET /metrics', () => {
       expect(value(after, 'concord_desyncs_total')).toBe(stats.desyncs);
       expect(value(after, 'concord_participants', { scene: 'arena' })).toBe(4);
       expect(after.get('concord_participants')?.samples).toHaveLength(1);
+      // The sim host (the match's referee) reports the same figures as /healthz.
+      const simHostFrames = async (): Promise<number> => {
+        const health = (await (await fetch(`${relay.url}/healthz`)).json()) as {
+          simHost: { framesStepped: number };
+        };
+        return health.simHost.framesStepped;
+      };
+      await until(
+        async () =>
+          value(await scrape(), 'concord_sim_host_frames_stepped_total') ===
+          (await simHostFrames()),
+      );
+      expect(await simHostFrames()).toBeGreaterThan(0); // it stepped to each agreed check
+      expect(value(after, 'concord_sim_host_workers')).toBeGreaterThanOrEqual(1);
       // Counters never go back, however often scraped.
       const again = await scrape();
       expect(value(again, 'concord_inputs_forwarded_total')).toBe(stats.inputsForwarded);

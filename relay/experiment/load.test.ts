@@ -237,7 +237,7 @@ scenes:
       'scenes[1].actions["KeyA+KeyA"]: a key is repeated in the combination',
       'scenes[1].sync.hashIntervalMax: must be at least hashInterval (300), got 240',
       'scenes[2].id: "arena" is also the id of scenes[1]',
-      expect.stringMatching(/^scenes\[2\]\.sim: unknown sim "nosuch" \(built-in: duel; /),
+      expect.stringMatching(/^scenes\[2\]\.sim: unknown sim "nosuch" \(built-in: duel, field; /),
       `scenes[2].bot: no such file ${path.join(dir, 'study', 'nobot.ts')}`,
       `scenes[3].sim: no such file ${path.join(dir, 'study', 'nosuch.py')}`,
       `scenes[4].sim: no such file ${path.join(dir, 'study', 'nosim.ts')}`,

@@ -9,7 +9,7 @@ import {
   SYNC_MODES,
   showValue,
 } from './schema.ts';
-import { toSceneSettings } from './settings.ts';
+import { applyCondition, toSceneSettings } from './settings.ts';
 import { JSON_SCHEMA_PATH } from './write-json-schema.ts';
 
 describe('the experiment schema', () => {
@@ -28,6 +28,50 @@ describe('the experiment schema', () => {
     expect(
       GameSceneSchema.safeParse({ kind: 'game', id: 'g', sync: { referee: 'no' } }).success,
     ).toBe(false);
+  });
+
+  it('passes lag compensation and violation settings through, and lets a condition set them', () => {
+    const paths = { simPath: null, botPath: null };
+    const g = GameSceneSchema.parse({
+      kind: 'game',
+      id: 'g',
+      sync: {
+        maxRewindMs: 500,
+        violationWarnAt: 3,
+        violationRemoveAt: 9,
+        violationDecayFrames: 30,
+      },
+    });
+    expect(toSceneSettings({ ...g, ...paths })).toMatchObject({
+      maxRewindMs: 500,
+      violationWarnAt: 3,
+      violationRemoveAt: 9,
+      violationDecayFrames: 30,
+    });
+    const plain = { ...GameSceneSchema.parse({ kind: 'game', id: 'g' }), ...paths };
+    expect('maxRewindMs' in toSceneSettings(plain)).toBe(false);
+    const strict = applyCondition(
+      plain,
+      [{ name: 'cap', levels: [{ maxRewindMs: 100, referee: false }] }],
+      { cap: 0 },
+      '.',
+    );
+    expect(strict.sync.maxRewindMs).toBe(100);
+    expect(strict.sync.referee).toBe(false);
+    expect(toSceneSettings(strict).maxRewindMs).toBe(100);
+    expect(
+      GameSceneSchema.safeParse({ kind: 'game', id: 'g', sync: { maxRewindMs: 1001 } }).success,
+    ).toBe(false);
+    expect(() =>
+      toSceneSettings({
+        ...GameSceneSchema.parse({
+          kind: 'game',
+          id: 'g',
+          sync: { violationWarnAt: 9, violationRemoveAt: 8 },
+        }),
+        ...paths,
+      }),
+    ).toThrow(/violationRemoveAt/);
   });
 
   it('takes its player range from protocol/', () => {

@@ -195,6 +195,10 @@ const syncFields = {
   transport: oneOf(INPUT_TRANSPORTS),
   broadcastDivisor: int(SCENE_LIMITS.broadcastDivisor),
   interpolationDelayMs: int(SCENE_LIMITS.interpolationDelayMs),
+  maxRewindMs: int(SCENE_LIMITS.maxRewindMs),
+  violationWarnAt: int(SCENE_LIMITS.violationCount),
+  violationRemoveAt: int(SCENE_LIMITS.violationCount),
+  violationDecayFrames: int(SCENE_LIMITS.violationDecayFrames),
 };
 
 /** The other settings of a game scene that a condition may override, without defaults. */
@@ -230,6 +234,12 @@ export const SyncSchema = z.strictObject({
   // No defaults written in: absent, the protocol's apply (a state every 3 frames, 100 ms).
   broadcastDivisor: syncFields.broadcastDivisor.optional(),
   interpolationDelayMs: syncFields.interpolationDelayMs.optional(),
+  // authoritative mode's lag compensation and input validation; absent: the defaults of
+  // sim/'s DEFAULT_MAX_REWIND_MS and sim/sync's VIOLATION_DEFAULTS.
+  maxRewindMs: syncFields.maxRewindMs.optional(),
+  violationWarnAt: syncFields.violationWarnAt.optional(),
+  violationRemoveAt: syncFields.violationRemoveAt.optional(),
+  violationDecayFrames: syncFields.violationDecayFrames.optional(),
 });
 
 /** The waiting room of a game scene: how long to wait for partners, in ms, and then what. */
@@ -356,6 +366,10 @@ export const ConditionLevelSchema = z.strictObject({
   transport: syncFields.transport.optional(),
   broadcastDivisor: syncFields.broadcastDivisor.optional(),
   interpolationDelayMs: syncFields.interpolationDelayMs.optional(),
+  maxRewindMs: syncFields.maxRewindMs.optional(),
+  violationWarnAt: syncFields.violationWarnAt.optional(),
+  violationRemoveAt: syncFields.violationRemoveAt.optional(),
+  violationDecayFrames: syncFields.violationDecayFrames.optional(),
   players: gameFields.players.optional(),
   episodes: gameFields.episodes.optional(),
   framesPerEpisode: gameFields.framesPerEpisode.optional(),

@@ -9,9 +9,10 @@ import { type SceneSettings, validateSceneSettings } from '../../protocol/index.
 import { ConcordError } from '../../sim/index.ts';
 import { type Condition, type ConditionFactor, checkCondition } from './conditions.ts';
 import type { Experiment, GameScene } from './load.ts';
-import { BUILTIN_BOTS, type ConditionLevel, SYNC_DEFAULTS } from './schema.ts';
+import { BUILTIN_BOTS, type ConditionLevel, SyncSchema } from './schema.ts';
 
-const SYNC_KEYS = new Set(Object.keys(SYNC_DEFAULTS));
+/** Every key of `sync`, those without a default (`referee`, `maxRewindMs`, …) included. */
+const SYNC_KEYS = new Set(Object.keys(SyncSchema.shape));
 
 /**
  * The absolute path of a module `bot`, or null for a built-in policy.
@@ -81,10 +82,26 @@ export function toSceneSettings(scene: GameScene): SceneSettings {
       ...(scene.sync.interpolationDelayMs === undefined
         ? {}
         : { interpolationDelayMs: scene.sync.interpolationDelayMs }),
+      ...optionalSettings(scene.sync),
     });
   } catch (err) {
     throw new ConcordError('BAD_CONFIG', `scene "${scene.id}": ${(err as Error).message}`);
   }
+}
+
+/** The optional sync settings the scene sets (absent ones keep the wire's defaults). */
+function optionalSettings(sync: GameScene['sync']): Partial<SceneSettings> {
+  const out: Partial<SceneSettings> = {};
+  for (const key of [
+    'maxRewindMs',
+    'violationWarnAt',
+    'violationRemoveAt',
+    'violationDecayFrames',
+  ] as const) {
+    const value = sync[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 function findGameScene(experiment: Experiment, sceneId: string): GameScene {

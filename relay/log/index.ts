@@ -44,6 +44,8 @@ export {
   type RejoinRecord,
   type ResyncRecord,
   type VerdictRecord,
+  type ViewDelayRecord,
+  type ViolationRecord,
   validateRecord,
 } from './records.ts';
 export {

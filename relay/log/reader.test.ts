@@ -236,6 +236,35 @@ describe('inputPath records', () => {
   });
 });
 
+describe('violation and viewDelay records', () => {
+  it('reads an input refused or corrected, and refuses an unknown action or a bad rule name', () => {
+    const line =
+      '{"type":"violation","s":1,"f":120,"rule":"fireRate","outcome":"corrected","count":10,"action":"warned","ms":2000}';
+    expect(parseRecord(line, 2)).toMatchObject({
+      type: 'violation',
+      rule: 'fireRate',
+      action: 'warned',
+    });
+    expect(parseRecord(line.replace('"f":120', '"f":-1'), 2)).toMatchObject({ f: -1 });
+    for (const [from, to, field] of [
+      ['warned', 'kicked', '"action"'],
+      ['fireRate', 'fire rate', '"rule"'],
+      ['corrected', 'ignored', '"outcome"'],
+      ['"count":10', '"count":0', '"count"'],
+    ]) {
+      const err = thrown(() => parseRecord(line.replace(from, to), 2));
+      expect(err.code).toBe('DAMAGED');
+      expect(err.message).toContain(field);
+    }
+  });
+
+  it("reads a slot's view delay and refuses one past the rewind cap's range", () => {
+    const line = '{"type":"viewDelay","s":0,"f":300,"frames":17,"ms":5000}';
+    expect(parseRecord(line, 2)).toEqual({ type: 'viewDelay', s: 0, f: 300, frames: 17, ms: 5000 });
+    expect(thrown(() => parseRecord(line.replace('17', '1001'), 2)).message).toMatch(/"frames"/);
+  });
+});
+
 describe('parseMatchLog', () => {
   const input = (f: number, s: number) => ({ type: 'input', f, s, in: '01000000', ms: f });
 

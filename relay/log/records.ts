@@ -30,8 +30,10 @@ import { isPythonSimSpec, parsePythonSimSpec, pythonSourceHash } from '../../sim
  * format 6 added the `referee` record (how each disputed check was decided), the `inputPath`
  * record (which path carries a player's inputs) and the scene's `transport` setting; format 7
  * added the `handover` record (a bot takes a lost player's seat in a study), the `host` record (the
- * state hash of an authoritative match's sim host, and its late inputs) and the scene's
- * `broadcastDivisor` and `interpolationDelayMs`.
+ * state hash of an authoritative match's sim host, and its late inputs), the scene's
+ * `broadcastDivisor` and `interpolationDelayMs`, the `violation` record (an input the host of an
+ * authoritative match refused or corrected) and the `viewDelay` record (a player's view delay for
+ * lag compensation).
  */
 export const LOG_FORMAT = 7;
 /** The formats this code reads. */
@@ -389,6 +391,40 @@ export interface HostRecord {
   readonly ms: number;
 }
 
+/**
+ * The host of an authoritative match refused or corrected an input of slot `s` stamped for
+ * frame `f` (format 7 on; -1 when the frame itself was malformed): it broke `rule` (`malformed`,
+ * `rate`, `tooOld`, `tooFarAhead`, `conflicting`, or a rule of the sim's such as duel's
+ * `fireRate`). `outcome` `refused`: dropped (the slot's previous input was confirmed for that
+ * frame); `corrected`: the sim's rule changed it, and the input record of `f` holds what was
+ * applied. `count` is the slot's violation count after it, `action` what followed: `counted`,
+ * `warned` (the count reached the warning threshold) or `removed` (the removal threshold: a
+ * `left` record follows). Replay ignores it: the inputs recorded are those applied.
+ */
+export interface ViolationRecord {
+  readonly type: 'violation';
+  readonly s: number;
+  readonly f: number;
+  readonly rule: string;
+  readonly outcome: 'refused' | 'corrected';
+  readonly count: number;
+  readonly action: 'counted' | 'warned' | 'removed';
+  readonly ms: number;
+}
+
+/**
+ * From frame `f` on, the host of an authoritative match judges slot `s`'s actions against the
+ * world `frames` frames before the frame being stepped (lag compensation; format 7 on). Replay
+ * sets the same view delays at the same frames, so lag-compensated hits replay exactly.
+ */
+export interface ViewDelayRecord {
+  readonly type: 'viewDelay';
+  readonly s: number;
+  readonly f: number;
+  readonly frames: number;
+  readonly ms: number;
+}
+
 /** Last record of a log that was closed properly. */
 export interface EndRecord {
   readonly type: 'end';
@@ -414,6 +450,8 @@ export type BodyRecord =
   | InputPathRecord
   | HandoverRecord
   | HostRecord
+  | ViolationRecord
+  | ViewDelayRecord
   | EndRecord;
 
 /** Any record of a match log. */
@@ -855,6 +893,31 @@ function checkBody(o: Obj): void {
       ms(o);
       return;
     }
+    case 'violation':
+      onlyKeys(
+        o,
+        ['type', 's', 'f', 'rule', 'outcome', 'count', 'action', 'ms'],
+        'violation record',
+      );
+      slot(o, 's');
+      frame(o, 'f', -1);
+      if (typeof o.rule !== 'string' || !/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(o.rule)) {
+        throw new Invalid(
+          `"rule" must be a rule name (1-32 letters and digits), got ${JSON.stringify(o.rule)}`,
+        );
+      }
+      oneOf(o, 'outcome', ['refused', 'corrected']);
+      frame(o, 'count', 1);
+      oneOf(o, 'action', ['counted', 'warned', 'removed']);
+      ms(o);
+      return;
+    case 'viewDelay':
+      onlyKeys(o, ['type', 's', 'f', 'frames', 'ms'], 'viewDelay record');
+      slot(o, 's');
+      frame(o, 'f');
+      int(o, 'frames', 0, 1000);
+      ms(o);
+      return;
     case 'end':
       onlyKeys(o, ['type', 'reason', 'ms'], 'end record');
       str(o, 'reason');

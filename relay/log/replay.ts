@@ -10,10 +10,12 @@ import {
   getSimFactory,
   type Input,
   initStateHash,
+  lagCompensationFrames,
   NEUTRAL_INPUT,
   type PlayerSlot,
   type Sim,
   type SimFactory,
+  SnapshotHistory,
   simBundleHash,
   stateHash,
 } from '../../sim/index.ts';
@@ -381,6 +383,11 @@ function replayWith(
   let doneFrame = -1;
   let endReason: string | null = null;
   const faults: { slot: PlayerSlot; frame: Frame; reason: string }[] = [];
+  // Lag compensation (authoritative matches of TypeScript sims): the host's snapshot history and
+  // the view delays it logged, set at the frames it set them.
+  const rewindCap = lagCompensationFrames(header.scene);
+  const rewind = rewindCap > 0 ? new SnapshotHistory<unknown>(rewindCap, players) : null;
+  const viewDelays = new Map<Frame, { slot: PlayerSlot; frames: number }[]>();
   const addCheck = (frame: Frame, check: Check): void => {
     const list = checks.get(frame);
     if (list) list.push(check);
@@ -445,6 +452,12 @@ function replayWith(
       case 'host':
         addCheck(r.f, { slot: -1, hash: r.h, source: 'host', line });
         break;
+      case 'viewDelay': {
+        const list = viewDelays.get(r.f) ?? [];
+        list.push({ slot: r.s, frames: r.frames });
+        viewDelays.set(r.f, list);
+        break;
+      }
       case 'fault':
         faults.push({ slot: r.s, frame: r.f, reason: r.reason });
         break;
@@ -518,7 +531,12 @@ function replayWith(
     options.onFrame?.({ frame: f, sim, inputs: stepInputs, hash, mismatches: frameMismatches });
     if (!stepInputs) continue;
     try {
-      sim.step(stepInputs);
+      if (rewind === null) sim.step(stepInputs);
+      else {
+        for (const d of viewDelays.get(f) ?? []) rewind.setViewDelay(d.slot, d.frames);
+        rewind.record(f, sim.save(rewind.reusable(f)));
+        sim.step(stepInputs, rewind.viewAt(f));
+      }
     } catch (err) {
       // A log with fault records ends where a peer's sim threw: the replay's sim throws there too
       // (the same code on the same inputs), and the match is replayed up to that frame.

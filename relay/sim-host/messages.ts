@@ -4,6 +4,13 @@
  * that its one reply repeats; a worker answers its requests in the order it received them.
  */
 import type { EpisodeSettings, Frame } from '../../sim/index.ts';
+import type { Violation } from '../../sim/sync/index.ts';
+import type {
+  InputCheckSettings,
+  Removal,
+  RewindSettings,
+  ViewDelayChange,
+} from './host-guards.ts';
 
 /** A Python environment to run as the match's sim (the relay read it at startup). */
 export interface PythonMatchSource {
@@ -74,6 +81,10 @@ export interface AuthoritativeSettings {
   readonly defaultInputs: Uint8Array;
   /** States kept in the host's state history (the deltas' bases). */
   readonly historyStates: number;
+  /** Input validation (`host-guards.ts`); absent or null: inputs are applied unchecked. */
+  readonly checks?: InputCheckSettings | null;
+  /** Lag compensation (`host-guards.ts`); absent or null: none. */
+  readonly rewind?: RewindSettings | null;
 }
 
 /** Starts an opened match as an authoritative match: its loop steps it at the tick rate. */
@@ -156,6 +167,12 @@ export interface AuthBroadcastEvent {
   readonly maxBehindFrames: number;
   /** True for the last report (the frame limit was reached; the loop stopped). */
   readonly last: boolean;
+  /** Inputs refused or corrected since the last report (to log; a `removed` one ends a player). */
+  readonly violations: readonly Violation[];
+  /** View delay changes since the last report (to log, for replay). */
+  readonly viewDelays: readonly ViewDelayChange[];
+  /** Players removed since the last report, and the first frame played with their default input. */
+  readonly removals: readonly Removal[];
 }
 
 /** An authoritative match's loop stopped because its sim threw. */

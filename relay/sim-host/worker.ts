@@ -19,8 +19,10 @@ import {
   type SimFactory,
   stateHash,
 } from '../../sim/index.ts';
-import { frameDueAtMs, framesDue } from '../../sim/sync/index.ts';
+import { frameDueAtMs, framesDue, type InterestBroadcaster } from '../../sim/sync/index.ts';
 import { type HostState, InputAuthority, StateHistory, stateMessages } from './authority.ts';
+import { HostGuards } from './host-guards.ts';
+import { interestBroadcasterFor, interestMessages } from './interest-messages.ts';
 import type {
   AuthBroadcastEvent,
   AuthoritativeSettings,
@@ -66,6 +68,10 @@ interface AuthoritativeRun {
   overruns: number;
   maxBehindFrames: number;
   stopped: boolean;
+  /** Input validation and lag compensation. */
+  readonly guards: HostGuards;
+  /** Each client's interest updates, for a sim with entity interest; else null. */
+  readonly interest: InterestBroadcaster<unknown> | null;
 }
 
 const port = parentPort;
@@ -115,7 +121,18 @@ async function run(req: WorkerRequest): Promise<RefereeReply | null> {
     }
     case 'authInput': {
       const run = matches.get(req.match)?.auth;
-      if (run && !run.stopped) run.authority.receive(req.slot, req.frame, req.input);
+      if (!run || run.stopped) return null;
+      const clockFrame = framesDue(performance.now() - run.t0, run.settings.tickRate); // clock-ok
+      const input = run.guards.input(
+        req.slot,
+        req.frame,
+        req.input,
+        run.authority.frame,
+        clockFrame,
+      );
+      // A player removed for its violations leaves at once: its default input from the next frame.
+      if (run.guards.isRemovedAt(req.slot, run.authority.frame)) run.authority.leave(req.slot);
+      else if (input !== null) run.authority.receive(req.slot, req.frame, input);
       return null;
     }
     case 'authLeave': {
@@ -124,7 +141,12 @@ async function run(req: WorkerRequest): Promise<RefereeReply | null> {
     }
     case 'authAck': {
       const run = matches.get(req.match)?.auth;
-      if (run) run.acked[req.slot] = req.frame;
+      if (run) {
+        run.acked[req.slot] = req.frame;
+        run.guards.ack(req.slot, req.frame, run.authority.frame);
+        if (req.frame < 0) run.interest?.reset(req.slot);
+        else run.interest?.ack(req.slot, req.frame);
+      }
       return null;
     }
     case 'close': {
@@ -252,6 +274,7 @@ function startAuthoritative(id: number, m: HostedMatch, req: AuthStartRequest): 
     s.defaultInputs.slice(slot * INPUT_BYTES, (slot + 1) * INPUT_BYTES),
   );
   m.sim.load(m.initial);
+  const guards = new HostGuards(m.spec.sim, players, s.checks ?? null, s.rewind ?? null);
   const run: AuthoritativeRun = {
     id,
     settings: s,
@@ -268,6 +291,8 @@ function startAuthoritative(id: number, m: HostedMatch, req: AuthStartRequest): 
     overruns: 0,
     maxBehindFrames: 0,
     stopped: false,
+    guards,
+    interest: interestBroadcasterFor(m.spec.sim, players),
   };
   m.auth = run;
   running.set(run, m);
@@ -330,7 +355,8 @@ function loop(m: HostedMatch, run: AuthoritativeRun): void {
         row[slot] = decodeInput(applied.subarray(slot * INPUT_BYTES, (slot + 1) * INPUT_BYTES));
       }
       const t0 = performance.now(); // clock-ok: the sim's cost per frame
-      m.sim.step(row);
+      const rewind = run.guards.beforeStep(m.sim);
+      m.sim.step(row, rewind);
       run.stepUs += (performance.now() - t0) * 1000; // clock-ok
       run.framesSinceReport++;
       run.applied.push(applied);
@@ -359,13 +385,9 @@ function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
   const state: HostState = { frame: m.sim.frame, hash: stateHash(bytes), bytes };
   run.history.push(state);
   const a = run.authority;
-  const { messages, bytes: counts } = stateMessages(
-    state,
-    run.history,
-    run.acked,
-    a.lastInputFrames,
-    run.lastApplied,
-  );
+  const { messages, bytes: counts } = run.interest
+    ? interestMessages(run.interest, m.scratch, state, a.lastInputFrames, run.lastApplied)
+    : stateMessages(state, run.history, run.acked, a.lastInputFrames, run.lastApplied);
   const applied = new Uint8Array(run.applied.length * players * INPUT_BYTES);
   run.applied.forEach((row, i) => {
     applied.set(row, i * players * INPUT_BYTES);
@@ -390,6 +412,7 @@ function broadcast(m: HostedMatch, run: AuthoritativeRun, last: boolean): void {
     overruns: run.overruns,
     maxBehindFrames: run.maxBehindFrames,
     last,
+    ...run.guards.drain(),
   };
   run.applied = [];
   run.fromFrame = state.frame;

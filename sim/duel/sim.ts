@@ -1,8 +1,10 @@
 import { ConcordError } from '../errors.ts';
 import type { Input } from '../input.ts';
+import type { RewindView } from '../lag-compensation.ts';
 import type { Frame, Sim, SimConfig, SimFactory } from '../sim.ts';
 import { decodeDuelState, encodeDuelState } from './codec.ts';
 import { DUEL_ACTIONS } from './controls.ts';
+import { duelInputRules } from './input-rules.ts';
 import { H_FRAME, H_PLAYERS, MAX_PLAYERS, MIN_PLAYERS, STATE_SIZE } from './layout.ts';
 import { createDuelState } from './state.ts';
 import { stepDuel } from './step.ts';
@@ -30,7 +32,7 @@ class DuelSim implements Sim<Int32Array> {
     return this.state[H_FRAME];
   }
 
-  step(inputs: readonly Input[]): void {
+  step(inputs: readonly Input[], rewind?: RewindView<Int32Array>): void {
     if (inputs.length !== this.players) {
       throw new ConcordError(
         'BAD_INPUT',
@@ -38,7 +40,7 @@ class DuelSim implements Sim<Int32Array> {
         this.frame,
       );
     }
-    stepDuel(this.state, inputs);
+    stepDuel(this.state, inputs, rewind);
   }
 
   save(reuse?: Int32Array): Int32Array {
@@ -106,6 +108,7 @@ export const duel: SimFactory<Int32Array> = Object.freeze({
   minPlayers: MIN_PLAYERS,
   maxPlayers: MAX_PLAYERS,
   actions: DUEL_ACTIONS,
+  inputRules: duelInputRules,
   create(config: SimConfig): Sim<Int32Array> {
     const { players, seed } = config;
     if (!Number.isInteger(players) || players < MIN_PLAYERS || players > MAX_PLAYERS) {

@@ -1,4 +1,5 @@
 import type { Input } from '../input.ts';
+import type { RewindView } from '../lag-compensation.ts';
 import { DUEL_ARENA, PICKUP_SPOTS_Q8, SPAWNS_Q8 } from './arena.ts';
 import { DUEL_BUTTONS } from './controls.ts';
 import { divRound, lengthQ8, Q8_SHIFT } from './fixed.ts';
@@ -54,11 +55,18 @@ const SAFE_SQ = R.spawnSafeDistance * R.spawnSafeDistance; // world units²
  * timers, movement, aim, fire), then projectiles in pool order (move, walls, hits), then pickups
  * (collection, spawning), then the frame number.
  * @param inputs one valid {@link Input} per player (see `isValidInput`); not checked here.
+ * @param rewind lag compensation (authoritative mode only): a projectile is tested against the
+ *   other players where its owner saw them (`rewind.seenState(owner)`), favouring the shooter
+ *   within the rewind cap, instead of where they are now. Absent: the step is unchanged.
  */
-export function stepDuel(s: Int32Array, inputs: readonly Input[]): void {
+export function stepDuel(
+  s: Int32Array,
+  inputs: readonly Input[],
+  rewind?: RewindView<Int32Array>,
+): void {
   const players = s[H_PLAYERS];
   for (let p = 0; p < players; p++) stepPlayer(s, p, players, inputs[p]);
-  stepProjectiles(s, players);
+  stepProjectiles(s, players, rewind);
   stepPickups(s, players);
   s[H_FRAME] = s[H_FRAME] + 1;
 }
@@ -142,14 +150,27 @@ function chooseSpawn(s: Int32Array, p: number, players: number): number {
   throw new Error('unreachable: safe spawn count and mask disagree');
 }
 
-function stepProjectiles(s: Int32Array, players: number): void {
+function stepProjectiles(
+  s: Int32Array,
+  players: number,
+  rewind: RewindView<Int32Array> | undefined,
+): void {
+  // The state each owner saw, looked up once per step (null: not looked up yet).
+  const seen: (Int32Array | undefined | null)[] | undefined =
+    rewind === undefined ? undefined : new Array(players).fill(null);
   for (let i = 0; i < R.maxProjectiles; i++) {
     const q = PROJ_OFFSET + i * PROJ_SIZE;
     const ttl = s[q + PR_TTL];
     if (ttl === 0) continue;
     const x = s[q + PR_X] + s[q + PR_VX];
     const y = s[q + PR_Y] + s[q + PR_VY];
-    if (ttl === 1 || shotHitsWall(x, y) || hitPlayer(s, players, s[q + PR_OWNER], x, y)) {
+    const owner = s[q + PR_OWNER];
+    let past: Int32Array | undefined;
+    if (seen !== undefined && rewind !== undefined) {
+      if (seen[owner] === null) seen[owner] = rewind.seenState(owner);
+      past = seen[owner] ?? undefined;
+    }
+    if (ttl === 1 || shotHitsWall(x, y) || hitPlayer(s, players, owner, x, y, past)) {
       s.fill(0, q, q + PROJ_SIZE);
       continue;
     }
@@ -159,12 +180,25 @@ function stepProjectiles(s: Int32Array, players: number): void {
   }
 }
 
-/** Applies a hit at (x, y) to the first living player in slot order it touches; true if one was hit. */
-function hitPlayer(s: Int32Array, players: number, owner: number, x: number, y: number): boolean {
+/**
+ * Applies a hit at (x, y) to the first living player in slot order it touches; true if one was
+ * hit. With `past` (lag compensation), a player is touched where it was in `past`, the state the
+ * shot's owner saw, and must be alive then and now (Valve's rule: only the living are rewound).
+ */
+function hitPlayer(
+  s: Int32Array,
+  players: number,
+  owner: number,
+  x: number,
+  y: number,
+  past?: Int32Array,
+): boolean {
   for (let p = 0; p < players; p++) {
     const b = PLAYERS_OFFSET + p * PLAYER_SIZE;
     if (p === owner || s[b + P_HEALTH] === 0) continue;
-    if (!circlesTouch(s[b + P_X], s[b + P_Y], x, y, SHOT_REACH)) continue;
+    const where = past === undefined ? s : past;
+    if (where[b + P_HEALTH] === 0) continue;
+    if (!circlesTouch(where[b + P_X], where[b + P_Y], x, y, SHOT_REACH)) continue;
     // A shot on a freshly spawned player is absorbed without damage.
     if (s[b + P_INVULN] > 0) return true;
     const health = s[b + P_HEALTH] - R.projectileDamage;

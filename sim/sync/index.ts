@@ -26,6 +26,25 @@ export {
   framesDue,
 } from './fixed-timestep.ts';
 export { InputQueue } from './input-queue.ts';
+export {
+  FRAMEWORK_RULES,
+  INPUT_BURST,
+  InputValidator,
+  type InputValidatorSettings,
+  type InputVerdict,
+  NETWORK_RULES,
+  VIOLATION_DEFAULTS,
+  type Violation,
+  type ViolationAction,
+} from './input-validator.ts';
+export {
+  DEFAULT_FAR_DIVISOR,
+  decodeInterestUpdate,
+  encodeInterestUpdate,
+  InterestBroadcaster,
+  InterestReplica,
+  type InterestUpdate,
+} from './interest.ts';
 export { SessionPeer } from './peer.ts';
 export {
   HostLead,

@@ -4,7 +4,9 @@ import {
   SimHostPool,
 } from '../../relay/sim-host/index.ts';
 import { duel, encodeInput, INPUT_BYTES, Prng, randomDuelInput } from '../../sim/index.ts';
+import { interestBench } from './interest.ts';
 import { printTable } from './measure.ts';
+import { refereeBench } from './referee.ts';
 
 /** Seconds each step of the ramp runs. */
 const SECONDS = Number(process.env.AUTH_BENCH_SECONDS ?? 4);
@@ -140,7 +142,9 @@ function overran(s: Step): boolean {
  * late on more than 5 % of frames, or its workers are busy more than 90 % of the time), ramping the room count; and the bytes per client per second of
  * host states (every 3rd frame, 20 Hz) as deltas against the state each client acknowledged
  * ({@link ACK_DELAY_MS} after it was sent) beside what full states would have cost, measured in the
- * same run. `AUTH_BENCH_SECONDS` sets the length of each step (default 4).
+ * same run. `AUTH_BENCH_SECONDS` sets the length of each step (default 4). Then, in the same run,
+ * `npm run bench -- interest` (bytes per client with interest management on the 200-entity field
+ * sim) and `npm run bench -- referee` (the referee's cost of one arbitration).
  */
 export async function authoritativeBench(): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
@@ -183,5 +187,10 @@ export async function authoritativeBench(): Promise<Record<string, unknown>> {
     );
     results[`players${players}`] = { capacityRooms: capacity, steps };
   }
+  // The issue's other figures, in the same run: bytes per client with interest management on the
+  // 200-entity field sim (beside full states and deltas), and the referee's cost of one
+  // arbitration of a peer-to-peer match's dispute.
+  results.interest = await interestBench();
+  results.referee = await refereeBench();
   return results;
 }

@@ -15,6 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
+import { checkDataChannelSignal } from '../../protocol/datachannel-signal.ts';
 import {
   APP_EVENT,
   ConcordDecoder,
@@ -26,14 +27,26 @@ import {
   ProtocolError,
   type SocketIoPacket,
 } from '../../protocol/index.ts';
+import { BotChannel } from './datachannel-bot.ts';
 
-/** Which relay the bots talk to: Concord's (socket.io) or the bare `ws` floor. */
-export type RelayKind = 'concord' | 'raw-ws';
+/**
+ * Which relay the bots talk to and how their inputs travel:
+ * - `concord`: Concord's relay, inputs on socket.io (websocket);
+ * - `concord-webrtc`: Concord's relay, inputs as datagrams on each bot's DataChannel to it
+ *   (joined and signalled over socket.io, as a peer does);
+ * - `raw-ws`: the bare `ws` floor (test/bench/raw-ws-relay.ts);
+ * - `raw-dc`: the bare DataChannel floor (test/bench/raw-datachannel-relay.ts): each datagram
+ *   forwarded to the partner's channel as it is, signalled over a plain `ws` connection.
+ */
+export type RelayKind = 'concord' | 'concord-webrtc' | 'raw-ws' | 'raw-dc';
+
+/** The relay kinds whose bots send their inputs over DataChannels. */
+export const DATAGRAM_KINDS: readonly RelayKind[] = ['concord-webrtc', 'raw-dc'];
 
 /** Settings of {@link RelayLoad.connect}. */
 export interface RelayLoadOptions {
   readonly kind: RelayKind;
-  /** `http://…` of Concord's relay, `ws://…` of the raw relay. */
+  /** `http://…` of Concord's relay, `ws://…` of a raw relay. */
   readonly url: string;
   /** How many bots; an even number (rooms of 2). */
   readonly bots: number;
@@ -127,6 +140,12 @@ class Bot {
   sender = -1;
   started = false;
   closing = false;
+  /** The bot's input DataChannel (DataChannel kinds only). */
+  channel: BotChannel | null = null;
+  /** Concord only: `start` has arrived (the relay answers datagrams from then on). */
+  seated = false;
+  /** The last frame this bot sent an input for (-1: none). */
+  lastFrame = -1;
   /** Called when the bot has joined a queue (Concord) or connected (raw), and when it started. */
   onJoined: (() => void) | null = null;
   onStarted: (() => void) | null = null;
@@ -143,6 +162,9 @@ class Bot {
     new DataView(this.input.buffer).setUint32(0, index, true);
   }
 }
+
+/** How often bots that wait for the others are kept alive (the relay's silence limit is 2 s), ms. */
+const KEEPALIVE_MS = 250;
 
 const encoder = new ConcordEncoder();
 
@@ -231,7 +253,14 @@ export class RelayLoad {
       poll();
     });
     for (let i = 0; i < Math.min(concurrency, o.bots); i++) void worker();
-    await timeout;
+    // DataChannels take seconds to open for hundreds of bots: meanwhile the rooms that started
+    // first would fall silent, so their bots ping (and probe their channel) until the run.
+    const keepalive = setInterval(() => load.keepAlive(), KEEPALIVE_MS);
+    try {
+      await timeout;
+    } finally {
+      clearInterval(keepalive);
+    }
     if (failure !== null) {
       load.close();
       throw failure;
@@ -239,8 +268,25 @@ export class RelayLoad {
     return load;
   }
 
+  /** Pings from bots already in a room, and probes of open channels still unanswered. */
+  private keepAlive(): void {
+    if (this.o.kind !== 'concord' && this.o.kind !== 'concord-webrtc') return;
+    for (const bot of this.bots) {
+      if (!bot.seated || bot.ws.readyState !== WebSocket.OPEN) continue;
+      const ping = encodeClientMessage({ kind: 'ping', id: 0, sentMs: 0 });
+      bot.ws.send(appFrame(ping));
+      if (bot.channel?.isOpen && bot.channel.datagramsIn === 0) this.probe(bot);
+    }
+  }
+
+  /** A datagram of no inputs: the relay's answer shows the channel works both ways. */
+  private probe(bot: Bot): void {
+    bot.channel?.sendInput(this.firstFrame - 1, 0, this.firstFrame - 1);
+  }
+
   private open(index: number): Bot {
-    const concord = this.o.kind === 'concord';
+    const kind = this.o.kind;
+    const concord = kind === 'concord' || kind === 'concord-webrtc';
     const url = concord
       ? `${this.o.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`
       : this.o.url;
@@ -257,16 +303,30 @@ export class RelayLoad {
     });
     if (concord) {
       bot.decoder.on('decoded', (p) => this.onPacket(bot, p));
-    } else {
+    } else if (kind === 'raw-ws') {
       bot.decoder.on('decoded', (p) => this.onRawPacket(bot, p));
       ws.on('open', () => {
         bot.onJoined?.();
         this.markStarted(bot);
       });
+    } else {
+      // raw-dc: the offer as JSON text on the ws; the channel's opening starts the bot.
+      ws.on('open', () => {
+        const ch = this.openChannel(bot, 'peer', 0, 1);
+        ch.onOpen = () => {
+          bot.onJoined?.();
+          this.markStarted(bot);
+        };
+        ch.offer().then(
+          (offer) => ws.send(JSON.stringify(offer)),
+          (err: Error) => fail(err.message),
+        );
+      });
     }
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) {
-        this.onText(bot, data.toString());
+        if (kind === 'raw-dc') this.onRawAnswer(bot, data.toString());
+        else this.onText(bot, data.toString());
         return;
       }
       try {
@@ -277,6 +337,47 @@ export class RelayLoad {
       }
     });
     return bot;
+  }
+
+  /** Creates the bot's DataChannel; its inputs arrive through {@link onRun}. */
+  private openChannel(
+    bot: Bot,
+    format: 'relay' | 'peer',
+    slot: number,
+    players: number,
+  ): BotChannel {
+    const ch = new BotChannel(`bot${bot.index}`, format, slot, players, bot.input, (s, n, b, at) =>
+      this.onRun(bot, s, n, b, at),
+    );
+    ch.onClose = () => {
+      if (!bot.closing) this.closedEarly++;
+      if (!bot.started) bot.onFailed?.(new Error(`bot ${bot.index}: its DataChannel closed`));
+    };
+    bot.channel = ch;
+    return ch;
+  }
+
+  private onRawAnswer(bot: Bot, text: string): void {
+    try {
+      bot.channel?.accept(checkDataChannelSignal(JSON.parse(text), 'answer'));
+    } catch (err) {
+      bot.onFailed?.(new Error(`bot ${bot.index}: answer refused (${String(err)})`));
+    }
+  }
+
+  /**
+   * Concord over WebRTC: once seated and the channel is open, a probe; the relay's answer moves
+   * the bot's inputs to the channel (`inputPath webrtc`), and the bot has started.
+   */
+  private channelReady(bot: Bot): void {
+    const ch = bot.channel;
+    if (!bot.seated || !ch?.isOpen) return;
+    if (ch.datagramsIn === 0) {
+      this.probe(bot);
+      return;
+    }
+    bot.ws.send(appFrame(encodeClientMessage({ kind: 'inputPath', path: 'webrtc' })));
+    this.markStarted(bot);
   }
 
   private markStarted(bot: Bot): void {
@@ -311,7 +412,24 @@ export class RelayLoad {
     } else if (p.type === SIO_CONNECT) {
       const join = encodeClientMessage({ kind: 'join', scene: this.o.scene, participantId: null });
       bot.ws.send(appFrame(join));
-      bot.onJoined?.();
+      if (this.o.kind === 'concord-webrtc') {
+        // As a peer that knows the scene's transport: the channel opens while the room fills.
+        const ch = this.openChannel(bot, 'relay', 0, 0);
+        // A connect worker waits for the channel, so that at most `connectConcurrency`
+        // handshakes are under way at once (the relay closes a channel not open in 10 s).
+        ch.onOpen = () => {
+          bot.onJoined?.();
+          this.channelReady(bot);
+        };
+        ch.onFirstDatagram = () => this.channelReady(bot);
+        ch.offer().then(
+          (offer) => {
+            const m = encodeClientMessage({ kind: 'rtcOffer', ...offer });
+            bot.ws.send(appFrame(m));
+          },
+          (err: Error) => bot.onFailed?.(new Error(`bot ${bot.index}: ${err.message}`)),
+        );
+      } else bot.onJoined?.();
     } else if (p.type === SIO_CONNECT_ERROR) {
       bot.onFailed?.(new Error(`bot ${bot.index}: socket.io refused the connection`));
     } else if (p.type === SIO_DISCONNECT) {
@@ -330,10 +448,26 @@ export class RelayLoad {
     }
     switch (m.kind) {
       case 'input':
-        this.onInput(bot, m.frame, m.input);
+        this.onInput(bot, m.frame, m.input, 0);
         return;
       case 'start':
-        this.markStarted(bot);
+        bot.seated = true;
+        if (bot.channel) {
+          bot.channel.slot = m.slot;
+          bot.channel.players = m.settings.players;
+          this.channelReady(bot);
+        } else this.markStarted(bot);
+        return;
+      case 'rtcAnswer':
+        try {
+          bot.channel?.accept(m);
+        } catch (err) {
+          bot.onFailed?.(
+            new Error(
+              `bot ${bot.index}: answer refused (${String(err)}) ${bot.channel?.states.join(' ')}`,
+            ),
+          );
+        }
         return;
       case 'error':
         this.relayErrors++;
@@ -359,14 +493,32 @@ export class RelayLoad {
       this.undecodable++;
       return;
     }
-    if (m.kind === 'input') this.onInput(bot, m.frame, m.input);
+    if (m.kind === 'input') this.onInput(bot, m.frame, m.input, 0);
     else this.undecodable++;
   }
 
-  private onInput(bot: Bot, frame: number, input: Uint8Array): void {
+  /**
+   * A run of the partner's inputs from a datagram: repeats of inputs already received are
+   * skipped (redundancy), the rest must follow on from the last one received.
+   */
+  private onRun(bot: Bot, startFrame: number, count: number, bytes: Uint8Array, at: number): void {
+    for (let i = 0; i < count; i++) {
+      const frame = startFrame + i;
+      if (frame < bot.nextExpected) continue;
+      if (frame > bot.nextExpected) {
+        this.misdelivered++;
+        return;
+      }
+      this.onInput(bot, frame, bytes, at + i * INPUT_BYTES);
+    }
+  }
+
+  /** One input of the partner for `frame` (its 4 bytes at `at` in `input`), first arrival. */
+  private onInput(bot: Bot, frame: number, input: Uint8Array, at: number): void {
     const now = performance.now();
     this.received++;
-    const sender = (input[0] | (input[1] << 8) | (input[2] << 16) | (input[3] << 24)) >>> 0;
+    const sender =
+      (input[at] | (input[at + 1] << 8) | (input[at + 2] << 16) | (input[at + 3] << 24)) >>> 0;
     if (sender >= this.bots.length || frame >= bot.sentAt.length) {
       this.misdelivered++;
       return;
@@ -383,6 +535,15 @@ export class RelayLoad {
   }
 
   private sendInput(bot: Bot, frame: number): void {
+    if (bot.channel) {
+      const now = performance.now();
+      bot.sentAt[frame] = now;
+      bot.lastFrame = frame;
+      if (!bot.channel.sendInput(frame, frame - this.firstFrame, bot.nextExpected - 1)) return;
+      this.sent++;
+      if (now >= this.windowStart && now < this.windowEnd) this.windowSent++;
+      return;
+    }
     if (bot.ws.readyState !== WebSocket.OPEN) return;
     const bytes = encodeClientMessage({
       kind: 'input',
@@ -466,8 +627,17 @@ export class RelayLoad {
   /** Waits until every input sent has arrived, or `timeoutMs` has passed. */
   async drain(timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
+    let resentAt = performance.now();
     while (this.received < this.sent && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
+      // Datagrams: as a peer's keepalive, every 20 ms a datagram with what the bot has not had
+      // acknowledged and what it holds, so that a lost datagram either way is repaired.
+      if (performance.now() - resentAt < 20) continue;
+      resentAt = performance.now();
+      for (const b of this.bots) {
+        if (b.channel !== null && b.lastFrame >= 0)
+          b.channel.sendInput(b.lastFrame, b.lastFrame - this.firstFrame, b.nextExpected - 1);
+      }
     }
   }
 
@@ -508,6 +678,7 @@ export class RelayLoad {
   close(): void {
     for (const b of this.bots) {
       b.closing = true;
+      b.channel?.close();
       b.ws.terminate();
     }
   }

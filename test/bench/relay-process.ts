@@ -4,7 +4,7 @@
  * over Node's IPC channel. This module holds both ends of that channel.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -17,10 +17,21 @@ export interface RelayUsage {
    * threads (GC) and libuv's pool (file writes). Null where `/proc` is missing (not Linux).
    */
   readonly mainThreadCpuUs: number | null;
+  /**
+   * CPU time of the process's threads by thread name (`/proc/self/task/N/comm`: the main
+   * thread under the process's name, V8's `V8 DefaultWorke`, libuv's `libuv-worker`,
+   * libdatachannel's and libjuice's own), user + system, µs; empty where `/proc` is missing.
+   */
+  readonly threadCpuUs: Readonly<Record<string, number>>;
   /** Inputs forwarded since the start (each to every other member of its room). */
   readonly forwarded: number;
   /** Messages the relay refused since the start (0 for a relay that refuses nothing). */
   readonly refused: number;
+  /**
+   * Datagrams the relay sent on DataChannels since the start (acknowledgements included; a raw
+   * relay sends one per datagram forwarded), or 0 without DataChannels.
+   */
+  readonly datagramsOut: number;
   /** Cumulative event loop idle and active time since the start, ms. */
   readonly loop: { readonly idle: number; readonly active: number };
   readonly rssBytes: number;
@@ -34,6 +45,8 @@ export interface ServedRelay {
   readonly url: string;
   forwarded(): number;
   refused(): number;
+  /** See {@link RelayUsage.datagramsOut} (default: none). */
+  datagramsOut?(): number;
   close(): Promise<void>;
 }
 
@@ -51,6 +64,31 @@ function mainThreadCpuUs(): number | null {
   // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * USER_HZ_US;
+}
+
+/** {@link RelayUsage.threadCpuUs} now: every thread's CPU time, summed by thread name. */
+function threadCpuUs(): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const name =
+        t === String(process.pid)
+          ? 'main'
+          : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * USER_HZ_US;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
 }
 
 type FromChild =
@@ -80,8 +118,10 @@ export async function serveRelayProcess(start: () => Promise<ServedRelay>): Prom
         usage: {
           cpuUs: process.cpuUsage(),
           mainThreadCpuUs: mainThreadCpuUs(),
+          threadCpuUs: threadCpuUs(),
           forwarded: relay.forwarded(),
           refused: relay.refused(),
+          datagramsOut: relay.datagramsOut?.() ?? 0,
           loop: { idle: elu.idle, active: elu.active },
           rssBytes: process.memoryUsage.rss(),
           atMs: performance.now(),

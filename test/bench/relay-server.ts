@@ -16,6 +16,7 @@ await serveRelayProcess(async () => {
   return {
     url: relay.url,
     forwarded: () => relay.stats().inputsForwarded,
+    datagramsOut: () => relay.stats().datagramsOut,
     refused: () => Object.values(relay.stats().refused).reduce((a, n) => a + (n ?? 0), 0),
     close: () => relay.close('benchmark over'),
   };

@@ -1,5 +1,6 @@
 import { authoritativeBench } from './authoritative.ts';
 import { deltaBench } from './delta.ts';
+import { interestBench } from './interest.ts';
 import { pythonBench } from './python.ts';
 import { refereeBench } from './referee.ts';
 import { relayBench } from './relay.ts';
@@ -14,7 +15,8 @@ import { transportBench } from './transport.ts';
  * (one desync arbitration re-simulated in the sim host's worker beside in-process), `transport`
  * (inputs over websocket and over WebRTC DataChannels under loss: see test/bench/transport.ts),
  * `authoritative` (duel rooms per relay process's sim host at 60 Hz before a tick overruns; bytes
- * per client per second of host states, deltas beside full: see test/bench/authoritative.ts).
+ * per client per second of host states, deltas beside full: see test/bench/authoritative.ts),
+ * `interest` (authoritative mode's state bytes per client: full, delta, interest management).
  */
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   rollback: rollbackBench,
@@ -24,6 +26,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   referee: refereeBench,
   transport: transportBench,
   authoritative: authoritativeBench,
+  interest: interestBench,
 };
 
 const args = process.argv.slice(2);
