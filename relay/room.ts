@@ -170,7 +170,7 @@ export class MatchRoom implements RoomState {
     this.authoritative?.attach(
       this,
       (reason) => this.end(reason),
-      (slot, reason) => this.removeMember(slot, reason),
+      (slot, reason) => this.expel(slot, reason),
     );
     this.startMs = o.scheduler.now();
     this.arbiter = new HashArbiter(
@@ -712,7 +712,7 @@ export class MatchRoom implements RoomState {
    * default input since, and the host logs its `left` record): it is told why (an `error`), its
    * connection closes, and it has left, with no rejoin.
    */
-  private removeMember(slot: PlayerSlot, reason: string): void {
+  private expel(slot: PlayerSlot, reason: string): void {
     const member = this.members[slot];
     if (this.ended || member === undefined || member.status === 'left') return;
     const link = member.link;
