@@ -102,8 +102,11 @@ export type StudyQuestion =
       readonly maxLength: number;
     };
 
-/** A study's outcome: how it ended for this participant. */
-export type StudyOutcome = 'completed' | 'timeout' | 'partnerLeft' | 'declined';
+/**
+ * A study's outcome: how it ended for this participant. `removed`: an administrator ended it
+ * (the view's notice says so; its completion code may be empty, then the page shows none).
+ */
+export type StudyOutcome = 'completed' | 'timeout' | 'partnerLeft' | 'declined' | 'removed';
 
 /** The scene a page shows, with what it needs to show it. */
 export type StudyScene =
@@ -154,6 +157,7 @@ export type StudyScene =
       readonly kind: 'end';
       readonly id: string;
       readonly outcome: StudyOutcome;
+      /** The outcome's completion code; '' when it has none (`removed` without a code). */
       readonly completionCode: string;
       /** The redirect with `{code}` filled in, or null: the page shows the code only. */
       readonly redirect: string | null;

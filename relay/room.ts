@@ -170,7 +170,7 @@ export class MatchRoom implements RoomState {
     this.authoritative?.attach(
       this,
       (reason) => this.end(reason),
-      (slot, reason) => this.removeMember(slot, reason),
+      (slot, reason) => this.expel(slot, reason),
     );
     this.startMs = o.scheduler.now();
     this.arbiter = new HashArbiter(
@@ -668,6 +668,24 @@ export class MatchRoom implements RoomState {
     this.afterDeparture();
   }
 
+  /**
+   * `member` is gone for good now, without a grace period (a study's administrator removed the
+   * participant): a connected member goes away (logged `away`, reason `closed`) and its
+   * connection is closed, then it leaves as after a grace period: the scene's `onPlayerLost`
+   * applies, or a study's replacement bot takes the seat (the `lost` hook), as for any lost
+   * player. Nothing when the match is over or the member has left already.
+   */
+  removeMember(member: Member): void {
+    if (this.ended || member.status === 'left') return;
+    if (member.status === 'connected') {
+      const link = member.link;
+      this.presence.away(member, 'closed');
+      link?.close?.();
+      this.afterDeparture();
+    }
+    this.left(member);
+  }
+
   /** Presence heard nothing from `member` for too long: away, and its connection closed. */
   private silent(member: Member): void {
     if (this.ended || member.status !== 'connected') return;
@@ -694,7 +712,7 @@ export class MatchRoom implements RoomState {
    * default input since, and the host logs its `left` record): it is told why (an `error`), its
    * connection closes, and it has left, with no rejoin.
    */
-  private removeMember(slot: PlayerSlot, reason: string): void {
+  private expel(slot: PlayerSlot, reason: string): void {
     const member = this.members[slot];
     if (this.ended || member === undefined || member.status === 'left') return;
     const link = member.link;

@@ -3,18 +3,16 @@
  * code through the real relay and study server on loopback (consent → duel → kitchen under
  * Pyodide → survey → end), then their data read back from the SQLite database.
  *
- * The study is `examples/coop-study/` copied into a temp dir without its `conditions`: the example
- * assigns two input-delay conditions round-robin in arrival order and matches participants within
- * their condition, so two participants alone would never be matched (it takes four). Every scene,
- * page and setting is otherwise the example's.
+ * The study is the bundled file itself, `examples/coop-study/study.yaml`, with its two
+ * input-delay conditions: participants are assigned in blocks of a match (two), so the two who
+ * arrive one after the other share a condition and are matched.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
 import { buildWebClient } from '../client/web/build.ts';
 import type { StudyView } from '../protocol/index.ts';
 import { databaseFile } from '../relay/experiment/index.ts';
@@ -60,17 +58,9 @@ async function untilScene(page: Page, id: string, timeoutMs: number): Promise<vo
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'concord-browser-study-'));
   const web = await buildWebClient(path.join(tmp, 'web'));
-  // The example, without its conditions (see the top of this file); kitchen.py sits one folder up.
-  const dir = path.join(tmp, 'study', 'coop-study');
-  await mkdir(dir, { recursive: true });
-  const doc = parseDocument(await readFile(path.join(EXAMPLE, 'study.yaml'), 'utf8'));
-  expect(doc.has('conditions')).toBe(true);
-  doc.delete('conditions');
-  await writeFile(path.join(dir, 'study.yaml'), doc.toString());
-  await copyFile(path.join(EXAMPLE, 'consent.md'), path.join(dir, 'consent.md'));
-  await copyFile(path.join(ROOT, 'examples', 'kitchen.py'), path.join(tmp, 'study', 'kitchen.py'));
+  // The bundled example as it is, conditions and all (the data go to the temp dir).
   study = await startStudy({
-    experiment: path.join(dir, 'study.yaml'),
+    experiment: path.join(EXAMPLE, 'study.yaml'),
     dataDir: path.join(tmp, 'data'),
     port: 0,
     host: '127.0.0.1',
@@ -267,7 +257,7 @@ describe('the example study in two real browsers', () => {
       try {
         const people = db
           .prepare(
-            'SELECT id, id_source, prolific_pid, study_id, session_id, scene_id, outcome, completion_code FROM participants ORDER BY arrival',
+            'SELECT id, id_source, prolific_pid, study_id, session_id, condition_key, scene_id, outcome, completion_code FROM participants ORDER BY arrival',
           )
           .all();
         expect(people).toEqual([
@@ -277,6 +267,7 @@ describe('the example study in two real browsers', () => {
             prolific_pid: PROLIFIC.PROLIFIC_PID,
             study_id: 'st1',
             session_id: 'se1',
+            condition_key: 'delay=0',
             scene_id: 'done',
             outcome: 'completed',
             completion_code: 'C0MPL3T',
@@ -287,6 +278,7 @@ describe('the example study in two real browsers', () => {
             prolific_pid: null,
             study_id: null,
             session_id: null,
+            condition_key: 'delay=0',
             scene_id: 'done',
             outcome: 'completed',
             completion_code: 'C0MPL3T',

@@ -247,8 +247,9 @@ describe('concord export of a study data directory', () => {
     expect(declined.prolific_pid).toBe('');
     expect(declined['left_with.consent']).toBe('declined');
     expect(declined['entered_at.arena']).toBe('');
-    // Balanced assignment in arrival order: the least filled cell, the lowest on a tie.
-    expect(rows.map((r) => r.cell)).toEqual(['0', '1', '0', '1', '0']);
+    // Balanced assignment in arrival order, in blocks of a match (2 players): two to a cell,
+    // then the least filled cell, the lowest on a tie.
+    expect(rows.map((r) => r.cell)).toEqual(['0', '0', '1', '1', '0']);
     expect(rows.map((r) => r.arrival)).toEqual(['0', '1', '2', '3', '4']);
   });
 

@@ -227,20 +227,21 @@ describe('the study server', () => {
       { conditions: { delay: [{ inputDelay: 1 }, { inputDelay: 5 }] } },
     );
     expect([...s.study.relayScenes.keys()]).toEqual(['arena-c0', 'arena-c1']);
-    const tabs = await Promise.all(['c0', 'c1'].map(() => connect(s.url)));
+    // Assigned in blocks of a match (2 players): the first two arrivals in cell 0, the third in 1.
+    const tabs = await Promise.all(['a', 'b', 'c'].map(() => connect(s.url)));
     const scenes: string[] = [];
     for (const [i, tab] of tabs.entries()) {
-      view(await tab.hello(`tab-${i}`, { participant: `cell${i}` }));
+      view(await tab.hello(`tab-${i}`, { participant: `arrival${i}` }));
       const v = view(await tab.step({ sceneId: 'consent', type: 'accept' }));
       if (v.scene.kind === 'game') scenes.push(v.scene.relayScene);
     }
-    expect(scenes).toEqual(['arena-c0', 'arena-c1']);
-    // cell1 tries the other cell's scene with its own, valid token.
+    expect(scenes).toEqual(['arena-c0', 'arena-c0', 'arena-c1']);
+    // arrival2 (cell 1) tries the other cell's scene with its own, valid token.
     const r = await playMatch({
       url: s.url,
       scene: 'arena-c0',
-      participantId: 'cell1',
-      auth: { studyToken: tabs[1].token ?? '' },
+      participantId: 'arrival2',
+      auth: { studyToken: tabs[2].token ?? '' },
       policy: builtinPolicy('idle', { sim: 'duel' }),
       seed: 1,
     });

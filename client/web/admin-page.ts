@@ -68,7 +68,7 @@ function endMatch(m: AdminMatch): void {
 
 function removeParticipant(p: AdminParticipant): void {
   const reason = prompt(
-    `Remove participant ${p.id} from the study? Reason (kept in the database):`,
+    `Remove participant ${p.id} from the study? Their study ends now (outcome "removed"), and their page says "The researcher ended your participation." Reason (kept in the database):`,
     'removed by the administrator',
   );
   if (reason === null || reason.trim() === '') return;
@@ -167,7 +167,9 @@ function showParticipants(s: AdminState): void {
     cell(row, p.status);
     cell(row, p.condition ?? '–');
     cell(row, p.startTime ?? '–');
-    cell(row, s.canRemove ? button('Remove', () => removeParticipant(p)) : '');
+    // Remove: for a participant who has not finished (a finished one has nothing to leave).
+    const removable = s.canRemove && !p.status.startsWith('finished');
+    cell(row, removable ? button('Remove', () => removeParticipant(p)) : '');
     body.append(row);
   }
 }

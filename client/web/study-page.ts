@@ -200,7 +200,9 @@ class StudyPage {
         return;
       }
       case 'badStep':
-        // A stale page (another step went first): ask where the participant is.
+      case 'removed':
+        // A stale page (another step went first), or one whose participant the researcher
+        // removed (its end view is on its way): ask where the participant is.
         void this.sayHello();
         return;
       case 'otherTab':

@@ -266,7 +266,8 @@ export class StudyScreens {
 
   /**
    * The end: the completion code large, a copy button, and, with a redirect, a visible
-   * countdown and a link to go now.
+   * countdown and a link to go now. An empty code (a removal without a `removed` code) shows
+   * no code.
    * @param secondsLeft seconds before the redirect, or null without one
    */
   showEnd(scene: Scene<'end'>, secondsLeft: number | null, onCopy: () => void): void {
@@ -275,15 +276,19 @@ export class StudyScreens {
         ? 'Thank you for taking part!'
         : scene.outcome === 'declined'
           ? 'You chose not to take part.'
-          : 'The study has ended.';
-    const code = el('p', scene.completionCode, 'completion-code');
-    code.id = 'completion-code';
-    const parts: HTMLElement[] = [
-      el('h1', title),
-      el('p', 'Your completion code:'),
-      code,
-      button('Copy the code', onCopy, 'keep-enabled'),
-    ];
+          : scene.outcome === 'removed'
+            ? 'Your participation has ended.'
+            : 'The study has ended.';
+    const parts: HTMLElement[] = [el('h1', title)];
+    if (scene.completionCode !== '') {
+      const code = el('p', scene.completionCode, 'completion-code');
+      code.id = 'completion-code';
+      parts.push(
+        el('p', 'Your completion code:'),
+        code,
+        button('Copy the code', onCopy, 'keep-enabled'),
+      );
+    }
     if (scene.redirect !== null) {
       const go = el('a', 'Go there now');
       go.href = scene.redirect;

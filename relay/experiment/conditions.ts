@@ -77,19 +77,65 @@ export function checkCondition(factors: readonly ConditionFactor[], condition: u
 }
 
 /**
- * The cell for the next participant, balanced by least-filled: the cell with the fewest
- * participants so far, ties broken by cell order. With no dropouts this is round-robin in cell
- * order; when `assigned` counts only some participants (say those not excluded), it refills
- * the cells that fell behind.
+ * The largest assignment block {@link assignmentBlockSize} makes from a least common multiple;
+ * past it the block is the largest match size alone.
+ */
+export const MAX_LCM_BLOCK = 12;
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * The assignment block of an experiment whose game scenes seat `matchSizes` players (every game
+ * scene's `players`, under every condition cell): their least common multiple when it is at
+ * most {@link MAX_LCM_BLOCK}, else the largest of them. A block of that many consecutive
+ * arrivals fills whole matches of every game scene (`players: 2` and `3` give 6: three pairs,
+ * two triples). 1 when there is no multi-player game scene.
+ * @param matchSizes players per match, each an integer >= 1 (an empty list gives 1)
+ * @throws ConcordError `BAD_CONFIG` for a size that is not an integer >= 1.
+ */
+export function assignmentBlockSize(matchSizes: readonly number[]): number {
+  let lcm = 1;
+  let max = 1;
+  for (const n of matchSizes) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new ConcordError('BAD_CONFIG', `a match size must be an integer >= 1, got ${n}`);
+    }
+    max = Math.max(max, n);
+    if (lcm <= MAX_LCM_BLOCK) lcm = (lcm / gcd(lcm, n)) * n;
+  }
+  return lcm <= MAX_LCM_BLOCK ? lcm : max;
+}
+
+/**
+ * The cell for the next participant: balanced, in arrival order, in blocks of `blockSize`
+ * consecutive arrivals, so that participants who arrive together share a condition and can be
+ * matched (each game scene × cell is its own waiting room).
+ *
+ * The rule: while the cell of the last arrival has an open block (its count is not a multiple
+ * of `blockSize`), the next arrival joins it; otherwise the next arrival opens a block in the
+ * cell with the fewest participants so far, ties broken by cell order. With no dropouts this is
+ * round-robin of whole blocks in cell order (block 2, two cells: `0 0 1 1 0 0 1 1 …`); when
+ * `assigned` counts only some participants (say those not excluded), new blocks refill the
+ * cells that fell behind. Every cell stays within `blockSize` of every other. `blockSize` 1 is
+ * plain least-filled round-robin. The idea is permuted-block allocation as in clinical trials,
+ * with the block laid out in cell order rather than shuffled, so that partners share a cell.
  * @param cellCount number of cells, at least 1 ({@link conditionCells}`.length`)
  * @param assigned the cell index of each participant assigned so far, in arrival order; each
  *   in `0..cellCount-1`
+ * @param blockSize arrivals per block, an integer >= 1 ({@link assignmentBlockSize})
  * @returns a cell index in `0..cellCount-1`
- * @throws ConcordError `BAD_CONFIG` when `cellCount` < 1 or an index is out of range.
+ * @throws ConcordError `BAD_CONFIG` when `cellCount` or `blockSize` < 1 or an index is out of
+ *   range.
  */
-export function nextCell(cellCount: number, assigned: readonly number[]): number {
+export function nextCell(cellCount: number, assigned: readonly number[], blockSize = 1): number {
   if (!Number.isInteger(cellCount) || cellCount < 1) {
     throw new ConcordError('BAD_CONFIG', `cellCount must be an integer >= 1, got ${cellCount}`);
+  }
+  if (!Number.isInteger(blockSize) || blockSize < 1) {
+    throw new ConcordError('BAD_CONFIG', `blockSize must be an integer >= 1, got ${blockSize}`);
   }
   const counts = new Array<number>(cellCount).fill(0);
   for (const i of assigned) {
@@ -98,6 +144,8 @@ export function nextCell(cellCount: number, assigned: readonly number[]): number
     }
     counts[i]++;
   }
+  const last = assigned.at(-1);
+  if (last !== undefined && counts[last] % blockSize !== 0) return last;
   let best = 0;
   for (let i = 1; i < cellCount; i++) if (counts[i] < counts[best]) best = i;
   return best;
@@ -107,8 +155,8 @@ export function nextCell(cellCount: number, assigned: readonly number[]): number
  * The cells of `n` participants arriving one after another, each by {@link nextCell}.
  * @returns `n` cell indices in arrival order.
  */
-export function assignCells(cellCount: number, n: number): number[] {
+export function assignCells(cellCount: number, n: number, blockSize = 1): number[] {
   const out: number[] = [];
-  for (let k = 0; k < n; k++) out.push(nextCell(cellCount, out));
+  for (let k = 0; k < n; k++) out.push(nextCell(cellCount, out, blockSize));
   return out;
 }

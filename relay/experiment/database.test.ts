@@ -246,7 +246,7 @@ describe('the participant database', () => {
     // Arrival order and balance survived too, and the study goes on from there.
     const all = db.participants();
     expect(all.map((p) => p.arrival)).toEqual(all.map((_, i) => i));
-    expect(all.map((p) => p.cell)).toEqual(assignCells(study.cells.length, all.length));
+    expect(all.map((p) => p.cell)).toEqual(assignCells(study.cells.length, all.length, 2));
     expect(db.arrive(prolific('after'), 't').record.arrival).toBe(all.length);
     db.close();
   });
@@ -346,7 +346,7 @@ describe('the participant database', () => {
     db.close();
   });
 
-  it('assigns conditions balanced in arrival order, and keeps balancing after a restart', () => {
+  it('assigns conditions balanced in arrival order in blocks of a match, and keeps balancing after a restart', () => {
     const dir = newDir();
     let db = ParticipantDatabase.open(study, dir);
     for (let i = 0; i < 5; i++) db.enrol(prolific(`p${i}`));
@@ -355,8 +355,9 @@ describe('the participant database', () => {
     for (let i = 5; i < 9; i++) db.enrol(prolific(`p${i}`));
     const all = db.participants();
     expect(all.map((p) => p.id)).toEqual(all.map((_, i) => `p${i}`));
-    expect(all.map((p) => p.cell)).toEqual(assignCells(2, 9));
-    expect(all.map((p) => p.condition.delay)).toEqual([0, 1, 0, 1, 0, 1, 0, 1, 0]);
+    // In blocks of the match size (2): the restart falls inside a block, which is finished.
+    expect(all.map((p) => p.cell)).toEqual(assignCells(2, 9, 2));
+    expect(all.map((p) => p.condition.delay)).toEqual([0, 0, 1, 1, 0, 0, 1, 1, 0]);
     db.close();
   });
 
@@ -387,6 +388,88 @@ describe('the participant database', () => {
     db.close();
   });
 
+  it('removes a participant from any scene to the end with outcome removed, and only once', () => {
+    const dir = newDir();
+    const db = ParticipantDatabase.open(study, dir, { now: clock() });
+    db.arrive(prolific('r'), 'tab-r');
+    db.act('r', 'tab-r', accept);
+    db.endGame('r', 'arena', 'partnerLeft');
+    // A page cannot remove itself, whatever it sends.
+    refused('BAD_STEP', () =>
+      db.act('r', 'tab-r', { type: 'removed', scene: 'kitchen' } as unknown as PageAction),
+    );
+    refused('BAD_STEP', () => db.remove('r', ''));
+    const r = db.remove('r', 'asked to stop by e-mail');
+    // The removal wins over the partnerLeft before it; the example has no `removed` code.
+    expect(r.record).toMatchObject({ sceneIndex: 4, outcome: 'removed', completionCode: null });
+    expect(r.now).toMatchObject({ finished: true, completionCode: null, redirect: null });
+    expect(db.visits('r').map((v) => [v.sceneId, v.leftWith])).toEqual([
+      ['consent', 'completed'],
+      ['arena', 'partnerLeft'],
+      ['kitchen', 'removed'],
+      ['done', null],
+    ]);
+    expect(db.removedReason('r')).toBe('asked to stop by e-mail');
+    expect(db.midStudy().map((p) => p.id)).toEqual([]);
+    refused('BAD_STEP', () => db.remove('r', 'again'));
+    refused('UNKNOWN_PARTICIPANT', () => db.remove('ghost', 'why'));
+    db.close();
+    // Committed: a reopened file says the same, and the finish time is set.
+    const again = ParticipantDatabase.open(study, dir);
+    expect(again.participant('r')).toMatchObject({ outcome: 'removed', completionCode: null });
+    again.close();
+    const raw = new Database(databaseFile(dir, 'coop-study'), { readonly: true });
+    expect(raw.prepare('SELECT finished_ms IS NOT NULL AS f FROM participants').get()).toEqual({
+      f: 1,
+    });
+    raw.close();
+  });
+
+  it('takes a schema version 2 file to version 3 (outcome removed), keeping every row', () => {
+    const dir = newDir();
+    const db = ParticipantDatabase.open(study, dir);
+    db.arrive(prolific('a'), 'a');
+    db.act('a', 'a', accept);
+    db.recordSeat('a', { scene: 'arena', matchId: 'm1', slot: 0, episode: 0 });
+    db.arrive(prolific('b'), 'b');
+    const before = dump(db);
+    db.close();
+    // Back to version 2: no `removed` in the CHECKs, no removed_reason column.
+    const raw = new Database(databaseFile(dir, 'coop-study'));
+    raw.pragma('foreign_keys = OFF');
+    const v2 = (table: string, sql: string) =>
+      raw.exec(`CREATE TABLE old_${table} ${sql} STRICT;
+        INSERT INTO old_${table} SELECT ${table === 'participants' ? 'id, id_source, prolific_pid, study_id, session_id, arrival, cell, condition_key, condition_json, values_json, scene_index, scene_id, outcome, completion_code, enrolled_ms, finished_ms' : '*'} FROM ${table};
+        DROP TABLE ${table}; ALTER TABLE old_${table} RENAME TO ${table};`);
+    v2(
+      'participants',
+      `(id TEXT PRIMARY KEY, id_source TEXT NOT NULL, prolific_pid TEXT, study_id TEXT, session_id TEXT,
+        arrival INTEGER NOT NULL UNIQUE, cell INTEGER NOT NULL, condition_key TEXT NOT NULL,
+        condition_json TEXT NOT NULL, values_json TEXT NOT NULL, scene_index INTEGER NOT NULL,
+        scene_id TEXT NOT NULL,
+        outcome TEXT CHECK (outcome IN ('completed', 'timeout', 'partnerLeft', 'declined')),
+        completion_code TEXT, enrolled_ms INTEGER NOT NULL, finished_ms INTEGER)`,
+    );
+    v2(
+      'scene_visits',
+      `(participant_id TEXT NOT NULL REFERENCES participants (id), scene_index INTEGER NOT NULL,
+        scene_id TEXT NOT NULL, entered_ms INTEGER NOT NULL, left_ms INTEGER,
+        left_with TEXT CHECK (left_with IN ('completed', 'timeout', 'partnerLeft', 'declined')),
+        waited_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (participant_id, scene_index))`,
+    );
+    raw.exec('DELETE FROM schema_version WHERE version = 3');
+    expect(() =>
+      raw.prepare("UPDATE participants SET outcome = 'removed' WHERE id = 'a'").run(),
+    ).toThrow(/CHECK/);
+    raw.close();
+    const again = ParticipantDatabase.open(study, dir);
+    expect(again.schemaVersion).toBe(3);
+    expect(dump(again)).toEqual(before);
+    expect(again.remove('a', 'test').record.outcome).toBe('removed');
+    expect(again.visits('a').map((v) => v.leftWith)).toEqual(['completed', 'removed', null]);
+    again.close();
+  });
+
   it('takes a schema version 1 file to version 2, keeping its seats', () => {
     const dir = newDir();
     const db = ParticipantDatabase.open(study, dir);
@@ -401,10 +484,10 @@ describe('the participant database', () => {
         episode INTEGER NOT NULL CHECK (episode >= 0), match_id TEXT NOT NULL, slot INTEGER NOT NULL CHECK (slot >= 0),
         seated_ms INTEGER NOT NULL, PRIMARY KEY (participant_id, scene_id, episode), UNIQUE (match_id, slot)) STRICT;
       INSERT INTO v1 SELECT * FROM match_seats; DROP TABLE match_seats; ALTER TABLE v1 RENAME TO match_seats;
-      DELETE FROM schema_version WHERE version = 2;`);
+      DELETE FROM schema_version WHERE version >= 2;`);
     raw.close();
     const again = ParticipantDatabase.open(study, dir);
-    expect(again.schemaVersion).toBe(2);
+    expect(again.schemaVersion).toBe(DATABASE_SCHEMA_VERSION);
     expect(again.seats('a').map((x) => x.matchId)).toEqual(['m1']);
     // A replacement match of the same episode (the first died with the relay) is a new row.
     again.recordSeat('a', { scene: 'arena', matchId: 'm2', slot: 1, episode: 0 });

@@ -35,6 +35,7 @@ import {
   checkWaited,
   conditionValues,
   decide,
+  decideRemoval,
   enrol,
   type FlowAction,
   type GameEnd,
@@ -52,7 +53,7 @@ import { type Outcome, showValue } from './schema.ts';
 import type { AnswerValue } from './survey.ts';
 
 /** The schema version this code writes; a file of a higher version is refused. */
-export const DATABASE_SCHEMA_VERSION = 2;
+export const DATABASE_SCHEMA_VERSION = 3;
 
 /**
  * The schema, by version: `MIGRATIONS[v - 1]` takes a file from version v-1 to v. Append only;
@@ -127,6 +128,53 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO match_seats_v2 SELECT participant_id, scene_id, episode, match_id, slot, seated_ms FROM match_seats;
   DROP TABLE match_seats;
   ALTER TABLE match_seats_v2 RENAME TO match_seats;
+  `,
+  // Version 3: the outcome `removed` (an administrator removed the participant), with the
+  // administrator's reason. SQLite cannot change a CHECK in place: the two tables are rebuilt
+  // (foreign keys are off while migrations run, and checked after).
+  `
+  CREATE TABLE participants_v3 (
+    id              TEXT PRIMARY KEY,
+    id_source       TEXT NOT NULL CHECK (id_source IN ('prolific', 'participant', 'generated')),
+    prolific_pid    TEXT,
+    study_id        TEXT,
+    session_id      TEXT,
+    arrival         INTEGER NOT NULL UNIQUE CHECK (arrival >= 0),
+    cell            INTEGER NOT NULL CHECK (cell >= 0),
+    condition_key   TEXT NOT NULL,
+    condition_json  TEXT NOT NULL,
+    values_json     TEXT NOT NULL,
+    scene_index     INTEGER NOT NULL CHECK (scene_index >= 0),
+    scene_id        TEXT NOT NULL,
+    outcome         TEXT CHECK (outcome IN ('completed', 'timeout', 'partnerLeft', 'declined', 'removed')),
+    completion_code TEXT,
+    enrolled_ms     INTEGER NOT NULL,
+    finished_ms     INTEGER,
+    removed_reason  TEXT
+  ) STRICT;
+  INSERT INTO participants_v3 (id, id_source, prolific_pid, study_id, session_id, arrival, cell,
+      condition_key, condition_json, values_json, scene_index, scene_id, outcome, completion_code,
+      enrolled_ms, finished_ms)
+    SELECT id, id_source, prolific_pid, study_id, session_id, arrival, cell, condition_key,
+      condition_json, values_json, scene_index, scene_id, outcome, completion_code, enrolled_ms,
+      finished_ms
+    FROM participants;
+  CREATE TABLE scene_visits_v3 (
+    participant_id TEXT NOT NULL REFERENCES participants (id),
+    scene_index    INTEGER NOT NULL,
+    scene_id       TEXT NOT NULL,
+    entered_ms     INTEGER NOT NULL,
+    left_ms        INTEGER,
+    left_with      TEXT CHECK (left_with IN ('completed', 'timeout', 'partnerLeft', 'declined', 'removed')),
+    waited_ms      INTEGER NOT NULL DEFAULT 0 CHECK (waited_ms >= 0),
+    PRIMARY KEY (participant_id, scene_index)
+  ) STRICT;
+  INSERT INTO scene_visits_v3 SELECT participant_id, scene_index, scene_id, entered_ms, left_ms,
+    left_with, waited_ms FROM scene_visits;
+  DROP TABLE scene_visits;
+  DROP TABLE participants;
+  ALTER TABLE participants_v3 RENAME TO participants;
+  ALTER TABLE scene_visits_v3 RENAME TO scene_visits;
   `,
 ];
 
@@ -266,9 +314,12 @@ export class ParticipantDatabase {
       // FULL: a commit is on disk before it returns, even if the machine loses power (NORMAL
       // in WAL mode is safe against a killed process but may lose the last commits then).
       db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = ON');
+      // Off while migrations rebuild tables (SQLite's way to change a table: a new one, copied,
+      // renamed), on from then on; the migration checks every reference before it commits.
+      db.pragma('foreign_keys = OFF');
       const out = new ParticipantDatabase(experiment, file, db, options.now ?? Date.now);
       out.#migrate();
+      db.pragma('foreign_keys = ON');
       out.#checkFits();
       return out;
     } catch (err) {
@@ -310,6 +361,13 @@ export class ParticipantDatabase {
         db.prepare('INSERT INTO schema_version (version, applied_ms) VALUES (?, ?)').run(
           v,
           this.#now(),
+        );
+      }
+      const broken = db.pragma('foreign_key_check') as { table: string; rowid: number }[];
+      if (broken.length > 0) {
+        throw new ConcordError(
+          'BAD_DATABASE',
+          `${this.file}: ${broken.length} rows refer to a missing row (the first in table ${broken[0].table}, rowid ${broken[0].rowid})`,
         );
       }
       const meta = db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
@@ -591,6 +649,42 @@ export class ParticipantDatabase {
     return this.#step(id, { type: 'gameEnd', scene: sceneId, outcome });
   }
 
+  /**
+   * An administrator removes a participant: their study ends at once with outcome `removed`
+   * (from whatever scene they are in, to the end scene, with `completionCodes.removed` or no
+   * code) and the reason is kept in `participants.removed_reason`. One transaction. Only the
+   * study server calls it (the admin view's action); nothing a page sends leads here.
+   * @param reason the administrator's words, 1–500 characters
+   * @throws ConcordError `UNKNOWN_PARTICIPANT`; `BAD_STEP` when they have finished already or
+   *   the reason is not 1–500 characters.
+   */
+  remove(id: string, reason: string): StepResult {
+    if (typeof reason !== 'string' || reason.length < 1 || reason.length > 500) {
+      throw new ConcordError(
+        'BAD_STEP',
+        `reason: must be 1–500 characters, got ${showValue(reason)}`,
+      );
+    }
+    return this.#db
+      .transaction((): StepResult => {
+        const record = this.participant(id);
+        const step = decideRemoval(this.experiment, record);
+        const after = applyStep(record, step);
+        this.#write(after, step);
+        this.#db.prepare('UPDATE participants SET removed_reason = ? WHERE id = ?').run(reason, id);
+        return { step, record: after, now: whatNow(this.experiment, after) };
+      })
+      .immediate();
+  }
+
+  /** Why an administrator removed the participant, or null when they were not removed. */
+  removedReason(id: string): string | null {
+    const row = this.#db
+      .prepare('SELECT removed_reason AS r FROM participants WHERE id = ?')
+      .get(id) as { r: string | null } | undefined;
+    return row?.r ?? null;
+  }
+
   #step(id: string, action: FlowAction): StepResult {
     return this.#db
       .transaction((): StepResult => {
@@ -627,7 +721,8 @@ export class ParticipantDatabase {
         insert.run(after.id, scene, q, typeof v === 'number' ? BigInt(v) : v, t);
       }
     }
-    const atEnd = after.completionCode !== null;
+    // At the end scene (a removal without a `removed` code has none, but is finished too).
+    const atEnd = after.sceneIndex === this.experiment.scenes.length - 1;
     db.prepare(
       'UPDATE participants SET scene_index = ?, scene_id = ?, outcome = ?, completion_code = ?, finished_ms = ? WHERE id = ?',
     ).run(

@@ -14,6 +14,7 @@ export {
 } from './check-report.ts';
 export {
   assignCells,
+  assignmentBlockSize,
   type Condition,
   type ConditionFactor,
   checkCondition,
@@ -46,10 +47,12 @@ export {
   applyStep,
   completionCodeFor,
   decide,
+  decideRemoval,
   enrol,
   type FlowAction,
   type GameEnd,
   type IdSource,
+  matchBlockSize,
   type Now,
   PARTICIPANT_ID_PATTERN,
   type PageAction,

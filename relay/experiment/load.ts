@@ -353,6 +353,7 @@ const OUTCOME_CAUSE: Record<Outcome, string> = {
   timeout: 'waitingRoom can time out with onTimeout end',
   partnerLeft: 'onPartnerLost is end',
   declined: 'it is a consent scene',
+  removed: 'an administrator removed the participant (never required)',
 };
 
 /**

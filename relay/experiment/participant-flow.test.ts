@@ -10,8 +10,10 @@ import {
   checkSeat,
   checkWaited,
   decide,
+  decideRemoval,
   enrol,
   type FlowAction,
+  matchBlockSize,
   type ParticipantRecord,
   parsePageAction,
   whatNow,
@@ -178,7 +180,8 @@ describe('the participant flow', () => {
     ]);
   });
 
-  it('assigns condition cells balanced in arrival order', () => {
+  it('assigns condition cells balanced in arrival order, a match (2 players) per block', () => {
+    expect(matchBlockSize(study)).toBe(2);
     const cells: number[] = [];
     const records = [];
     for (let i = 0; i < 7; i++) {
@@ -187,8 +190,83 @@ describe('the participant flow', () => {
       cells.push(r.cell);
       records.push(r);
     }
-    expect(cells).toEqual(assignCells(study.cells.length, 7));
-    expect(records.map((r) => r.condition.delay)).toEqual([0, 1, 0, 1, 0, 1, 0]);
+    expect(cells).toEqual(assignCells(study.cells.length, 7, 2));
+    // Two participants arriving one after the other share a cell, so they can be matched.
+    expect(records.map((r) => r.condition.delay)).toEqual([0, 0, 1, 1, 0, 0, 1]);
+  });
+
+  it('sizes the block by every game scene under every condition', () => {
+    const game = (id: string, players: number) => ({
+      kind: 'game',
+      id,
+      sim: 'duel',
+      players,
+      waitingRoom: { timeoutMs: 0 },
+    });
+    const end = {
+      kind: 'end',
+      id: 'done',
+      completionCodes: { completed: 'OK', partnerLeft: 'PL' },
+    };
+    const check = (file: Record<string, unknown>) => checkExperiment({ id: 'b', ...file }, STUDY);
+    expect(matchBlockSize(check({ scenes: [game('solo', 1), end] }))).toBe(1);
+    expect(matchBlockSize(check({ scenes: [game('a', 2), game('b', 3), end] }))).toBe(6);
+    // A condition that seats 4 in the same scene: lcm(2, 4).
+    const byPlayers = check({
+      conditions: { size: [{}, { players: 4 }] },
+      scenes: [game('a', 2), end],
+    });
+    expect(matchBlockSize(byPlayers)).toBe(4);
+    const cells: number[] = [];
+    for (let i = 0; i < 10; i++) cells.push(enrol(byPlayers, arrival(`q${i}`), cells).cell);
+    expect(cells).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 0]);
+  });
+
+  it('removes a participant from any scene to the end, with the removed code or none', () => {
+    let r = run(fresh(), { type: 'accept', scene: 'consent' });
+    r = run(r, { type: 'gameEnd', scene: 'arena', outcome: 'partnerLeft' });
+    const step = decideRemoval(study, r);
+    expect(step).toEqual({
+      from: 2,
+      to: 4,
+      leftWith: 'removed',
+      answers: null,
+      outcome: 'removed',
+      completionCode: null,
+    });
+    const gone = applyStep(r, step);
+    expect(whatNow(study, gone)).toMatchObject({
+      finished: true,
+      outcome: 'removed',
+      completionCode: null,
+      redirect: null,
+    });
+    expect(refused('BAD_STEP', () => decideRemoval(study, gone))).toMatch(/has finished/);
+    // With a `removed` code, the participant gets it (and the redirect with it).
+    const withCode = checkExperiment(
+      {
+        id: 'rm',
+        scenes: [
+          { kind: 'info', id: 'hi', file: 'consent.md' },
+          {
+            kind: 'end',
+            id: 'done',
+            completionCodes: { completed: 'OK', removed: 'GONE' },
+            redirect: 'https://example.org/?cc={code}',
+          },
+        ],
+      },
+      STUDY,
+    );
+    const out = applyStep(
+      enrol(withCode, arrival('x'), []),
+      decideRemoval(withCode, enrol(withCode, arrival('x'), [])),
+    );
+    expect(whatNow(withCode, out)).toMatchObject({
+      outcome: 'removed',
+      completionCode: 'GONE',
+      redirect: 'https://example.org/?cc=GONE',
+    });
   });
 
   it('completes a study of only an end scene on arrival', () => {
@@ -253,6 +331,15 @@ describe('parsePageAction', () => {
         parsePageAction({ type: 'gameEnd', scene: 'arena', outcome: 'completed' }),
       ),
     ).toBe('step.type: must be one of accept, decline, continue, answer, got "gameEnd"');
+    // Nor a removal: only the study server removes, for an administrator.
+    for (const type of ['removed', 'remove']) {
+      expect(refused('BAD_STEP', () => parsePageAction({ type, scene: 'post' }))).toMatch(
+        /^step.type: must be one of/,
+      );
+    }
+    refused('BAD_STEP', () =>
+      decide(study, fresh(), { type: 'removed', scene: 'consent' } as unknown as FlowAction),
+    );
     expect(
       refused('BAD_STEP', () =>
         parsePageAction({
@@ -315,7 +402,7 @@ describe('the flow under any sequence of steps (property)', () => {
   it('moves one scene forward or to the end, keeps the condition and the first outcome', () => {
     fc.assert(
       fc.property(fc.nat(20), fc.array(action, { maxLength: 40 }), (arrived, actions) => {
-        const cells = assignCells(study.cells.length, arrived);
+        const cells = assignCells(study.cells.length, arrived, 2);
         let r = enrol(study, arrival('p'), cells);
         const condition = r.condition;
         const end = study.scenes.length - 1;

@@ -19,13 +19,19 @@
  *   when the scene, under the participant's condition, can produce it.
  * - The end scene takes nothing: the participant sees their outcome's completion code again,
  *   and cannot start over.
- * - The condition is assigned at enrolment, balanced in arrival order by `nextCell`
- *   (./conditions.ts), and never changes; no step carries one.
+ * - An administrator may remove a participant who has not finished, from any scene
+ *   ({@link decideRemoval}, which only the study server calls; no page step leads to it): the
+ *   study ends at once with outcome `removed`, whatever outcome came before, and the end
+ *   scene's `completionCodes.removed`, or no code when it has none.
+ * - The condition is assigned at enrolment, balanced in arrival order in blocks of the match
+ *   size by `nextCell` (./conditions.ts, block {@link matchBlockSize}), so that participants
+ *   who arrive together share a condition and can be matched; it never changes and no step
+ *   carries one.
  *
  * @packageDocumentation
  */
 import { ConcordError } from '../../sim/index.ts';
-import { type Condition, conditionKey, nextCell } from './conditions.ts';
+import { assignmentBlockSize, type Condition, conditionKey, nextCell } from './conditions.ts';
 import type { Experiment, GameScene, Scene } from './load.ts';
 import { ID_PATTERN } from './ranges.ts';
 import { type ConditionLevel, type EndScene, type Outcome, showValue } from './schema.ts';
@@ -72,7 +78,10 @@ export interface ParticipantRecord extends Arrival {
    * (`completed` when nothing cut the study short).
    */
   readonly outcome: Outcome | null;
-  /** The completion code, set when the participant reaches the end scene; null before. */
+  /**
+   * The completion code, set when the participant reaches the end scene; null before, and at
+   * the end after a removal when the end scene has no `completionCodes.removed`.
+   */
   readonly completionCode: string | null;
 }
 
@@ -235,8 +244,24 @@ export function checkArrival(arrival: Arrival): Arrival {
 }
 
 /**
+ * The experiment's assignment block: {@link assignmentBlockSize} of every game scene's
+ * `players` under every condition cell (a condition may set `players`). 2 for the example
+ * study (one two-player game scene), 1 without a multi-player game scene.
+ */
+export function matchBlockSize(experiment: Experiment): number {
+  const sizes: number[] = [];
+  for (const scene of experiment.scenes) {
+    if (scene.kind !== 'game') continue;
+    for (const cell of experiment.cells)
+      sizes.push(gameSceneFor(experiment, scene.id, cell).players);
+  }
+  return assignmentBlockSize(sizes);
+}
+
+/**
  * The record of a participant enrolled now: the next arrival, the condition cell by
- * `nextCell` (balanced, in arrival order), in the first scene.
+ * `nextCell` (balanced, in arrival order, in blocks of {@link matchBlockSize}), in the first
+ * scene.
  * @param assignedCells the cell index of every participant enrolled before, in arrival order
  * @throws ConcordError `BAD_STEP` for malformed ids ({@link checkArrival}).
  */
@@ -246,7 +271,7 @@ export function enrol(
   assignedCells: readonly number[],
 ): ParticipantRecord {
   const a = checkArrival(arrival);
-  const cell = nextCell(experiment.cells.length, assignedCells);
+  const cell = nextCell(experiment.cells.length, assignedCells, matchBlockSize(experiment));
   const record: ParticipantRecord = {
     ...a,
     arrival: assignedCells.length,
@@ -420,6 +445,31 @@ export function decide(
       return stepTo(experiment, record, next, action.outcome, null);
     }
   }
+}
+
+/**
+ * Decides the removal of a participant by an administrator: from the current scene, whatever it
+ * is, to the end scene, left with `removed`; the outcome becomes `removed` (replacing a
+ * `partnerLeft` before it) with the end scene's `completionCodes.removed`, or no code (null)
+ * when it has none. Pure, applied with {@link applyStep} like any step. Only the study server
+ * calls it: no page step ({@link parsePageAction}) leads here.
+ * @throws ConcordError `BAD_STEP` when the participant has finished the study already.
+ */
+export function decideRemoval(experiment: Experiment, record: ParticipantRecord): Step {
+  const now = whatNow(experiment, record);
+  if (now.finished) {
+    throw stepError(
+      `participant ${record.id} has finished the study (outcome ${record.outcome}); there is nothing to remove them from`,
+    );
+  }
+  return {
+    from: record.sceneIndex,
+    to: endIndex(experiment),
+    leftWith: 'removed',
+    answers: null,
+    outcome: 'removed',
+    completionCode: endScene(experiment).completionCodes.removed ?? null,
+  };
 }
 
 /**

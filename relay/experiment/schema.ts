@@ -50,8 +50,12 @@ export const WAITING_TIMEOUT_ACTIONS = ['end', 'bot'] as const;
 export const PARTNER_LOST_ACTIONS = ['end', 'continue', 'bot'] as const;
 /** Built-in bot policies; any other `bot` is a module path. */
 export const BUILTIN_BOTS = ['random', 'idle'] as const;
-/** How a participant's study can end; each needs a completion code when the scenes can produce it. */
-export const OUTCOMES = ['completed', 'timeout', 'partnerLeft', 'declined'] as const;
+/**
+ * How a participant's study can end; each needs a completion code when the scenes can produce it,
+ * but for `removed` (an administrator ended the participant's study, from the admin view), whose
+ * code is optional: without one the participant sees no code.
+ */
+export const OUTCOMES = ['completed', 'timeout', 'partnerLeft', 'declined', 'removed'] as const;
 /** One of {@link OUTCOMES}. */
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -331,6 +335,7 @@ export const EndSceneSchema = z.strictObject({
       timeout: code.optional(),
       partnerLeft: code.optional(),
       declined: code.optional(),
+      removed: code.optional(),
     })
     .prefault({}),
   redirect: pattern(/^https?:\/\/\S+$/, 'an http(s) URL', MAX_PROMPT_LENGTH)

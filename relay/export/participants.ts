@@ -138,7 +138,7 @@ export function participantsTable(db: ParticipantDatabase): Table {
       column: column(
         'outcome',
         'string',
-        'How the study ended for the participant: `completed`, `timeout`, `partnerLeft` or `declined`; empty while it goes on normally.',
+        'How the study ended for the participant: `completed`, `timeout`, `partnerLeft`, `declined` or `removed` (an administrator removed them); empty while it goes on normally.',
       ),
       value: (p) => p.record.outcome,
     },
@@ -146,7 +146,7 @@ export function participantsTable(db: ParticipantDatabase): Table {
       column: column(
         'completion_code',
         'string',
-        'The completion code shown at the end; empty before the end.',
+        'The completion code shown at the end; empty before the end, and after a removal when the end scene has no `removed` code.',
       ),
       value: (p) => p.record.completionCode,
     },
@@ -185,7 +185,7 @@ export function participantsTable(db: ParticipantDatabase): Table {
           column: column(
             `left_with.${id}`,
             'string',
-            `How they left scene \`${id}\`: \`completed\` (went on normally), \`timeout\`, \`partnerLeft\` or \`declined\`.`,
+            `How they left scene \`${id}\`: \`completed\` (went on normally), \`timeout\`, \`partnerLeft\`, \`declined\` or \`removed\`.`,
           ),
           value: (p) => visit(p, index)?.leftWith ?? null,
         },

@@ -101,12 +101,15 @@ export async function startStudy(o: StudyOptions): Promise<StudyRelay> {
     studyPage: true,
     python,
     participants: () => study.participantsByScene(),
-    // The admin view's study side: participants from the database (no removal yet).
+    // The admin view's study side: participants from the database, and removing one.
     ...(o.admin
       ? {
           admin: {
             token: o.admin.token,
-            source: { participants: () => studyParticipants(study.db) },
+            source: {
+              participants: () => studyParticipants(study.db),
+              remove: (id: string, reason: string) => study.remove(id, reason),
+            },
           },
         }
       : {}),

@@ -27,6 +27,7 @@ import {
 } from '../../protocol/index.ts';
 import type { ActionTable, SimFactory } from '../../sim/index.ts';
 import { ConcordError } from '../../sim/index.ts';
+import type { AdminRemoveOutcome } from '../admin/source.ts';
 import {
   type Experiment,
   type GameEnd,
@@ -59,7 +60,12 @@ export interface StudyStats {
   handovers: number;
   /** Waiting rooms that timed out. */
   waitingTimeouts: number;
+  /** Participants an administrator removed. */
+  removed: number;
 }
+
+/** The notice a removed participant's end view carries (after a reload too). */
+export const REMOVED_NOTICE = 'The researcher ended your participation.';
 
 /** Settings of a {@link StudyServer}. */
 export interface StudyServerOptions {
@@ -100,6 +106,7 @@ export class StudyServer {
     botsStarted: 0,
     handovers: 0,
     waitingTimeouts: 0,
+    removed: 0,
   };
   /** The relay hooks: pass them to `startRelay`, then {@link attach} the relay. */
   readonly hooks: RelayHooks;
@@ -287,9 +294,52 @@ export class StudyServer {
     return t;
   }
 
-  /** The participant's view, with the notice kept for it (shown until the scene changes). */
+  /**
+   * The participant's view, with the notice kept for it (shown until the scene changes); a
+   * removed participant's always says so ({@link REMOVED_NOTICE}).
+   */
   #view(id: string): StudyView {
-    return this.views.view(this.db.participant(id), this.#notices.get(id) ?? null);
+    const record = this.db.participant(id);
+    const notice = record.outcome === 'removed' ? REMOVED_NOTICE : this.#notices.get(id);
+    return this.views.view(record, notice ?? null);
+  }
+
+  /**
+   * Removes a participant (the admin view's action, through `AdminSource.remove`): their study
+   * ends at once with outcome `removed`, committed to the database first (with `reason`); then
+   * their page gets a `view` push of the end scene with {@link REMOVED_NOTICE}, and anything it
+   * sends afterwards but `hello` is refused with `removed`. A participant waiting leaves the
+   * waiting room; one seated in a running match leaves it at once (no grace period), and their
+   * partners get the scene's `onPartnerLost` as for any partner lost.
+   * @returns `removed`, `unknown` (no such participant) or `finished` (at the end already)
+   */
+  async remove(participantId: string, reason: string): Promise<AdminRemoveOutcome> {
+    const record = this.db.find(participantId);
+    if (record === null) return 'unknown';
+    if (record.sceneIndex === this.experiment.scenes.length - 1) return 'finished';
+    const matchId = this.#seatedIn(participantId);
+    const w = this.#rooms.get(participantId);
+    if (w) this.#rooms.stop(w, true);
+    try {
+      this.db.remove(participantId, reason);
+    } catch (err) {
+      // Finished between the check and the write (a match or a step moved them to the end).
+      if (err instanceof ConcordError && err.code === 'BAD_STEP') return 'finished';
+      throw err;
+    }
+    this.stats.removed++;
+    this.#notices.delete(participantId);
+    const scene = this.experiment.scenes[record.sceneIndex].id;
+    this.#event('participant-removed', { participantId, scene, matchId, reason });
+    this.#pushView(participantId);
+    if (matchId !== null) {
+      const room = this.#relay?.room(matchId);
+      const member = room?.members.find(
+        (m) => m.participantId === participantId && m.status !== 'left',
+      );
+      if (room && member) room.removeMember(member);
+    }
+    return 'removed';
   }
 
   /** Pushes the participant's view to their active tab (after their place changed). */
@@ -302,6 +352,9 @@ export class StudyServer {
       this.stats.refusedSteps++;
       return { ok: false, refusal, message, ...(errors ? { errors } : {}) };
     };
+    if (this.db.find(id)?.outcome === 'removed') {
+      return fail('removed', `participant ${id} was removed from the study by the researcher`);
+    }
     const step = parseStep(raw);
     if (typeof step === 'string') return fail('badRequest', step);
     try {

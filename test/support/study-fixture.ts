@@ -21,7 +21,7 @@ export type GameOverrides = Record<string, unknown>;
 /**
  * Writes the study: `consent` (consent), `arena` (duel, 2 players, 240 frames at 60 fps,
  * `game` overrides merged in; null: no game scene), `post` (a survey of one required likert question, an optional
- * choice and an optional text), `done` (every code); `top` adds top-level fields (`conditions`).
+ * choice and an optional text), `done` (every code, `removed` among them); `top` adds top-level fields (`conditions`).
  */
 export async function writeStudy(
   game: GameOverrides | null = {},
@@ -66,6 +66,7 @@ export async function writeStudy(
           timeout: 'TIME1',
           partnerLeft: 'LEFT1',
           declined: 'NO1',
+          removed: 'GONE1',
         },
         redirect: 'https://example.org/done?cc={code}',
       },
