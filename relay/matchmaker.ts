@@ -164,6 +164,7 @@ export class Matchmaker {
     matchId: string,
     python: PythonSceneSource | undefined,
     inputs: readonly Uint8Array[],
+    episodes: EpisodeSettings | undefined,
   ): Promise<AuthoritativeHost> {
     const host = this.o.simHost;
     if (!host?.openAuthoritative) {
@@ -176,6 +177,8 @@ export class Matchmaker {
         sim: settings.sim,
         players: settings.players,
         seed,
+        // A study's episodes: the host runs the episode wrapper as the peers do.
+        ...(episodes ? { episodes } : {}),
         ...(python
           ? {
               python: {
@@ -229,7 +232,7 @@ export class Matchmaker {
       o.hooks?.defaultInputs?.(scene) ?? defaultInputs(settings, seed, python !== undefined);
     const authoritative =
       settings.mode === 'authoritative'
-        ? await this.openAuthoritative(settings, seed, matchId, python, inputs)
+        ? await this.openAuthoritative(settings, seed, matchId, python, inputs, extras?.episodes)
         : null;
     const log = await o.logs.open(matchId, header).catch((err: unknown) => {
       authoritative?.close();
