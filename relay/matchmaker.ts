@@ -16,6 +16,7 @@ import { MatchRoom } from './room.ts';
 import type { Member, MemberLink, RoomHooks } from './room-state.ts';
 import type { PythonSceneSource } from './scenes.ts';
 import type { RelayScheduler } from './scheduler.ts';
+import type { OpenMatchOptions } from './sim-host/index.ts';
 import type { RelayStats } from './stats.ts';
 
 /** Someone who asks for a seat: a connection, as the matchmaker sees it. */
@@ -172,23 +173,7 @@ export class Matchmaker {
     }
     const a = new AuthoritativeHost(
       host as AuthoritativeSimHost,
-      {
-        matchId,
-        sim: settings.sim,
-        players: settings.players,
-        seed,
-        // A study's episodes: the host runs the episode wrapper as the peers do.
-        ...(episodes ? { episodes } : {}),
-        ...(python
-          ? {
-              python: {
-                source: python.source,
-                className: python.className,
-                packages: [...python.packages],
-              },
-            }
-          : {}),
-      },
+      simHostSpec(settings, seed, matchId, python, episodes),
       settings,
       inputs,
     );
@@ -310,22 +295,7 @@ function matchReferee(
   }
   const referee = new MatchReferee(
     simHost,
-    {
-      matchId,
-      sim: settings.sim,
-      players: settings.players,
-      seed,
-      ...(episodes ? { episodes } : {}),
-      ...(python
-        ? {
-            python: {
-              source: python.source,
-              className: python.className,
-              packages: [...python.packages],
-            },
-          }
-        : {}),
-    },
+    simHostSpec(settings, seed, matchId, python, episodes),
     (notice) => onEvent(`referee-${notice.kind}`, { matchId, ...notice }),
   );
   return { referee, noRefereeReason: '' };
@@ -362,4 +332,34 @@ function defaultInputs(settings: SceneSettings, seed: number, python: boolean): 
   return Array.from({ length: settings.players }, (_, slot) =>
     encodeInput(sim?.defaultInput?.(slot) ?? NEUTRAL_INPUT),
   );
+}
+
+/**
+ * What the sim host needs to run a match's sim (its referee or its authoritative host): the sim,
+ * players, seed, a Python scene's source, and a study's episodes, so that the host runs the
+ * episode wrapper as the peers do.
+ */
+function simHostSpec(
+  settings: SceneSettings,
+  seed: number,
+  matchId: string,
+  python: PythonSceneSource | undefined,
+  episodes: EpisodeSettings | undefined,
+): OpenMatchOptions {
+  return {
+    matchId,
+    sim: settings.sim,
+    players: settings.players,
+    seed,
+    ...(episodes ? { episodes } : {}),
+    ...(python
+      ? {
+          python: {
+            source: python.source,
+            className: python.className,
+            packages: [...python.packages],
+          },
+        }
+      : {}),
+  };
 }
