@@ -44,6 +44,27 @@ function num(name: string, min: number, max: number) {
   };
 }
 
+/** `--latency <ms>`: one-way latency of each `who` connection (the impaired link of bots and pilots). */
+function latencyOption(who: string): Option {
+  return new Option('--latency <ms>', `one-way latency of each ${who} connection, each way`)
+    .argParser(num('--latency', 0, 10_000))
+    .default(0);
+}
+
+/** `--jitter <ms>`: jitter of `--latency`. */
+function jitterOption(): Option {
+  return new Option('--jitter <ms>', 'jitter of that latency')
+    .argParser(num('--jitter', 0, 10_000))
+    .default(0);
+}
+
+/** `--loss <pct>`: segment loss on the impaired link, retransmitted as TCP does. */
+function lossOption(): Option {
+  return new Option('--loss <pct>', 'segment loss (retransmitted after an RTO, as TCP does)')
+    .argParser(num('--loss', 0, 50))
+    .default(0);
+}
+
 /** `--udp-ports 50000-50999`: a UDP port range within 1024..65535, begin <= end. */
 function portRange(v: string): [number, number] {
   const m = /^(\d+)-(\d+)$/.exec(v.trim());
@@ -295,19 +316,9 @@ program
     ).choices(['lockstep', 'rollback', 'authoritative']),
   )
   .option('--frames <n>', 'frames per match', int('--frames', 1, SCENE_LIMITS.frames.max), 600)
-  .option(
-    '--latency <ms>',
-    'one-way latency of each bot connection, each way',
-    num('--latency', 0, 10_000),
-    0,
-  )
-  .option('--jitter <ms>', 'jitter of that latency', num('--jitter', 0, 10_000), 0)
-  .option(
-    '--loss <pct>',
-    'segment loss (retransmitted after an RTO, as TCP does)',
-    num('--loss', 0, 50),
-    0,
-  )
+  .addOption(latencyOption('bot'))
+  .addOption(jitterOption())
+  .addOption(lossOption())
   .option(
     '--duplicate <pct>',
     'DataChannel only: chance a datagram arrives twice',
@@ -456,19 +467,9 @@ program
     int('--participants', 1, 1000),
     4,
   )
-  .option(
-    '--latency <ms>',
-    'one-way latency of each game connection, each way',
-    num('--latency', 0, 10_000),
-    0,
-  )
-  .option('--jitter <ms>', 'jitter of that latency', num('--jitter', 0, 10_000), 0)
-  .option(
-    '--loss <pct>',
-    'segment loss (retransmitted after an RTO, as TCP does)',
-    num('--loss', 0, 50),
-    0,
-  )
+  .addOption(latencyOption('game'))
+  .addOption(jitterOption())
+  .addOption(lossOption())
   .option(
     '--seed <n>',
     'seed of answers, bot inputs and impairments',
